@@ -1,0 +1,125 @@
+package tokenservice
+
+import (
+	"time"
+)
+
+// Access is the type of access an application has to one scope of the
+// catalogue, as chosen on the Add and Edit Application pages.
+type Access string
+
+// The access levels. AccessReadWrite grants both the :read and the :write
+// OAuth scope of a catalogue entry.
+const (
+	AccessNone      Access = "none"
+	AccessRead      Access = "read"
+	AccessReadWrite Access = "read-write"
+)
+
+// Valid reports whether a is one of the known access levels.
+func (a Access) Valid() bool {
+	switch a {
+	case AccessNone, AccessRead, AccessReadWrite:
+		return true
+	}
+	return false
+}
+
+// Label is the wording the portal shows for a.
+func (a Access) Label() string {
+	switch a {
+	case AccessRead:
+		return "Read"
+	case AccessReadWrite:
+		return "Read & Write"
+	}
+	return "No access"
+}
+
+// ScopeGrant is the access an application has to one catalogue entry, keyed
+// like the catalogue: "<product>:<resource>", e.g. "forensics:account".
+type ScopeGrant struct {
+	Key    string
+	Access Access
+}
+
+// OAuthScopes returns the OAuth scope strings a grant confers:
+// read gives "<key>:read", read-write gives "<key>:read" and "<key>:write".
+func (g ScopeGrant) OAuthScopes() []string {
+	switch g.Access {
+	case AccessRead:
+		return []string{g.Key + ":read"}
+	case AccessReadWrite:
+		return []string{g.Key + ":read", g.Key + ":write"}
+	}
+	return nil
+}
+
+// Application is a registered application of an account: what calls the
+// account's APIs with a Client ID and Client Secret.
+type Application struct {
+	ID        int64  // internal row id; never shown, never accepted from a request
+	AccountID string // the tenant it belongs to
+	ClientID  string // public, unguessable, immutable
+	Name      string
+	Scopes    []ScopeGrant // only grants with access other than none, sorted by key
+
+	// SecretGeneration counts the secrets the application has had: 1 at
+	// creation, +1 at every reset. Tokens carry it, so a reset retires them.
+	SecretGeneration int
+	// SecretRevealUntil is the end of the reveal window of the current secret,
+	// zero once the window has ended and the encrypted copy is erased.
+	SecretRevealUntil time.Time
+
+	// Version increases with every change; an edit must name the version it
+	// was made against (optimistic concurrency).
+	Version int
+
+	CreatedAt time.Time
+	CreatedBy string // e-mail of the person (or "cli") who created it
+	UpdatedAt time.Time
+	UpdatedBy string
+}
+
+// SecretRevealable reports whether the current secret may still be shown at now.
+func (a *Application) SecretRevealable(now time.Time) bool {
+	return !a.SecretRevealUntil.IsZero() && now.Before(a.SecretRevealUntil)
+}
+
+// Grant returns the access the application has to the catalogue entry key.
+func (a *Application) Grant(key string) Access {
+	for _, g := range a.Scopes {
+		if g.Key == key {
+			return g.Access
+		}
+	}
+	return AccessNone
+}
+
+// OAuthScopes returns every OAuth scope the application may be granted.
+func (a *Application) OAuthScopes() []string {
+	var out []string
+	for _, g := range a.Scopes {
+		out = append(out, g.OAuthScopes()...)
+	}
+	return out
+}
+
+// StoredSecret is what the store keeps of a client secret: a keyed hash for
+// verification and, during the reveal window only, the encrypted plaintext.
+type StoredSecret struct {
+	Hash        []byte    // HMAC-SHA-256 of the secret under the server key
+	Ciphertext  []byte    // AES-256-GCM of the secret; erased when RevealUntil passes
+	RevealUntil time.Time // end of the reveal window
+}
+
+// User is the person signed in to the portal, as the identity provider
+// describes them.
+type User struct {
+	Subject     string
+	Email       string
+	Name        string
+	AccountID   string
+	AccountName string
+	Admin       bool
+}

@@ -1,0 +1,300 @@
+package bcc
+
+import (
+	"bytes"
+	"crypto/hmac"
+	"crypto/rand"
+	"crypto/sha256"
+	"embed"
+	"encoding/base64"
+	"html/template"
+	"net/http"
+	"net/url"
+	"strings"
+	"time"
+
+	"github.com/zitadel/oidc/v3/pkg/oidc"
+	"github.com/zitadel/oidc/v3/pkg/op"
+)
+
+// errBadCredentials is the only thing a failed sign-in tells the user: it never says whether
+// the e-mail or the password was wrong.
+const errBadCredentials = "Incorrect e-mail or password."
+
+//go:embed templates/*.html
+var templateFS embed.FS
+
+// pages holds the parsed HTML pages.
+type pages struct {
+	login   *template.Template
+	message *template.Template
+}
+
+func newPages() (*pages, error) {
+	funcs := template.FuncMap{"join": strings.Join}
+	parse := func(name string) (*template.Template, error) {
+		return template.New(name).Funcs(funcs).ParseFS(templateFS, "templates/layout.html", "templates/"+name)
+	}
+	login, err := parse("login.html")
+	if err != nil {
+		return nil, err
+	}
+	message, err := parse("message.html")
+	if err != nil {
+		return nil, err
+	}
+	return &pages{login: login, message: message}, nil
+}
+
+// loginPage is the view model of the sign-in page.
+type loginPage struct {
+	Title         string
+	Nonce         string
+	Action        string
+	AuthRequestID string
+	CSRFToken     string
+	ClientID      string
+	Email         string
+	Error         string
+	DemoUsers     []UserInfo
+	DemoPassword  string
+}
+
+// messagePage is the view model of a page that only says something (an error, signed out).
+type messagePage struct {
+	Title   string
+	Nonce   string
+	Message string
+}
+
+// renderLogin and renderMessage wrap render for each view model.
+func (p *Provider) renderLogin(w http.ResponseWriter, status int, page loginPage) {
+	page.Title = "Sign in"
+	page.Nonce = randomToken(16)
+	p.write(w, p.pages.login, status, page.Nonce, page)
+}
+
+func (p *Provider) renderMessage(w http.ResponseWriter, status int, title, message string) {
+	page := messagePage{Title: title, Nonce: randomToken(16), Message: message}
+	p.write(w, p.pages.message, status, page.Nonce, page)
+}
+
+// write renders the page through a buffer so that a template error becomes a clean 500, with a
+// CSP that allows only the page's own nonce-tagged style element.
+func (p *Provider) write(w http.ResponseWriter, t *template.Template, status int, nonce string, data any) {
+	var buf bytes.Buffer
+	if err := t.ExecuteTemplate(&buf, "layout", data); err != nil {
+		p.logger.Error("bcc: render page", "err", err)
+		http.Error(w, "Internal Server Error", http.StatusInternalServerError)
+		return
+	}
+	h := w.Header()
+	h.Set("Content-Type", "text/html; charset=utf-8")
+	h.Set("Cache-Control", "no-store")
+	h.Set("Content-Security-Policy",
+		"default-src 'none'; style-src 'nonce-"+nonce+"'; base-uri 'none'; frame-ancestors 'none'")
+	w.WriteHeader(status)
+	_, _ = buf.WriteTo(w)
+}
+
+// showLogin answers the redirect from /authorize: with a live sign-on session it completes the
+// request at once (single sign-on); otherwise it shows the form.
+func (p *Provider) showLogin(w http.ResponseWriter, r *http.Request) {
+	id := r.URL.Query().Get("authRequestID")
+	a, err := p.storage.authRequest(id)
+	if err != nil {
+		p.renderUnknownRequest(w)
+		return
+	}
+	if sess, ok := p.currentSession(r); ok && !a.needsLogin(sess.subject, sess.authTime) {
+		if u, ok := p.users.user(sess.subject); ok {
+			if err := p.storage.completeAuthRequest(a.ID, u.Subject, sess.authTime); err != nil {
+				p.renderUnknownRequest(w)
+				return
+			}
+			p.logger.Info("bcc: signed in with existing session",
+				"email", u.Email, "sub", u.Subject, "account", u.AccountID, "client_id", a.ClientID)
+			http.Redirect(w, r, p.callbackURL(a.ID), http.StatusFound)
+			return
+		}
+	}
+	if a.promptNone() {
+		op.AuthRequestError(w, r, a, oidc.ErrLoginRequired().WithDescription("the user is not signed in"), p.op)
+		return
+	}
+	p.renderLogin(w, http.StatusOK, p.loginPage(w, r, a, a.LoginHint))
+}
+
+// signIn checks the submitted e-mail and password. Success starts a sign-on session and goes
+// back to the relying party; failure shows the form again with 401 and the e-mail kept.
+func (p *Provider) signIn(w http.ResponseWriter, r *http.Request) {
+	r.Body = http.MaxBytesReader(w, r.Body, 64<<10)
+	if err := r.ParseForm(); err != nil {
+		p.renderMessage(w, http.StatusBadRequest, "Sign-in failed", "The sign-in form could not be read. Go back to the application and try again.")
+		return
+	}
+	id := r.PostForm.Get("authRequestID")
+	if !p.validCSRF(r, id, r.PostForm.Get("csrf_token")) {
+		p.logger.Warn("bcc: sign-in form rejected: bad CSRF token", "remote_addr", r.RemoteAddr)
+		p.renderMessage(w, http.StatusForbidden, "Sign-in form expired",
+			"This sign-in form is no longer valid. Go back to the application and sign in again.")
+		return
+	}
+	a, err := p.storage.authRequest(id)
+	if err != nil {
+		p.renderUnknownRequest(w)
+		return
+	}
+
+	email := strings.TrimSpace(r.PostForm.Get("email"))
+	u, ok := p.users.authenticate(email, r.PostForm.Get("password"))
+	if !ok {
+		p.logger.Warn("bcc: sign-in failed", "email", email, "client_id", a.ClientID, "remote_addr", r.RemoteAddr)
+		page := p.loginPage(w, r, a, email)
+		page.Error = errBadCredentials
+		p.renderLogin(w, http.StatusUnauthorized, page)
+		return
+	}
+
+	now := time.Now()
+	if c, err := r.Cookie(sessionCookie); err == nil {
+		p.sessions.delete(c.Value)
+	}
+	http.SetCookie(w, p.cookie(sessionCookie, p.sessions.create(u.Subject, now)))
+	if err := p.storage.completeAuthRequest(a.ID, u.Subject, now); err != nil {
+		p.renderUnknownRequest(w)
+		return
+	}
+	p.logger.Info("bcc: signed in",
+		"email", u.Email, "sub", u.Subject, "account", u.AccountID, "client_id", a.ClientID)
+	http.Redirect(w, r, p.callbackURL(a.ID), http.StatusSeeOther)
+}
+
+func (p *Provider) showLoggedOut(w http.ResponseWriter, _ *http.Request) {
+	p.renderMessage(w, http.StatusOK, "Signed out", "You have signed out of BCC. You can close this window.")
+}
+
+func (p *Provider) renderUnknownRequest(w http.ResponseWriter) {
+	p.renderMessage(w, http.StatusBadRequest, "Sign-in link expired",
+		"This sign-in request is unknown or has expired. Go back to the application and sign in again.")
+}
+
+// loginPage builds the form's view model, setting the browser's CSRF cookie when needed.
+func (p *Provider) loginPage(w http.ResponseWriter, r *http.Request, a *authRequest, email string) loginPage {
+	page := loginPage{
+		Action:        p.prefix + "/login",
+		AuthRequestID: a.ID,
+		CSRFToken:     p.csrfToken(a.ID, p.browserNonce(w, r)),
+		ClientID:      a.ClientID,
+		Email:         email,
+	}
+	if p.users.demo {
+		page.DemoUsers = p.users.list()
+		page.DemoPassword = demoPassword
+	}
+	return page
+}
+
+// callbackURL is where a completed auth request goes: zitadel's callback issues the code and
+// redirects to the relying party.
+func (p *Provider) callbackURL(authRequestID string) string {
+	return p.prefix + "/authorize/callback?" + url.Values{"id": {authRequestID}}.Encode()
+}
+
+func (p *Provider) currentSession(r *http.Request) (session, bool) {
+	c, err := r.Cookie(sessionCookie)
+	if err != nil {
+		return session{}, false
+	}
+	return p.sessions.get(c.Value)
+}
+
+// browserNonce returns the random value of the browser's bcc_csrf cookie, setting one first if
+// the browser has none.
+func (p *Provider) browserNonce(w http.ResponseWriter, r *http.Request) string {
+	if c, err := r.Cookie(csrfCookie); err == nil && len(c.Value) >= 32 {
+		return c.Value
+	}
+	nonce := randomToken(32)
+	http.SetCookie(w, p.cookie(csrfCookie, nonce))
+	return nonce
+}
+
+// csrfToken binds the form to both the auth request and the browser: an HMAC over the auth
+// request id and the browser's bcc_csrf cookie, under a key that lives as long as the process.
+func (p *Provider) csrfToken(authRequestID, browserNonce string) string {
+	mac := hmac.New(sha256.New, p.csrfKey)
+	mac.Write([]byte("bcc-login\x00" + authRequestID + "\x00" + browserNonce))
+	return base64.RawURLEncoding.EncodeToString(mac.Sum(nil))
+}
+
+func (p *Provider) validCSRF(r *http.Request, authRequestID, token string) bool {
+	c, err := r.Cookie(csrfCookie)
+	if err != nil || authRequestID == "" || token == "" {
+		return false
+	}
+	return hmac.Equal([]byte(token), []byte(p.csrfToken(authRequestID, c.Value)))
+}
+
+// cookie is a provider cookie: host-only, whole site, not readable by scripts, sent on
+// top-level navigations from the relying party (SameSite=Lax), ending with the browser session.
+func (p *Provider) cookie(name, value string) *http.Cookie {
+	return &http.Cookie{
+		Name:     name,
+		Value:    value,
+		Path:     "/",
+		HttpOnly: true,
+		Secure:   p.secure,
+		SameSite: http.SameSiteLaxMode,
+	}
+}
+
+// endSession wraps zitadel's end_session endpoint: when it accepts the request (and redirects),
+// the browser's sign-on session ends and its cookie is deleted.
+func (p *Provider) endSession(next http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		ew := &endSessionWriter{ResponseWriter: w, onRedirect: func() {
+			if c, err := r.Cookie(sessionCookie); err == nil {
+				if sess, ok := p.sessions.delete(c.Value); ok {
+					p.logger.Info("bcc: signed out", "sub", sess.subject)
+				}
+			}
+			expired := p.cookie(sessionCookie, "")
+			expired.MaxAge = -1
+			http.SetCookie(w, expired)
+		}}
+		next.ServeHTTP(ew, r)
+	})
+}
+
+// endSessionWriter calls onRedirect just before a redirect's status is written, while the
+// headers can still carry the cookie deletion.
+type endSessionWriter struct {
+	http.ResponseWriter
+	onRedirect  func()
+	wroteHeader bool
+}
+
+func (w *endSessionWriter) WriteHeader(status int) {
+	if !w.wroteHeader {
+		w.wroteHeader = true
+		if status == http.StatusFound || status == http.StatusSeeOther {
+			w.onRedirect()
+		}
+	}
+	w.ResponseWriter.WriteHeader(status)
+}
+
+func (w *endSessionWriter) Write(b []byte) (int, error) {
+	if !w.wroteHeader {
+		w.WriteHeader(http.StatusOK)
+	}
+	return w.ResponseWriter.Write(b)
+}
+
+// randomToken returns n random bytes, base64url-encoded.
+func randomToken(n int) string {
+	b := make([]byte, n)
+	rand.Read(b)
+	return base64.RawURLEncoding.EncodeToString(b)
+}

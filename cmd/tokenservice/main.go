@@ -1,0 +1,317 @@
+// Command tokenservice runs the Token Service: the portal where team admins
+// register applications, and (with no configuration) the bundled BCC-like
+// identity provider to sign in with. Its subcommands operate on the same store.
+//
+//	tokenservice [flags]                 run the service
+//	tokenservice app create|list|reset-secret|delete …
+package main
+
+import (
+	"context"
+	"crypto/rand"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"net"
+	"net/http"
+	"os"
+	"os/signal"
+	"path/filepath"
+	"strings"
+	"sync"
+	"syscall"
+	"time"
+
+	"tokenservice"
+	"tokenservice/bcc"
+	"tokenservice/db"
+	"tokenservice/handlers"
+	"tokenservice/scope"
+	"tokenservice/secret"
+	"tokenservice/session"
+	"tokenservice/static"
+)
+
+func main() {
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	defer stop()
+	if err := run(ctx, os.Args[1:], os.Stdout, os.Stderr); err != nil {
+		msg := err.Error()
+		if code := tokenservice.ErrorCode(err); code != tokenservice.EINTERNAL {
+			msg = tokenservice.ErrorMessage(err)
+		}
+		fmt.Fprintln(os.Stderr, "tokenservice:", msg)
+		os.Exit(1)
+	}
+}
+
+// run dispatches to the server or a subcommand.
+func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
+	if len(args) > 0 && args[0] == "app" {
+		return runApp(ctx, args[1:], stdout, stderr)
+	}
+	if len(args) > 0 && args[0] == "serve" {
+		args = args[1:]
+	}
+	m := NewMain()
+	fs := newFlagSet("tokenservice", stderr)
+	m.Config.serveFlags(fs)
+	if err := parse(fs, args); err != nil {
+		return err
+	}
+	m.Logger = newLogger(m.Config, stderr)
+	if err := m.Open(ctx); err != nil {
+		return err
+	}
+	<-ctx.Done()
+	m.Logger.Info("shutting down")
+	return m.Close()
+}
+
+func newLogger(cfg Config, w io.Writer) *slog.Logger {
+	var level slog.Level
+	_ = level.UnmarshalText([]byte(cfg.LogLevel))
+	opts := &slog.HandlerOptions{Level: level}
+	if cfg.LogFormat == "json" {
+		return slog.New(slog.NewJSONHandler(w, opts))
+	}
+	return slog.New(slog.NewTextHandler(w, opts))
+}
+
+// Main is the running service: the store, the portal and, without an
+// external issuer, the bundled provider. Tests start it on port 0.
+type Main struct {
+	Config Config
+	Logger *slog.Logger
+
+	// URL is the portal's public URL, known after Open.
+	URL string
+	// ProviderURL is the issuer the portal signs in with, known after Open.
+	ProviderURL string
+
+	Store *db.DB
+
+	servers []*http.Server
+	stop    context.CancelFunc
+	wg      sync.WaitGroup
+}
+
+// NewMain returns a Main with the default configuration.
+func NewMain() *Main {
+	return &Main{Config: defaultConfig(), Logger: slog.Default()}
+}
+
+// Open validates the configuration, opens the store, starts the provider (if
+// bundled) and the portal, and returns once both are listening.
+func (m *Main) Open(ctx context.Context) (err error) {
+	defer func() {
+		if err != nil {
+			m.Close()
+		}
+	}()
+	if err := m.Config.Validate(); err != nil {
+		return err
+	}
+	if err := os.MkdirAll(m.Config.DataDir, 0o700); err != nil {
+		return fmt.Errorf("data dir: %w", err)
+	}
+	serverKey, err := loadServerKey(m.Config)
+	if err != nil {
+		return err
+	}
+	keys, err := secret.NewKeys(serverKey)
+	if err != nil {
+		return err
+	}
+	catalogue, err := loadCatalogue(m.Config)
+	if err != nil {
+		return err
+	}
+	if m.Store, err = db.Open(ctx, m.Config.DatabaseURL); err != nil {
+		return err
+	}
+	regions, _ := m.Config.regionList()
+
+	ln, err := net.Listen("tcp", m.Config.Addr)
+	if err != nil {
+		return fmt.Errorf("listen %s: %w", m.Config.Addr, err)
+	}
+	m.URL = m.Config.PublicURL
+	if m.URL == "" {
+		m.URL = "http://" + ln.Addr().String()
+	}
+
+	oidcCfg := handlers.OIDCConfig{
+		Issuer: m.Config.OIDCIssuer, ClientID: m.Config.OIDCClientID, ClientSecret: m.Config.OIDCClientSecret,
+		RedirectURL: m.URL + "/auth/callback", Scopes: m.Config.extraScopes(),
+		AccountClaim: m.Config.AccountClaim, AccountPrefix: m.Config.AccountPrefix, AccountNameClaim: m.Config.AccountNameClaim,
+		RolesClaim: m.Config.RolesClaim, AdminRole: m.Config.AdminRole, DefaultRole: m.Config.DefaultRole,
+	}
+	var provider *bcc.Provider
+	if oidcCfg.Issuer == "" {
+		if provider, err = m.startProvider(&oidcCfg); err != nil {
+			ln.Close()
+			return err
+		}
+	}
+	m.ProviderURL = oidcCfg.Issuer
+	oidcClient, err := handlers.NewOIDC(ctx, oidcCfg)
+	if err != nil {
+		ln.Close()
+		return err
+	}
+
+	hashKey, _ := secret.Derive(serverKey, "tokenservice session cookie hmac v1")
+	blockKey, _ := secret.Derive(serverKey, "tokenservice session cookie aes v1")
+	portal := handlers.NewServer(handlers.Config{
+		PublicURL: m.URL, Region: m.Config.Region, Regions: regions, RevealWindow: m.Config.RevealWindow,
+		Catalogue: catalogue, Keys: keys, ServerKey: serverKey, Store: m.Store,
+		Sessions: session.NewStore(m.Store, hashKey, blockKey), OIDC: oidcClient, Logger: m.Logger,
+	})
+	m.serve(ln, portal)
+
+	sweepCtx, cancel := context.WithCancel(context.Background())
+	m.stop = cancel
+	m.wg.Add(1)
+	go func() { defer m.wg.Done(); m.sweep(sweepCtx) }()
+
+	if !static.Has("vendor/htmx.min.js") {
+		m.Logger.Warn("static/vendor/htmx.min.js is missing: run `go tool task assets` before building, or pages will work without htmx")
+	}
+	m.Logger.Info("Token Service is running", "portal", m.URL, "region", m.Config.Region, "database", m.Config.DatabaseURL, "issuer", m.ProviderURL)
+	if provider != nil {
+		m.Logger.Info("Open the portal and sign in with a demo user (password: demo) or one of the users file", "url", m.URL+"/applications")
+		for _, u := range provider.Users() {
+			m.Logger.Info("  user", "email", u.Email, "account", u.AccountID, "roles", strings.Join(u.Roles, ","))
+		}
+	}
+	return nil
+}
+
+// startProvider starts the bundled BCC-like provider and points cfg at it.
+func (m *Main) startProvider(cfg *handlers.OIDCConfig) (*bcc.Provider, error) {
+	ln, err := net.Listen("tcp", m.Config.BCCAddr)
+	if err != nil {
+		return nil, fmt.Errorf("bundled identity provider: listen %s: %w (set --bcc-addr, or --oidc-issuer for an external provider)", m.Config.BCCAddr, err)
+	}
+	issuer := "http://" + ln.Addr().String()
+	clientSecret := make([]byte, 32)
+	rand.Read(clientSecret)
+	cfg.Issuer, cfg.ClientID, cfg.ClientSecret = issuer, "tokenservice", hex.EncodeToString(clientSecret)
+	p, err := bcc.New(bcc.Config{
+		Issuer:    issuer,
+		UsersFile: m.Config.BCCUsersFile,
+		Clients: []bcc.Client{{
+			ID: cfg.ClientID, Secret: cfg.ClientSecret,
+			RedirectURIs:           []string{cfg.RedirectURL},
+			PostLogoutRedirectURIs: []string{m.URL + "/auth/signed-out"},
+		}},
+	}, m.Logger.With("component", "bcc"))
+	if err != nil {
+		ln.Close()
+		return nil, err
+	}
+	m.serve(ln, p)
+	return p, nil
+}
+
+func (m *Main) serve(ln net.Listener, h http.Handler) {
+	srv := &http.Server{Handler: h, ReadHeaderTimeout: 10 * time.Second, ReadTimeout: 30 * time.Second,
+		WriteTimeout: 60 * time.Second, IdleTimeout: 120 * time.Second, MaxHeaderBytes: 64 << 10}
+	m.servers = append(m.servers, srv)
+	m.wg.Add(1)
+	go func() {
+		defer m.wg.Done()
+		if err := srv.Serve(ln); err != nil && !errors.Is(err, http.ErrServerClosed) {
+			m.Logger.Error("server stopped", "err", err)
+		}
+	}()
+}
+
+// sweep erases secrets whose reveal window has ended and expired sessions.
+func (m *Main) sweep(ctx context.Context) {
+	t := time.NewTicker(m.Config.SweepInterval)
+	defer t.Stop()
+	for {
+		now := time.Now()
+		if n, err := m.Store.EraseExpiredSecrets(ctx, now); err != nil && ctx.Err() == nil {
+			m.Logger.Error("erase expired secrets", "err", err)
+		} else if n > 0 {
+			m.Logger.Info("erased client secrets whose reveal window ended", "count", n)
+		}
+		if _, err := m.Store.DeleteExpiredSessions(ctx, now); err != nil && ctx.Err() == nil {
+			m.Logger.Error("delete expired sessions", "err", err)
+		}
+		select {
+		case <-ctx.Done():
+			return
+		case <-t.C:
+		}
+	}
+}
+
+// Close finishes in-flight requests, stops the sweeper and closes the store.
+func (m *Main) Close() error {
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	var errs []error
+	for i := len(m.servers) - 1; i >= 0; i-- {
+		errs = append(errs, m.servers[i].Shutdown(ctx))
+	}
+	if m.stop != nil {
+		m.stop()
+	}
+	m.wg.Wait()
+	if m.Store != nil {
+		errs = append(errs, m.Store.Close())
+	}
+	return errors.Join(errs...)
+}
+
+// loadServerKey returns the configured server key, or the one in the data
+// directory, generating it on first start. Losing it makes every stored
+// secret unverifiable: back it up with the database.
+func loadServerKey(cfg Config) ([]byte, error) {
+	if cfg.ServerKey != "" {
+		k, err := hex.DecodeString(strings.TrimSpace(cfg.ServerKey))
+		if err != nil || len(k) != secret.KeySize {
+			return nil, errors.New("config: --server-key must be 64 hex characters (32 bytes)")
+		}
+		return k, nil
+	}
+	path := filepath.Join(cfg.DataDir, "server.key")
+	b, err := os.ReadFile(path)
+	if errors.Is(err, os.ErrNotExist) {
+		k := make([]byte, secret.KeySize)
+		rand.Read(k)
+		f, err := os.OpenFile(path, os.O_WRONLY|os.O_CREATE|os.O_EXCL, 0o600)
+		if err != nil {
+			return nil, fmt.Errorf("server key: %w", err)
+		}
+		if _, err := f.WriteString(hex.EncodeToString(k) + "\n"); err != nil {
+			f.Close()
+			return nil, fmt.Errorf("server key: %w", err)
+		}
+		if err := f.Sync(); err != nil {
+			f.Close()
+			return nil, fmt.Errorf("server key: %w", err)
+		}
+		return k, f.Close()
+	} else if err != nil {
+		return nil, fmt.Errorf("server key: %w", err)
+	}
+	k, err := hex.DecodeString(strings.TrimSpace(string(b)))
+	if err != nil || len(k) != secret.KeySize {
+		return nil, fmt.Errorf("server key %s: not 64 hex characters", path)
+	}
+	return k, nil
+}
+
+func loadCatalogue(cfg Config) (*scope.Catalogue, error) {
+	if cfg.ScopesFile == "" {
+		return scope.Default(), nil
+	}
+	return scope.Load(cfg.ScopesFile)
+}

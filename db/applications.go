@@ -1,0 +1,674 @@
+package db
+
+import (
+	"context"
+	"database/sql"
+	"encoding/base64"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"strings"
+	"time"
+
+	"tokenservice"
+)
+
+// NewApplication is what CreateApplication stores.
+type NewApplication struct {
+	AccountID string
+	ClientID  string
+	Name      string
+	Scopes    []tokenservice.ScopeGrant // grants with AccessNone are not stored
+	Secret    tokenservice.StoredSecret
+	Actor     string // e-mail of who did it, or "cli"
+	Now       time.Time
+}
+
+// ApplicationUpdate is an edit of an application's name and scopes, made
+// against the Version the editor saw.
+type ApplicationUpdate struct {
+	AccountID string
+	ClientID  string
+	Version   int
+	Name      string
+	Scopes    []tokenservice.ScopeGrant // the full new set; AccessNone grants are dropped
+	Actor     string
+	Now       time.Time
+}
+
+// ListOptions selects a page of an account's applications.
+type ListOptions struct {
+	Filter string // case-insensitive substring of the name or the client ID; "" lists all
+	After  string // the Next of the previous page; "" for the first page
+	Limit  int    // page size: DefaultListLimit when 0 or less, at most MaxListLimit
+}
+
+// Page sizes of ListApplications.
+const (
+	DefaultListLimit = 50
+	MaxListLimit     = 200
+)
+
+// MaxListTotal caps ApplicationPage.Total. Counting every match of a filter
+// means reading the whole account's index, which for 100,000 applications
+// costs more than the page itself; past this many the portal shows
+// "10,000+" and nobody needs the exact number.
+const MaxListTotal = 10000
+
+// ApplicationPage is one page of an account's applications, ordered by
+// lower-cased name, then client ID.
+type ApplicationPage struct {
+	Applications []*tokenservice.Application
+	Next         string // cursor for ListOptions.After; "" on the last page
+	// Total counts the applications matching the filter, up to MaxListTotal;
+	// MaxListTotal+1 means "more than MaxListTotal".
+	Total int
+}
+
+// errAppNotFound is the one answer for a missing application and for another
+// account's: the two must be indistinguishable.
+func errAppNotFound() error {
+	return tokenservice.Errorf(tokenservice.ENOTFOUND, "Application not found.")
+}
+
+// errVersionConflict is what an edit made against a stale version gets.
+func errVersionConflict() error {
+	return tokenservice.Errorf(tokenservice.ECONFLICT,
+		"This application was changed by someone else while you were editing it. Review the current values and try again.")
+}
+
+// errSecretGone is what asking for a secret after its reveal window gets.
+func errSecretGone() error {
+	return tokenservice.Errorf(tokenservice.EGONE,
+		"The client secret can no longer be viewed. Reset it to get a new one.")
+}
+
+// applicationColumns are the columns scanApplication reads, in its order.
+// The secret's hash and ciphertext are never among them.
+const applicationColumns = `id, account_id, client_id, name, secret_generation, secret_reveal_until,
+	version, created_at, created_by, updated_at, updated_by`
+
+// scanApplication reads a row of applicationColumns, plus extra columns after them.
+func scanApplication(row interface{ Scan(...any) error }, extra ...any) (*tokenservice.Application, error) {
+	var (
+		a                    tokenservice.Application
+		revealUntil          sql.NullInt64
+		createdAt, updatedAt int64
+	)
+	dest := append([]any{
+		&a.ID, &a.AccountID, &a.ClientID, &a.Name, &a.SecretGeneration, &revealUntil,
+		&a.Version, &createdAt, &a.CreatedBy, &updatedAt, &a.UpdatedBy,
+	}, extra...)
+	if err := row.Scan(dest...); err != nil {
+		return nil, err
+	}
+	a.SecretRevealUntil = fromNullMillis(revealUntil)
+	a.CreatedAt = fromMillis(createdAt)
+	a.UpdatedAt = fromMillis(updatedAt)
+	return &a, nil
+}
+
+// queryer is what reads need from *sql.DB and *sql.Tx.
+type queryer interface {
+	QueryContext(ctx context.Context, query string, args ...any) (*sql.Rows, error)
+	QueryRowContext(ctx context.Context, query string, args ...any) *sql.Row
+}
+
+// CreateApplication registers an application at Version 1 with its first
+// secret (SecretGeneration 1). A client ID that exists already is ECONFLICT.
+func (db *DB) CreateApplication(ctx context.Context, n NewApplication) (*tokenservice.Application, error) {
+	grants, err := storedGrants(n.Scopes)
+	if err != nil {
+		return nil, fmt.Errorf("db: create application: %w", err)
+	}
+	if n.AccountID == "" || n.ClientID == "" || strings.TrimSpace(n.Name) == "" {
+		return nil, fmt.Errorf("db: create application: %w",
+			tokenservice.Errorf(tokenservice.EINVALID, "An application needs an account, a client ID and a name."))
+	}
+	if len(n.Secret.Hash) == 0 {
+		return nil, fmt.Errorf("db: create application: %w",
+			tokenservice.Errorf(tokenservice.EINVALID, "An application needs a client secret."))
+	}
+
+	tx, err := db.db.BeginTx(ctx, nil)
+	if err != nil {
+		return nil, fmt.Errorf("db: create application: %w", err)
+	}
+	defer tx.Rollback()
+
+	now := millis(n.Now)
+	ciphertext, padding, revealUntil := db.secretColumns(n.Secret)
+	var id int64
+	err = tx.QueryRowContext(ctx, `
+		INSERT INTO applications (
+			account_id, client_id, name, name_lower,
+			secret_hash, secret_reveal_until, secret_generation, version,
+			created_at, created_by, updated_at, updated_by,
+			secret_padding, secret_ciphertext
+		) VALUES (?, ?, ?, ?, ?, ?, 1, 1, ?, ?, ?, ?, zeroblob(?), ?)
+		RETURNING id`,
+		n.AccountID, n.ClientID, n.Name, nameKey(n.Name),
+		n.Secret.Hash, revealUntil,
+		now, n.Actor, now, n.Actor,
+		padding, ciphertext,
+	).Scan(&id)
+	if isUniqueViolation(err) {
+		return nil, fmt.Errorf("db: create application: %w",
+			tokenservice.Errorf(tokenservice.ECONFLICT, "An application with this client ID exists already."))
+	} else if err != nil {
+		return nil, fmt.Errorf("db: create application: %w", err)
+	}
+	if err := insertScopes(ctx, tx, id, grants); err != nil {
+		return nil, fmt.Errorf("db: create application: %w", err)
+	}
+	app, err := applicationByID(ctx, tx, id)
+	if err != nil {
+		return nil, fmt.Errorf("db: create application: %w", err)
+	}
+	if err := tx.Commit(); err != nil {
+		return nil, fmt.Errorf("db: create application: %w", err)
+	}
+	return app, nil
+}
+
+// GetApplication returns the account's application with the client ID.
+// Another account's application is ENOTFOUND, exactly like a missing one.
+func (db *DB) GetApplication(ctx context.Context, accountID, clientID string) (*tokenservice.Application, error) {
+	app, err := scanApplication(db.db.QueryRowContext(ctx,
+		`SELECT `+applicationColumns+` FROM applications WHERE account_id = ? AND client_id = ?`,
+		accountID, clientID))
+	if errors.Is(err, sql.ErrNoRows) {
+		return nil, fmt.Errorf("db: get application: %w", errAppNotFound())
+	} else if err != nil {
+		return nil, fmt.Errorf("db: get application: %w", err)
+	}
+	if err := loadScopes(ctx, db.db, app); err != nil {
+		return nil, fmt.Errorf("db: get application: %w", err)
+	}
+	return app, nil
+}
+
+// ApplicationByClientID returns the application with the client ID in any
+// account, and the keyed hash of its current secret: the token endpoint
+// verifies a client secret against it, and the operator CLI works across
+// accounts.
+func (db *DB) ApplicationByClientID(ctx context.Context, clientID string) (*tokenservice.Application, []byte, error) {
+	var hash []byte
+	app, err := scanApplication(db.db.QueryRowContext(ctx,
+		`SELECT `+applicationColumns+`, secret_hash FROM applications WHERE client_id = ?`,
+		clientID), &hash)
+	if errors.Is(err, sql.ErrNoRows) {
+		return nil, nil, fmt.Errorf("db: application by client id: %w", errAppNotFound())
+	} else if err != nil {
+		return nil, nil, fmt.Errorf("db: application by client id: %w", err)
+	}
+	if err := loadScopes(ctx, db.db, app); err != nil {
+		return nil, nil, fmt.Errorf("db: application by client id: %w", err)
+	}
+	return app, hash, nil
+}
+
+// ListApplications returns a page of the account's applications in name
+// order. Paging is by keyset (the cursor holds the last row's sort key), so
+// a deep page costs what the first one does, and rows added or removed
+// between pages neither repeat nor vanish. A cursor that does not decode is
+// EINVALID.
+func (db *DB) ListApplications(ctx context.Context, accountID string, opt ListOptions) (*ApplicationPage, error) {
+	limit := opt.Limit
+	if limit <= 0 {
+		limit = DefaultListLimit
+	} else if limit > MaxListLimit {
+		limit = MaxListLimit
+	}
+
+	filter := `account_id = ?`
+	filterArgs := []any{accountID}
+	if opt.Filter != "" {
+		// name_lower holds Go's lower-casing; LIKE folds ASCII case for the client ID.
+		filter += ` AND (name_lower LIKE ? ESCAPE '\' OR client_id LIKE ? ESCAPE '\')`
+		pattern := "%" + escapeLike(strings.ToLower(opt.Filter)) + "%"
+		filterArgs = append(filterArgs, pattern, pattern)
+	}
+	where, args := filter, append([]any(nil), filterArgs...)
+	if opt.After != "" {
+		c, err := decodeCursor(opt.After)
+		if err != nil {
+			return nil, fmt.Errorf("db: list applications: %w", err)
+		}
+		where += ` AND (name_lower, client_id) > (?, ?)`
+		args = append(args, c.NameLower, c.ClientID)
+	}
+
+	// One read transaction: the page, its scopes and the total come from
+	// the same snapshot.
+	tx, err := db.db.BeginTx(ctx, &sql.TxOptions{ReadOnly: true})
+	if err != nil {
+		return nil, fmt.Errorf("db: list applications: %w", err)
+	}
+	defer tx.Rollback()
+
+	rows, err := tx.QueryContext(ctx,
+		`SELECT `+applicationColumns+`, name_lower FROM applications
+		WHERE `+where+`
+		ORDER BY name_lower, client_id
+		LIMIT ?`,
+		append(args, limit+1)...)
+	if err != nil {
+		return nil, fmt.Errorf("db: list applications: %w", err)
+	}
+	defer rows.Close()
+	page := &ApplicationPage{}
+	var last cursor
+	for rows.Next() {
+		var nameLower string
+		app, err := scanApplication(rows, &nameLower)
+		if err != nil {
+			return nil, fmt.Errorf("db: list applications: %w", err)
+		}
+		if len(page.Applications) == limit {
+			page.Next = encodeCursor(last)
+			break
+		}
+		page.Applications = append(page.Applications, app)
+		last = cursor{NameLower: nameLower, ClientID: app.ClientID}
+	}
+	if err := rows.Err(); err != nil {
+		return nil, fmt.Errorf("db: list applications: %w", err)
+	}
+	rows.Close()
+
+	if err := loadScopes(ctx, tx, page.Applications...); err != nil {
+		return nil, fmt.Errorf("db: list applications: %w", err)
+	}
+	if err := tx.QueryRowContext(ctx,
+		`SELECT count(*) FROM (SELECT 1 FROM applications WHERE `+filter+` LIMIT ?)`,
+		append(filterArgs, MaxListTotal+1)...,
+	).Scan(&page.Total); err != nil {
+		return nil, fmt.Errorf("db: list applications: count: %w", err)
+	}
+	return page, nil
+}
+
+// cursor is the sort key of the last application of a page.
+type cursor struct {
+	NameLower string `json:"n"`
+	ClientID  string `json:"c"`
+}
+
+func encodeCursor(c cursor) string {
+	b, _ := json.Marshal(c)
+	return base64.RawURLEncoding.EncodeToString(b)
+}
+
+func decodeCursor(s string) (cursor, error) {
+	var c cursor
+	b, err := base64.RawURLEncoding.DecodeString(s)
+	if err == nil {
+		err = json.Unmarshal(b, &c)
+	}
+	if err != nil || c.ClientID == "" {
+		return cursor{}, tokenservice.Errorf(tokenservice.EINVALID, "This page link is not valid. Start again from the first page.")
+	}
+	return c, nil
+}
+
+// escapeLike makes s match itself inside a LIKE pattern with ESCAPE '\'.
+func escapeLike(s string) string {
+	return strings.NewReplacer(`\`, `\\`, `%`, `\%`, `_`, `\_`).Replace(s)
+}
+
+// nameKey is the sort and filter key of a name.
+func nameKey(name string) string {
+	return strings.ToLower(name)
+}
+
+// UpdateApplication saves an edit of the name and scopes, made against
+// u.Version. If the application changed since (its version moved on), the
+// edit is ECONFLICT and nothing changes, so one admin never silently
+// overwrites another's work.
+func (db *DB) UpdateApplication(ctx context.Context, u ApplicationUpdate) (*tokenservice.Application, error) {
+	grants, err := storedGrants(u.Scopes)
+	if err != nil {
+		return nil, fmt.Errorf("db: update application: %w", err)
+	}
+	if strings.TrimSpace(u.Name) == "" {
+		return nil, fmt.Errorf("db: update application: %w",
+			tokenservice.Errorf(tokenservice.EINVALID, "An application needs a name."))
+	}
+
+	tx, err := db.db.BeginTx(ctx, nil)
+	if err != nil {
+		return nil, fmt.Errorf("db: update application: %w", err)
+	}
+	defer tx.Rollback()
+
+	var id int64
+	err = tx.QueryRowContext(ctx, `
+		UPDATE applications
+		SET name = ?, name_lower = ?, version = version + 1, updated_at = ?, updated_by = ?
+		WHERE account_id = ? AND client_id = ? AND version = ?
+		RETURNING id`,
+		u.Name, nameKey(u.Name), millis(u.Now), u.Actor,
+		u.AccountID, u.ClientID, u.Version,
+	).Scan(&id)
+	if errors.Is(err, sql.ErrNoRows) {
+		return nil, fmt.Errorf("db: update application: %w", missingOrConflict(ctx, tx, u.AccountID, u.ClientID))
+	} else if err != nil {
+		return nil, fmt.Errorf("db: update application: %w", err)
+	}
+	if _, err := tx.ExecContext(ctx, `DELETE FROM application_scopes WHERE application_id = ?`, id); err != nil {
+		return nil, fmt.Errorf("db: update application: %w", err)
+	}
+	if err := insertScopes(ctx, tx, id, grants); err != nil {
+		return nil, fmt.Errorf("db: update application: %w", err)
+	}
+	app, err := applicationByID(ctx, tx, id)
+	if err != nil {
+		return nil, fmt.Errorf("db: update application: %w", err)
+	}
+	if err := tx.Commit(); err != nil {
+		return nil, fmt.Errorf("db: update application: %w", err)
+	}
+	return app, nil
+}
+
+// missingOrConflict tells why a versioned write matched no row: the
+// application is not the account's (ENOTFOUND) or its version moved on
+// (ECONFLICT).
+func missingOrConflict(ctx context.Context, q queryer, accountID, clientID string) error {
+	var version int
+	err := q.QueryRowContext(ctx,
+		`SELECT version FROM applications WHERE account_id = ? AND client_id = ?`,
+		accountID, clientID).Scan(&version)
+	if errors.Is(err, sql.ErrNoRows) {
+		return errAppNotFound()
+	} else if err != nil {
+		return err
+	}
+	return errVersionConflict()
+}
+
+// ResetSecret replaces the account's application's secret with s at once:
+// the old secret stops working, SecretGeneration and Version go up by one.
+// A version above 0 must match the application's (ECONFLICT otherwise);
+// 0 skips the check.
+func (db *DB) ResetSecret(ctx context.Context, accountID, clientID string, version int, s tokenservice.StoredSecret, actor string, now time.Time) (*tokenservice.Application, error) {
+	app, err := db.resetSecret(ctx, true, accountID, clientID, version, s, actor, now)
+	if err != nil {
+		return nil, fmt.Errorf("db: reset secret: %w", err)
+	}
+	return app, nil
+}
+
+// ResetSecretByClientID is ResetSecret for the operator CLI: any account,
+// no version check.
+func (db *DB) ResetSecretByClientID(ctx context.Context, clientID string, s tokenservice.StoredSecret, actor string, now time.Time) (*tokenservice.Application, error) {
+	app, err := db.resetSecret(ctx, false, "", clientID, 0, s, actor, now)
+	if err != nil {
+		return nil, fmt.Errorf("db: reset secret by client id: %w", err)
+	}
+	return app, nil
+}
+
+func (db *DB) resetSecret(ctx context.Context, scoped bool, accountID, clientID string, version int, s tokenservice.StoredSecret, actor string, now time.Time) (*tokenservice.Application, error) {
+	if len(s.Hash) == 0 {
+		return nil, tokenservice.Errorf(tokenservice.EINVALID, "A client secret is required.")
+	}
+	tx, err := db.db.BeginTx(ctx, nil)
+	if err != nil {
+		return nil, err
+	}
+	defer tx.Rollback()
+
+	ciphertext, padding, revealUntil := db.secretColumns(s)
+	scopedInt := 0
+	if scoped {
+		scopedInt = 1
+	}
+	var id int64
+	err = tx.QueryRowContext(ctx, `
+		UPDATE applications
+		SET secret_hash = ?, secret_reveal_until = ?, secret_padding = zeroblob(?), secret_ciphertext = ?,
+			secret_generation = secret_generation + 1, version = version + 1,
+			updated_at = ?, updated_by = ?
+		WHERE client_id = ? AND (? = 0 OR account_id = ?) AND (? = 0 OR version = ?)
+		RETURNING id`,
+		s.Hash, revealUntil, padding, ciphertext,
+		millis(now), actor,
+		clientID, scopedInt, accountID, version, version,
+	).Scan(&id)
+	if errors.Is(err, sql.ErrNoRows) {
+		if !scoped {
+			return nil, errAppNotFound()
+		}
+		return nil, missingOrConflict(ctx, tx, accountID, clientID)
+	} else if err != nil {
+		return nil, err
+	}
+	app, err := applicationByID(ctx, tx, id)
+	if err != nil {
+		return nil, err
+	}
+	if err := tx.Commit(); err != nil {
+		return nil, err
+	}
+	return app, nil
+}
+
+// secretColumns returns what the secret_ciphertext, secret_padding (the
+// zeroblob length) and secret_reveal_until columns get for s. Without a
+// ciphertext all three are NULL.
+func (db *DB) secretColumns(s tokenservice.StoredSecret) (ciphertext []byte, padding any, revealUntil any) {
+	if len(s.Ciphertext) == 0 || s.RevealUntil.IsZero() {
+		return nil, nil, nil
+	}
+	return s.Ciphertext, db.pageSize, millis(s.RevealUntil)
+}
+
+// DeleteApplication deletes the account's application with its scopes; its
+// client secret stops working at once. Another account's application is
+// ENOTFOUND.
+func (db *DB) DeleteApplication(ctx context.Context, accountID, clientID string) error {
+	res, err := db.db.ExecContext(ctx,
+		`DELETE FROM applications WHERE account_id = ? AND client_id = ?`, accountID, clientID)
+	if err != nil {
+		return fmt.Errorf("db: delete application: %w", err)
+	}
+	if err := mustHaveAffected(res); err != nil {
+		return fmt.Errorf("db: delete application: %w", err)
+	}
+	return nil
+}
+
+// DeleteApplicationByClientID is DeleteApplication for the operator CLI, in
+// any account.
+func (db *DB) DeleteApplicationByClientID(ctx context.Context, clientID string) error {
+	res, err := db.db.ExecContext(ctx, `DELETE FROM applications WHERE client_id = ?`, clientID)
+	if err != nil {
+		return fmt.Errorf("db: delete application by client id: %w", err)
+	}
+	if err := mustHaveAffected(res); err != nil {
+		return fmt.Errorf("db: delete application by client id: %w", err)
+	}
+	return nil
+}
+
+func mustHaveAffected(res sql.Result) error {
+	n, err := res.RowsAffected()
+	if err != nil {
+		return err
+	} else if n == 0 {
+		return errAppNotFound()
+	}
+	return nil
+}
+
+// SecretCiphertext returns the encrypted current secret of the account's
+// application and its generation, while now is inside the reveal window.
+// After the window it is EGONE, and the ciphertext is erased from the row
+// right then, whether or not the sweep (EraseExpiredSecrets) has run yet:
+// the server, not the page, ends the window.
+func (db *DB) SecretCiphertext(ctx context.Context, accountID, clientID string, now time.Time) (ciphertext []byte, generation int, err error) {
+	var (
+		id          int64
+		revealUntil sql.NullInt64
+	)
+	err = db.db.QueryRowContext(ctx, `
+		SELECT id, secret_ciphertext, secret_reveal_until, secret_generation
+		FROM applications WHERE account_id = ? AND client_id = ?`,
+		accountID, clientID,
+	).Scan(&id, &ciphertext, &revealUntil, &generation)
+	if errors.Is(err, sql.ErrNoRows) {
+		return nil, 0, fmt.Errorf("db: secret ciphertext: %w", errAppNotFound())
+	} else if err != nil {
+		return nil, 0, fmt.Errorf("db: secret ciphertext: %w", err)
+	}
+	if ciphertext != nil && revealUntil.Valid && millis(now) < revealUntil.Int64 {
+		return ciphertext, generation, nil
+	}
+	if ciphertext != nil {
+		// The condition repeats the check, so a reset that just opened a new
+		// window is not erased.
+		if _, err := db.db.ExecContext(ctx, `
+			UPDATE applications
+			SET secret_ciphertext = NULL, secret_padding = NULL, secret_reveal_until = NULL
+			WHERE id = ? AND (secret_reveal_until IS NULL OR secret_reveal_until <= ?)`,
+			id, millis(now)); err != nil {
+			return nil, 0, fmt.Errorf("db: secret ciphertext: erase: %w", err)
+		}
+	}
+	return nil, 0, fmt.Errorf("db: secret ciphertext: %w", errSecretGone())
+}
+
+// EraseExpiredSecrets erases the encrypted secret of every application whose
+// reveal window ended at or before now, and returns how many it erased.
+// cmd runs it every minute.
+//
+// Erasing leaves no copy of the ciphertext in the database files:
+//   - secure_delete=ON overwrites freed cells and pages with zeros;
+//   - the ciphertext is stored behind a page-sized zero padding, so it lives
+//     only on overflow pages. B-tree balancing copies the local part of
+//     cells between pages and can leave stale copies in a page's unallocated
+//     gap, which secure_delete does not clear; overflow pages are never
+//     copied, only freed (and zeroed) when the row changes;
+//   - PRAGMA wal_checkpoint(TRUNCATE) copies the zeroed pages into the main
+//     file and truncates the -wal file, which held the earlier page images.
+//
+// The checkpoint runs on every call, also when nothing expired now, because
+// SecretCiphertext may have erased a row since the last sweep. If readers
+// keep the checkpoint from finishing within the busy timeout, the rows are
+// erased but the error says so, and the next sweep tries again.
+func (db *DB) EraseExpiredSecrets(ctx context.Context, now time.Time) (int, error) {
+	res, err := db.db.ExecContext(ctx, `
+		UPDATE applications
+		SET secret_ciphertext = NULL, secret_padding = NULL, secret_reveal_until = NULL
+		WHERE secret_reveal_until IS NOT NULL AND secret_reveal_until <= ?`,
+		millis(now))
+	if err != nil {
+		return 0, fmt.Errorf("db: erase expired secrets: %w", err)
+	}
+	n, err := res.RowsAffected()
+	if err != nil {
+		return 0, fmt.Errorf("db: erase expired secrets: %w", err)
+	}
+	if err := db.checkpoint(ctx); err != nil {
+		return int(n), fmt.Errorf("db: erase expired secrets: %w", err)
+	}
+	return int(n), nil
+}
+
+// checkpoint copies the WAL into the main file and truncates it to zero bytes.
+func (db *DB) checkpoint(ctx context.Context) error {
+	var busy, logFrames, checkpointed int
+	if err := db.db.QueryRowContext(ctx, `PRAGMA wal_checkpoint(TRUNCATE)`).Scan(&busy, &logFrames, &checkpointed); err != nil {
+		return fmt.Errorf("checkpoint: %w", err)
+	}
+	if busy != 0 {
+		return fmt.Errorf("checkpoint: blocked by readers (%d of %d frames copied)", checkpointed, logFrames)
+	}
+	return nil
+}
+
+// storedGrants returns the grants to store: without AccessNone, each key
+// once, each access known. Anything else is EINVALID.
+func storedGrants(scopes []tokenservice.ScopeGrant) ([]tokenservice.ScopeGrant, error) {
+	seen := make(map[string]bool, len(scopes))
+	var out []tokenservice.ScopeGrant
+	for _, g := range scopes {
+		switch {
+		case g.Key == "":
+			return nil, tokenservice.Errorf(tokenservice.EINVALID, "A scope has no key.")
+		case !g.Access.Valid():
+			return nil, tokenservice.Errorf(tokenservice.EINVALID, "Scope %s has an unknown type of access.", g.Key)
+		case seen[g.Key]:
+			return nil, tokenservice.Errorf(tokenservice.EINVALID, "Scope %s is given twice.", g.Key)
+		}
+		seen[g.Key] = true
+		if g.Access != tokenservice.AccessNone {
+			out = append(out, g)
+		}
+	}
+	return out, nil
+}
+
+func insertScopes(ctx context.Context, tx *sql.Tx, applicationID int64, grants []tokenservice.ScopeGrant) error {
+	for _, g := range grants {
+		if _, err := tx.ExecContext(ctx,
+			`INSERT INTO application_scopes (application_id, scope_key, access) VALUES (?, ?, ?)`,
+			applicationID, g.Key, string(g.Access)); err != nil {
+			return fmt.Errorf("scope %s: %w", g.Key, err)
+		}
+	}
+	return nil
+}
+
+// applicationByID reads an application with its scopes, inside the
+// transaction that just wrote it.
+func applicationByID(ctx context.Context, q queryer, id int64) (*tokenservice.Application, error) {
+	app, err := scanApplication(q.QueryRowContext(ctx,
+		`SELECT `+applicationColumns+` FROM applications WHERE id = ?`, id))
+	if err != nil {
+		return nil, err
+	}
+	if err := loadScopes(ctx, q, app); err != nil {
+		return nil, err
+	}
+	return app, nil
+}
+
+// loadScopes fills in the scopes of apps with one query, sorted by key.
+func loadScopes(ctx context.Context, q queryer, apps ...*tokenservice.Application) error {
+	if len(apps) == 0 {
+		return nil
+	}
+	byID := make(map[int64]*tokenservice.Application, len(apps))
+	args := make([]any, len(apps))
+	for i, a := range apps {
+		byID[a.ID] = a
+		args[i] = a.ID
+	}
+	rows, err := q.QueryContext(ctx, `
+		SELECT application_id, scope_key, access FROM application_scopes
+		WHERE application_id IN (?`+strings.Repeat(`, ?`, len(apps)-1)+`)
+		ORDER BY application_id, scope_key`, args...)
+	if err != nil {
+		return fmt.Errorf("load scopes: %w", err)
+	}
+	defer rows.Close()
+	for rows.Next() {
+		var (
+			id     int64
+			key    string
+			access string
+		)
+		if err := rows.Scan(&id, &key, &access); err != nil {
+			return fmt.Errorf("load scopes: %w", err)
+		}
+		a := byID[id]
+		a.Scopes = append(a.Scopes, tokenservice.ScopeGrant{Key: key, Access: tokenservice.Access(access)})
+	}
+	if err := rows.Err(); err != nil {
+		return fmt.Errorf("load scopes: %w", err)
+	}
+	return nil
+}

@@ -1,0 +1,226 @@
+// Package db stores the token service's applications, their scopes and
+// secrets, and the portal's sessions in SQLite, with hand-written SQL on
+// database/sql and embedded, numbered migrations.
+//
+// Every method that takes an account ID scopes its query by it, so another
+// account's application is as missing as one that never existed.
+package db
+
+import (
+	"context"
+	"database/sql"
+	"embed"
+	"errors"
+	"fmt"
+	"io/fs"
+	"net/url"
+	"path"
+	"sort"
+	"strconv"
+	"strings"
+	"time"
+
+	"modernc.org/sqlite"
+	sqlite3 "modernc.org/sqlite/lib"
+)
+
+//go:embed migrations/sqlite/*.sql
+var migrationFS embed.FS
+
+// pragmas are applied by the driver to every connection the pool opens, so no
+// connection ever runs without them.
+//
+// synchronous=FULL rather than NORMAL: in WAL mode NORMAL survives a process
+// crash (kill -9) but may lose the last commits on power loss or an OS crash.
+// Writes here are human-paced (an admin creating or resetting an application)
+// and the token endpoint only reads, so one fsync per commit costs nothing
+// noticeable, and a reset secret the user has already copied is never rolled
+// back.
+//
+// secure_delete=ON makes SQLite overwrite deleted content with zeros, which
+// together with the WAL checkpoint in EraseExpiredSecrets leaves no copy of
+// an erased secret in the database files.
+var pragmas = []string{
+	"busy_timeout(5000)",
+	"journal_mode(WAL)",
+	"foreign_keys(ON)",
+	"secure_delete(ON)",
+	"synchronous(FULL)",
+}
+
+// DB is the token service's store.
+type DB struct {
+	db *sql.DB
+
+	// pageSize is the database page size, the size of the padding that keeps
+	// a secret's ciphertext on overflow pages (see EraseExpiredSecrets).
+	pageSize int
+}
+
+// Open opens the SQLite database at path, creating it if needed, and applies
+// the migrations it has not seen yet.
+//
+// Write transactions begin IMMEDIATE (they take the write lock at BEGIN), so
+// two writers queue on the busy timeout instead of one failing with
+// SQLITE_BUSY when it upgrades a read lock.
+func Open(ctx context.Context, path string) (*DB, error) {
+	if path == "" {
+		return nil, fmt.Errorf("db: open: path required")
+	}
+	if strings.ContainsAny(path, "?#") {
+		return nil, fmt.Errorf("db: open %q: path must not contain '?' or '#'", path)
+	}
+	q := url.Values{"_pragma": pragmas, "_txlock": {"immediate"}}
+	sqldb, err := sql.Open("sqlite", path+"?"+q.Encode())
+	if err != nil {
+		return nil, fmt.Errorf("db: open %q: %w", path, err)
+	}
+	db := &DB{db: sqldb}
+	if err := db.migrate(ctx); err != nil {
+		sqldb.Close()
+		return nil, fmt.Errorf("db: open %q: %w", path, err)
+	}
+	if err := sqldb.QueryRowContext(ctx, `PRAGMA page_size`).Scan(&db.pageSize); err != nil {
+		sqldb.Close()
+		return nil, fmt.Errorf("db: open %q: read page size: %w", path, err)
+	}
+	return db, nil
+}
+
+// Close closes the database. The last connection to close checkpoints the
+// WAL and removes the -wal and -shm files.
+func (db *DB) Close() error {
+	if err := db.db.Close(); err != nil {
+		return fmt.Errorf("db: close: %w", err)
+	}
+	return nil
+}
+
+// Ping reports whether the database answers, for /readyz.
+func (db *DB) Ping(ctx context.Context) error {
+	var one int
+	if err := db.db.QueryRowContext(ctx, `SELECT 1`).Scan(&one); err != nil {
+		return fmt.Errorf("db: ping: %w", err)
+	}
+	return nil
+}
+
+// migration is one numbered file of migrations/sqlite.
+type migration struct {
+	version int
+	name    string
+}
+
+// migrate applies every embedded migration not yet recorded in
+// schema_migrations, in order, each in its own transaction together with its
+// record, so a failed migration leaves no trace and the next Open retries it.
+func (db *DB) migrate(ctx context.Context) error {
+	if _, err := db.db.ExecContext(ctx, `CREATE TABLE IF NOT EXISTS schema_migrations (
+		version    INTEGER PRIMARY KEY,
+		applied_at INTEGER NOT NULL
+	)`); err != nil {
+		return fmt.Errorf("create schema_migrations: %w", err)
+	}
+	migrations, err := readMigrations()
+	if err != nil {
+		return err
+	}
+	for _, m := range migrations {
+		if err := db.applyMigration(ctx, m); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// readMigrations lists the embedded migrations by version. Names must start
+// with their version number: 0001_init.sql.
+func readMigrations() ([]migration, error) {
+	names, err := fs.Glob(migrationFS, "migrations/sqlite/*.sql")
+	if err != nil {
+		return nil, fmt.Errorf("list migrations: %w", err)
+	}
+	var out []migration
+	seen := make(map[int]string)
+	for _, name := range names {
+		base := path.Base(name)
+		num, _, _ := strings.Cut(base, "_")
+		v, err := strconv.Atoi(num)
+		if err != nil || v <= 0 {
+			return nil, fmt.Errorf("migration %s: name must start with a positive version number", base)
+		}
+		if prev, ok := seen[v]; ok {
+			return nil, fmt.Errorf("migrations %s and %s have the same version", prev, base)
+		}
+		seen[v] = base
+		out = append(out, migration{version: v, name: name})
+	}
+	sort.Slice(out, func(i, j int) bool { return out[i].version < out[j].version })
+	return out, nil
+}
+
+// applyMigration runs m unless it is recorded already. The check runs inside
+// the (immediate) transaction, so two processes opening the same new
+// database apply it once.
+func (db *DB) applyMigration(ctx context.Context, m migration) error {
+	tx, err := db.db.BeginTx(ctx, nil)
+	if err != nil {
+		return fmt.Errorf("migration %d: %w", m.version, err)
+	}
+	defer tx.Rollback()
+
+	var applied bool
+	if err := tx.QueryRowContext(ctx,
+		`SELECT EXISTS (SELECT 1 FROM schema_migrations WHERE version = ?)`, m.version,
+	).Scan(&applied); err != nil {
+		return fmt.Errorf("migration %d: %w", m.version, err)
+	} else if applied {
+		return nil
+	}
+
+	script, err := migrationFS.ReadFile(m.name)
+	if err != nil {
+		return fmt.Errorf("migration %d: %w", m.version, err)
+	}
+	if _, err := tx.ExecContext(ctx, string(script)); err != nil {
+		return fmt.Errorf("migration %d (%s): %w", m.version, path.Base(m.name), err)
+	}
+	if _, err := tx.ExecContext(ctx,
+		`INSERT INTO schema_migrations (version, applied_at) VALUES (?, ?)`,
+		m.version, millis(time.Now()),
+	); err != nil {
+		return fmt.Errorf("migration %d: record: %w", m.version, err)
+	}
+	if err := tx.Commit(); err != nil {
+		return fmt.Errorf("migration %d: commit: %w", m.version, err)
+	}
+	return nil
+}
+
+// millis is how times are stored: unix milliseconds, UTC, which ports to a
+// PostgreSQL bigint as is.
+func millis(t time.Time) int64 {
+	return t.UnixMilli()
+}
+
+// fromMillis is the inverse of millis.
+func fromMillis(ms int64) time.Time {
+	return time.UnixMilli(ms).UTC()
+}
+
+// fromNullMillis turns a NULL time into the zero time.
+func fromNullMillis(ms sql.NullInt64) time.Time {
+	if !ms.Valid {
+		return time.Time{}
+	}
+	return fromMillis(ms.Int64)
+}
+
+// isUniqueViolation reports whether err is SQLite refusing a duplicate key.
+func isUniqueViolation(err error) bool {
+	var e *sqlite.Error
+	if !errors.As(err, &e) {
+		return false
+	}
+	return e.Code() == sqlite3.SQLITE_CONSTRAINT_UNIQUE || e.Code() == sqlite3.SQLITE_CONSTRAINT_PRIMARYKEY
+}

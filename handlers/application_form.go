@@ -1,0 +1,336 @@
+package handlers
+
+import (
+	"net/http"
+	"strconv"
+	"strings"
+
+	"github.com/labstack/echo/v4"
+
+	"tokenservice"
+	"tokenservice/db"
+	"tokenservice/secret"
+	"tokenservice/views"
+)
+
+// applicationForm is what the Add and Edit forms post.
+type applicationForm struct {
+	Name    string
+	Version int
+	Access  map[string]tokenservice.Access // by catalogue key, from "scope.<key>" fields
+}
+
+func parseApplicationForm(c echo.Context) (applicationForm, error) {
+	params, err := c.FormParams()
+	if err != nil {
+		return applicationForm{}, tokenservice.Errorf(tokenservice.EINVALID, "The form could not be read.")
+	}
+	f := applicationForm{Name: params.Get("name"), Access: map[string]tokenservice.Access{}}
+	f.Version, _ = strconv.Atoi(params.Get("version"))
+	for k, v := range params {
+		if key, ok := strings.CutPrefix(k, "scope."); ok && len(v) > 0 {
+			f.Access[key] = tokenservice.Access(v[0])
+		}
+	}
+	return f, nil
+}
+
+// check validates the form against the catalogue and the application's
+// current grants (nil when adding). It returns the clean name and grants, or
+// the messages per field.
+func (h *Applications) check(f applicationForm, current []tokenservice.ScopeGrant) (string, []tokenservice.ScopeGrant, map[string]string) {
+	errs := map[string]string{}
+	name, err := tokenservice.CleanName(f.Name)
+	if err != nil {
+		errs["name"] = tokenservice.ErrorMessage(err)
+	}
+	grants, err := h.catalogue.Check(f.Access, current)
+	if e, ok := err.(*tokenservice.Error); ok {
+		for k, v := range e.Fields {
+			errs[k] = v
+		}
+		if len(e.Fields) == 0 {
+			errs["form"] = e.Message
+		}
+	}
+	if len(errs) > 0 {
+		return "", nil, errs
+	}
+	return name, grants, nil
+}
+
+// formView builds the Add/Edit page: one row per catalogue entry, plus a row
+// for every retired scope the application still has.
+func (h *Applications) formView(f applicationForm, current []tokenservice.ScopeGrant, errs map[string]string) views.ApplicationForm {
+	v := views.ApplicationForm{Name: f.Name, Version: f.Version, Errors: errs}
+	choice := func(a tokenservice.Access, label string, chosen tokenservice.Access) views.Choice {
+		return views.Choice{Value: string(a), Label: label, Checked: a == chosen}
+	}
+	for _, e := range h.catalogue.Entries {
+		chosen := f.Access[e.Key]
+		if chosen == "" {
+			chosen = tokenservice.AccessNone
+		}
+		row := views.ScopeRow{Key: e.Key, Product: e.Product, Resource: e.Resource, Description: e.Description, Error: errs["scope."+e.Key]}
+		for _, a := range e.Choices() {
+			row.Choices = append(row.Choices, choice(a, a.Label(), chosen))
+		}
+		v.Rows = append(v.Rows, row)
+	}
+	for _, g := range current {
+		if _, ok := h.catalogue.Lookup(g.Key); ok {
+			continue
+		}
+		chosen := f.Access[g.Key]
+		if chosen == "" {
+			chosen = g.Access
+		}
+		v.Rows = append(v.Rows, views.ScopeRow{
+			Key: g.Key, Product: g.Key, Resource: "", Retired: true, Error: errs["scope."+g.Key],
+			Description: "This scope was removed from the catalogue. The application keeps it until you remove it.",
+			Choices: []views.Choice{
+				choice(tokenservice.AccessNone, "Remove", chosen),
+				choice(g.Access, "Keep "+g.Access.Label(), chosen),
+			},
+		})
+	}
+	// An unknown key posted by a forged form is shown with its error too.
+	for k := range errs {
+		key, ok := strings.CutPrefix(k, "scope.")
+		if !ok {
+			continue
+		}
+		if _, known := h.catalogue.Lookup(key); known || hasGrant(current, key) {
+			continue
+		}
+		v.Rows = append(v.Rows, views.ScopeRow{Key: key, Product: key, Description: "Unknown scope.", Error: errs[k],
+			Choices: []views.Choice{choice(tokenservice.AccessNone, "No access", tokenservice.AccessNone)}})
+	}
+	return v
+}
+
+func hasGrant(grants []tokenservice.ScopeGrant, key string) bool {
+	for _, g := range grants {
+		if g.Key == key {
+			return true
+		}
+	}
+	return false
+}
+
+func grantsToAccess(grants []tokenservice.ScopeGrant) map[string]tokenservice.Access {
+	m := map[string]tokenservice.Access{}
+	for _, g := range grants {
+		m[g.Key] = g.Access
+	}
+	return m
+}
+
+// renderForm renders the whole page, or only the form for htmx.
+func renderForm(c echo.Context, status int, v views.ApplicationForm) error {
+	if isHTMX(c) {
+		return render(c, status, views.ApplicationFormFragment(v))
+	}
+	return render(c, status, views.ApplicationFormPage(v))
+}
+
+// newApplication is the Add Application page.
+func (h *Applications) newApplication(c echo.Context) error {
+	if err := requireAdmin(c); err != nil {
+		return err
+	}
+	return renderForm(c, http.StatusOK, h.formView(applicationForm{}, nil, nil))
+}
+
+// createApplication registers an application and shows its details, where
+// the new Client Secret can be copied during the reveal window.
+func (h *Applications) createApplication(c echo.Context) error {
+	if err := requireAdmin(c); err != nil {
+		return err
+	}
+	f, err := parseApplicationForm(c)
+	if err != nil {
+		return err
+	}
+	name, grants, errs := h.check(f, nil)
+	if errs != nil {
+		return renderForm(c, http.StatusUnprocessableEntity, h.formView(f, nil, errs))
+	}
+	user, now := userOf(c), h.now()
+	clientID := secret.NewClientID()
+	app, err := h.store.CreateApplication(c.Request().Context(), db.NewApplication{
+		AccountID: user.AccountID, ClientID: clientID, Name: name, Scopes: grants,
+		Secret: h.newSecret(clientID, now), Actor: user.Email, Now: now,
+	})
+	if err != nil {
+		return err
+	}
+	h.logger.Info("application created", append(logAttrs(c), "client_id", app.ClientID, "account", app.AccountID, "by", user.Email)...)
+	if err := setFlash(c, "Application registered. Copy the Client Secret now: it can be viewed for "+windowText(h.window)+" only."); err != nil {
+		return err
+	}
+	return redirect(c, "/applications/"+app.ClientID)
+}
+
+func windowText(d interface{ Minutes() float64 }) string {
+	m := int(d.Minutes())
+	if m == 1 {
+		return "1 minute"
+	}
+	if m < 1 {
+		return "less than a minute"
+	}
+	return strconv.Itoa(m) + " minutes"
+}
+
+// editApplication is the Edit Application page.
+func (h *Applications) editApplication(c echo.Context) error {
+	if err := requireAdmin(c); err != nil {
+		return err
+	}
+	id, err := clientIDParam(c)
+	if err != nil {
+		return err
+	}
+	app, err := h.store.GetApplication(c.Request().Context(), userOf(c).AccountID, id)
+	if err != nil {
+		return err
+	}
+	v := h.formView(applicationForm{Name: app.Name, Version: app.Version, Access: grantsToAccess(app.Scopes)}, app.Scopes, nil)
+	v.Edit, v.ClientID = true, app.ClientID
+	return renderForm(c, http.StatusOK, v)
+}
+
+// updateApplication saves the Edit form against the version it was made
+// from: if someone saved in between, nothing is overwritten; the form comes
+// back with the user's input and what the other person changed.
+func (h *Applications) updateApplication(c echo.Context) error {
+	if err := requireAdmin(c); err != nil {
+		return err
+	}
+	id, err := clientIDParam(c)
+	if err != nil {
+		return err
+	}
+	ctx, user := c.Request().Context(), userOf(c)
+	app, err := h.store.GetApplication(ctx, user.AccountID, id)
+	if err != nil {
+		return err
+	}
+	f, err := parseApplicationForm(c)
+	if err != nil {
+		return err
+	}
+	name, grants, errs := h.check(f, app.Scopes)
+	if errs != nil {
+		v := h.formView(f, app.Scopes, errs)
+		v.Edit, v.ClientID = true, app.ClientID
+		return renderForm(c, http.StatusUnprocessableEntity, v)
+	}
+	updated, err := h.store.UpdateApplication(ctx, db.ApplicationUpdate{
+		AccountID: user.AccountID, ClientID: id, Version: f.Version, Name: name, Scopes: grants, Actor: user.Email, Now: h.now(),
+	})
+	if tokenservice.ErrorCode(err) == tokenservice.ECONFLICT {
+		latest, gerr := h.store.GetApplication(ctx, user.AccountID, id)
+		if gerr != nil {
+			return gerr
+		}
+		f.Version = latest.Version
+		v := h.formView(f, latest.Scopes, nil)
+		v.Edit, v.ClientID = true, id
+		v.Conflict = &views.ConflictInfo{UpdatedBy: latest.UpdatedBy, UpdatedAt: latest.UpdatedAt, Name: latest.Name, Scopes: h.summaries(latest.Scopes)}
+		return renderForm(c, http.StatusConflict, v)
+	} else if err != nil {
+		return err
+	}
+	h.logger.Info("application updated", append(logAttrs(c), "client_id", id, "by", user.Email)...)
+	if err := setFlash(c, "Changes saved."); err != nil {
+		return err
+	}
+	return redirect(c, "/applications/"+updated.ClientID)
+}
+
+// confirmReset asks before replacing the Client Secret.
+func (h *Applications) confirmReset(c echo.Context) error {
+	app, err := h.adminApp(c)
+	if err != nil {
+		return err
+	}
+	return render(c, http.StatusOK, views.ConfirmPage(views.Confirm{
+		Title: "Reset client secret", AppName: app.Name, ClientID: app.ClientID, Version: app.Version,
+		Message:     "Reset the Client Secret of “" + app.Name + "”?",
+		Consequence: "A new secret replaces the current one at once. The current secret stops working immediately, and the access tokens issued with it are no longer accepted at introspection. The new secret can be viewed for " + windowText(h.window) + ".",
+		Action:      "/applications/" + app.ClientID + "/reset", Button: "Reset client secret", CancelURL: "/applications/" + app.ClientID + "/edit",
+	}))
+}
+
+// resetSecret replaces the Client Secret and shows the new one.
+func (h *Applications) resetSecret(c echo.Context) error {
+	app, err := h.adminApp(c)
+	if err != nil {
+		return err
+	}
+	version, _ := strconv.Atoi(c.FormValue("version"))
+	if version <= 0 {
+		version = app.Version
+	}
+	user, now := userOf(c), h.now()
+	_, err = h.store.ResetSecret(c.Request().Context(), user.AccountID, app.ClientID, version, h.newSecret(app.ClientID, now), user.Email, now)
+	if tokenservice.ErrorCode(err) == tokenservice.ECONFLICT {
+		if err := setFlash(c, "The application changed while you were confirming (perhaps the secret was already reset), so nothing was reset. Check the details below and reset again if you still need to."); err != nil {
+			return err
+		}
+		return redirect(c, "/applications/"+app.ClientID)
+	} else if err != nil {
+		return err
+	}
+	h.logger.Info("client secret reset", append(logAttrs(c), "client_id", app.ClientID, "by", user.Email)...)
+	if err := setFlash(c, "The Client Secret was reset and the old one no longer works. Copy the new secret now: it can be viewed for "+windowText(h.window)+" only."); err != nil {
+		return err
+	}
+	return redirect(c, "/applications/"+app.ClientID)
+}
+
+// confirmDelete asks before deleting an application.
+func (h *Applications) confirmDelete(c echo.Context) error {
+	app, err := h.adminApp(c)
+	if err != nil {
+		return err
+	}
+	return render(c, http.StatusOK, views.ConfirmPage(views.Confirm{
+		Title: "Delete application", AppName: app.Name, ClientID: app.ClientID, Version: app.Version,
+		Message:     "Delete “" + app.Name + "”?",
+		Consequence: "Its Client ID and Client Secret stop working at once, and its access tokens are no longer accepted at introspection. This cannot be undone.",
+		Action:      "/applications/" + app.ClientID + "/delete", Button: "Delete application", CancelURL: "/applications/" + app.ClientID + "/edit",
+	}))
+}
+
+// deleteApplication deletes the application and its credentials.
+func (h *Applications) deleteApplication(c echo.Context) error {
+	app, err := h.adminApp(c)
+	if err != nil {
+		return err
+	}
+	user := userOf(c)
+	if err := h.store.DeleteApplication(c.Request().Context(), user.AccountID, app.ClientID); err != nil {
+		return err
+	}
+	h.logger.Info("application deleted", append(logAttrs(c), "client_id", app.ClientID, "by", user.Email)...)
+	if err := setFlash(c, "Application “"+app.Name+"” was deleted. Its credentials no longer work."); err != nil {
+		return err
+	}
+	return redirect(c, "/applications")
+}
+
+// adminApp is the start of every destructive action: admins only, and the
+// application must be in the user's account.
+func (h *Applications) adminApp(c echo.Context) (*tokenservice.Application, error) {
+	if err := requireAdmin(c); err != nil {
+		return nil, err
+	}
+	id, err := clientIDParam(c)
+	if err != nil {
+		return nil, err
+	}
+	return h.store.GetApplication(c.Request().Context(), userOf(c).AccountID, id)
+}

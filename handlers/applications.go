@@ -1,0 +1,267 @@
+package handlers
+
+import (
+	"context"
+	"fmt"
+	"net/http"
+	"net/url"
+	"strings"
+	"time"
+
+	"github.com/gorilla/sessions"
+	"github.com/labstack/echo/v4"
+
+	"tokenservice"
+	"tokenservice/db"
+	"tokenservice/scope"
+	"tokenservice/secret"
+	"tokenservice/views"
+)
+
+// Store is what the portal needs from the database. Every method that takes
+// an account id answers ENOTFOUND for another account's application.
+type Store interface {
+	Ping(ctx context.Context) error
+	CreateApplication(ctx context.Context, a db.NewApplication) (*tokenservice.Application, error)
+	GetApplication(ctx context.Context, accountID, clientID string) (*tokenservice.Application, error)
+	ListApplications(ctx context.Context, accountID string, opt db.ListOptions) (*db.ApplicationPage, error)
+	UpdateApplication(ctx context.Context, u db.ApplicationUpdate) (*tokenservice.Application, error)
+	ResetSecret(ctx context.Context, accountID, clientID string, version int, s tokenservice.StoredSecret, actor string, now time.Time) (*tokenservice.Application, error)
+	DeleteApplication(ctx context.Context, accountID, clientID string) error
+	SecretCiphertext(ctx context.Context, accountID, clientID string, now time.Time) ([]byte, int, error)
+}
+
+// Applications serves the pages of an account's applications: list, add,
+// details, edit, reset secret, delete.
+type Applications struct {
+	store     Store
+	catalogue *scope.Catalogue
+	keys      *secret.Keys
+	window    time.Duration
+	tokenURL  string
+	now       func() time.Time
+	logger    interface{ Info(string, ...any) }
+}
+
+func newApplications(cfg Config) *Applications {
+	return &Applications{store: cfg.Store, catalogue: cfg.Catalogue, keys: cfg.Keys, window: cfg.RevealWindow,
+		tokenURL: strings.TrimRight(cfg.PublicURL, "/") + "/oauth2/token", now: cfg.Now, logger: cfg.Logger}
+}
+
+// requireAdmin refuses writes by read-only members, whatever the page showed.
+func requireAdmin(c echo.Context) error {
+	if u := userOf(c); u == nil || !u.Admin {
+		return tokenservice.Errorf(tokenservice.EFORBIDDEN, "Only admins of the account can change applications. You have read-only access.")
+	}
+	return nil
+}
+
+// clientIDParam returns the Client ID of the URL, refusing malformed ones
+// without asking the database (they are simply not found).
+func clientIDParam(c echo.Context) (string, error) {
+	id := c.Param("client_id")
+	if !secret.ValidClientID(id) {
+		return "", notFound()
+	}
+	return id, nil
+}
+
+// flash stores a message for the next page of this session.
+func setFlash(c echo.Context, msg string) error {
+	sess, _ := c.Get("session").(*sessions.Session)
+	if sess == nil {
+		return nil
+	}
+	sess.Values[keyFlash] = msg
+	return sess.Save(c.Request(), c.Response())
+}
+
+func popFlash(c echo.Context) string {
+	sess, _ := c.Get("session").(*sessions.Session)
+	if sess == nil {
+		return ""
+	}
+	msg, _ := sess.Values[keyFlash].(string)
+	if msg != "" {
+		delete(sess.Values, keyFlash)
+		_ = sess.Save(c.Request(), c.Response())
+	}
+	return msg
+}
+
+// listApplications shows the account's applications, filtered and paginated
+// by keyset; the live filter gets only the table.
+func (h *Applications) listApplications(c echo.Context) error {
+	user := userOf(c)
+	filter := strings.TrimSpace(c.QueryParam("q"))
+	if len([]rune(filter)) > 200 {
+		filter = string([]rune(filter)[:200])
+	}
+	after := c.QueryParam("after")
+	page, err := h.store.ListApplications(c.Request().Context(), user.AccountID, db.ListOptions{Filter: filter, After: after, Limit: 50})
+	if tokenservice.ErrorCode(err) == tokenservice.EINVALID {
+		return c.Redirect(http.StatusSeeOther, "/applications")
+	} else if err != nil {
+		return err
+	}
+	p := views.ApplicationsPage{
+		AccountName:  user.AccountName,
+		Filter:       filter,
+		Total:        min(page.Total, db.MaxListTotal),
+		TotalCapped:  page.Total > db.MaxListTotal,
+		AccountEmpty: filter == "" && after == "" && len(page.Applications) == 0,
+	}
+	for _, a := range page.Applications {
+		p.Rows = append(p.Rows, views.ApplicationRow{Name: a.Name, ClientID: a.ClientID, Scopes: h.summaries(a.Scopes), CreatedAt: a.CreatedAt})
+	}
+	q := url.Values{}
+	if filter != "" {
+		q.Set("q", filter)
+	}
+	if after != "" {
+		p.FirstURL = "/applications?" + q.Encode()
+	}
+	if page.Next != "" {
+		q.Set("after", page.Next)
+		p.NextURL = "/applications?" + q.Encode()
+	}
+	if isHTMX(c) && c.Request().Header.Get("HX-Target") == "app-table" {
+		return render(c, http.StatusOK, views.ApplicationsTable(p))
+	}
+	p.Flash = popFlash(c)
+	return render(c, http.StatusOK, views.Applications(p))
+}
+
+// summaries names each grant compactly for the list and conflict notices.
+func (h *Applications) summaries(grants []tokenservice.ScopeGrant) []views.ScopeSummary {
+	var out []views.ScopeSummary
+	for _, g := range grants {
+		if e, ok := h.catalogue.Lookup(g.Key); ok {
+			out = append(out, views.ScopeSummary{Label: e.Product + " · " + g.Access.Label()})
+		} else {
+			out = append(out, views.ScopeSummary{Label: g.Key + " · " + g.Access.Label(), Retired: true})
+		}
+	}
+	return out
+}
+
+// showDetails is the Application Details page.
+func (h *Applications) showDetails(c echo.Context) error {
+	id, err := clientIDParam(c)
+	if err != nil {
+		return err
+	}
+	app, err := h.store.GetApplication(c.Request().Context(), userOf(c).AccountID, id)
+	if err != nil {
+		return err
+	}
+	d := h.details(c, app)
+	if isHTMX(c) && c.Request().Header.Get("HX-Target") == "secret-panel" {
+		return render(c, http.StatusOK, views.SecretPanelView(d.Secret))
+	}
+	d.Flash = popFlash(c)
+	return render(c, http.StatusOK, views.Details(d))
+}
+
+func (h *Applications) details(c echo.Context, app *tokenservice.Application) views.ApplicationDetails {
+	now := h.now()
+	d := views.ApplicationDetails{
+		Name: app.Name, ClientID: app.ClientID,
+		CreatedAt: app.CreatedAt, CreatedBy: app.CreatedBy, UpdatedAt: app.UpdatedAt, UpdatedBy: app.UpdatedBy,
+		TokenURL: h.tokenURL,
+		Secret:   h.secretPanel(c, app, now),
+	}
+	var example []string
+	for _, g := range app.Scopes {
+		sd := views.ScopeDetail{Access: g.Access.Label(), OAuthScopes: g.OAuthScopes()}
+		if e, ok := h.catalogue.Lookup(g.Key); ok {
+			sd.Product, sd.Resource = e.Product, e.Resource
+		} else {
+			sd.Product, sd.Resource, sd.Retired = g.Key, "", true
+		}
+		d.Scopes = append(d.Scopes, sd)
+		example = append(example, g.OAuthScopes()...)
+	}
+	d.ScopeExample = strings.Join(example, " ")
+	return d
+}
+
+func (h *Applications) secretPanel(c echo.Context, app *tokenservice.Application, now time.Time) views.SecretPanel {
+	p := views.SecretPanel{ClientID: app.ClientID, CanView: userOf(c).Admin}
+	if app.SecretRevealable(now) {
+		p.Revealable = true
+		p.SecondsLeft = int(app.SecretRevealUntil.Sub(now).Round(time.Second).Seconds())
+	}
+	return p
+}
+
+// plaintextSecret decrypts the current secret if its reveal window is open;
+// afterwards the store answers EGONE (and has erased the ciphertext).
+func (h *Applications) plaintextSecret(c echo.Context, id string) (string, error) {
+	ct, _, err := h.store.SecretCiphertext(c.Request().Context(), userOf(c).AccountID, id, h.now())
+	if err != nil {
+		return "", err
+	}
+	pt, err := h.keys.Decrypt(ct, id)
+	if err != nil {
+		return "", fmt.Errorf("handlers: decrypt secret of %s: %w", id, err)
+	}
+	return pt, nil
+}
+
+// revealSecret shows the Client Secret during its reveal window.
+func (h *Applications) revealSecret(c echo.Context) error {
+	if err := requireAdmin(c); err != nil {
+		return err
+	}
+	id, err := clientIDParam(c)
+	if err != nil {
+		return err
+	}
+	app, err := h.store.GetApplication(c.Request().Context(), userOf(c).AccountID, id)
+	if err != nil {
+		return err
+	}
+	pt, err := h.plaintextSecret(c, id)
+	if err != nil && tokenservice.ErrorCode(err) != tokenservice.EGONE {
+		return err
+	}
+	h.logger.Info("client secret revealed", append(logAttrs(c), "client_id", id, "by", userOf(c).Email)...)
+	d := h.details(c, app)
+	if err != nil { // the window ended between the page and the click
+		d.Secret.Revealable = false
+	}
+	d.Secret.Plaintext = pt
+	if isHTMX(c) {
+		return render(c, http.StatusOK, views.SecretPanelView(d.Secret))
+	}
+	return render(c, http.StatusOK, views.Details(d))
+}
+
+// copySecret answers the copy button with the plaintext (never cached), or
+// 410 Gone once the window has ended.
+func (h *Applications) copySecret(c echo.Context) error {
+	if err := requireAdmin(c); err != nil {
+		return err
+	}
+	id, err := clientIDParam(c)
+	if err != nil {
+		return err
+	}
+	pt, err := h.plaintextSecret(c, id)
+	if tokenservice.ErrorCode(err) == tokenservice.EGONE {
+		return c.String(http.StatusGone, tokenservice.ErrorMessage(err))
+	} else if tokenservice.ErrorCode(err) == tokenservice.ENOTFOUND {
+		return c.String(http.StatusNotFound, "There is no such application in your account.")
+	} else if err != nil {
+		return err
+	}
+	h.logger.Info("client secret copied", append(logAttrs(c), "client_id", id, "by", userOf(c).Email)...)
+	return c.String(http.StatusOK, pt)
+}
+
+// newSecret generates a Client Secret and what the store keeps of it.
+func (h *Applications) newSecret(clientID string, now time.Time) tokenservice.StoredSecret {
+	_, stored := h.keys.NewStored(clientID, now.Add(h.window))
+	return stored
+}

@@ -1,0 +1,106 @@
+package handlers
+
+import (
+	"errors"
+	"log/slog"
+	"net/http"
+
+	"github.com/labstack/echo/v4"
+
+	"tokenservice"
+	"tokenservice/views"
+)
+
+// statusOf maps a domain error code to its HTTP status.
+var statusOf = map[string]int{
+	tokenservice.ECONFLICT:     http.StatusConflict,
+	tokenservice.EINTERNAL:     http.StatusInternalServerError,
+	tokenservice.EINVALID:      http.StatusUnprocessableEntity,
+	tokenservice.ENOTFOUND:     http.StatusNotFound,
+	tokenservice.EUNAUTHORIZED: http.StatusUnauthorized,
+	tokenservice.EFORBIDDEN:    http.StatusForbidden,
+	tokenservice.EGONE:         http.StatusGone,
+}
+
+var titleOf = map[int]string{
+	http.StatusBadRequest:            "Bad request",
+	http.StatusUnauthorized:          "Sign-in failed",
+	http.StatusForbidden:             "Access denied",
+	http.StatusNotFound:              "Not found",
+	http.StatusMethodNotAllowed:      "Method not allowed",
+	http.StatusConflict:              "Changed by someone else",
+	http.StatusGone:                  "No longer available",
+	http.StatusRequestEntityTooLarge: "Request too large",
+	http.StatusUnprocessableEntity:   "Invalid input",
+	http.StatusTooManyRequests:       "Too many requests",
+	http.StatusInternalServerError:   "Something went wrong",
+}
+
+var messageOf = map[int]string{
+	http.StatusNotFound:              "There is no such page or application in your account.",
+	http.StatusMethodNotAllowed:      "This page cannot be used that way.",
+	http.StatusRequestEntityTooLarge: "The form was too large. Nothing was saved.",
+	http.StatusInternalServerError:   "The server could not complete your request. Nothing you did was lost; please try again. If it keeps happening, give your operator the request ID below.",
+}
+
+// notFound is the one answer for a missing application and for another
+// account's: the two must be indistinguishable.
+func notFound() error {
+	return tokenservice.Errorf(tokenservice.ENOTFOUND, "There is no such application in your account.")
+}
+
+// errorHandler is the single place where errors become responses: a status, a
+// fixed helpful message and the request id; the detail goes to the log.
+func (s *Server) errorHandler(err error, c echo.Context) {
+	if c.Response().Committed {
+		return
+	}
+	status := http.StatusInternalServerError
+	msg := ""
+	var he *echo.HTTPError
+	var te *tokenservice.Error
+	switch {
+	case errors.As(err, &te):
+		status = statusOf[te.Code]
+		if te.Code != tokenservice.EINTERNAL {
+			msg = te.Message
+		}
+	case errors.As(err, &he):
+		status = he.Code
+	}
+	reqID := c.Response().Header().Get(echo.HeaderXRequestID)
+	if status >= 500 {
+		s.logger.Error("request failed", "request_id", reqID, "method", c.Request().Method, "path", c.Request().URL.Path, "err", err)
+	} else {
+		s.logger.Debug("request refused", "request_id", reqID, "status", status, "err", err)
+	}
+	if msg == "" {
+		msg = messageOf[status]
+	}
+	if msg == "" {
+		msg = http.StatusText(status) + "."
+	}
+	title := titleOf[status]
+	if title == "" {
+		title = http.StatusText(status)
+	}
+	if c.Request().Method == http.MethodHead {
+		_ = c.NoContent(status)
+		return
+	}
+	if isHTMX(c) {
+		// htmx shows nothing for an error response; send the browser to the
+		// full error page instead of leaving the click without an answer.
+		c.Response().Header().Set("HX-Reswap", "none")
+	}
+	page := views.ErrorPage{Status: status, Title: title, Message: msg, RequestID: reqID}
+	if rerr := render(c, status, views.Error(page)); rerr != nil {
+		s.logger.Error("render error page", "request_id", reqID, "err", rerr)
+		_ = c.String(status, msg)
+	}
+}
+
+// logAttrs is the request's identifying attributes for log lines.
+func logAttrs(c echo.Context) []any {
+	return []any{slog.String("request_id", c.Response().Header().Get(echo.HeaderXRequestID))}
+}

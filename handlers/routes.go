@@ -1,0 +1,38 @@
+package handlers
+
+import (
+	"net/http"
+
+	"github.com/labstack/echo/v4"
+
+	"tokenservice/static"
+)
+
+// routes lists every route of the portal, method and path, in one place.
+func (s *Server) routes(e *echo.Echo) {
+	e.GET("/healthz", s.health.live)
+	e.GET("/readyz", s.health.ready)
+	e.GET(static.Prefix+"*", echo.WrapHandler(static.Handler()))
+
+	e.GET("/auth/login", s.auth.login)
+	e.GET("/auth/callback", s.auth.callback)
+	e.POST("/auth/logout", s.auth.logout)
+	e.GET("/auth/signed-out", s.auth.signedOut)
+
+	// Everything below needs a signed-in member of an account, and every
+	// unsafe request a CSRF token bound to the session.
+	g := e.Group("", s.auth.requireUser, s.auth.checkCSRF, s.auth.requireAccount)
+	g.GET("/", func(c echo.Context) error { return c.Redirect(http.StatusSeeOther, "/applications") })
+	g.GET("/applications", s.apps.listApplications)
+	g.GET("/applications/new", s.apps.newApplication)
+	g.POST("/applications", s.apps.createApplication)
+	g.GET("/applications/:client_id", s.apps.showDetails)
+	g.GET("/applications/:client_id/edit", s.apps.editApplication)
+	g.POST("/applications/:client_id", s.apps.updateApplication)
+	g.POST("/applications/:client_id/secret/reveal", s.apps.revealSecret)
+	g.POST("/applications/:client_id/secret/copy", s.apps.copySecret)
+	g.GET("/applications/:client_id/reset", s.apps.confirmReset)
+	g.POST("/applications/:client_id/reset", s.apps.resetSecret)
+	g.GET("/applications/:client_id/delete", s.apps.confirmDelete)
+	g.POST("/applications/:client_id/delete", s.apps.deleteApplication)
+}

@@ -1,0 +1,157 @@
+// Package handlers is the portal's HTTP layer: one struct per area (Auth,
+// Applications, health), every route in routes.go, and errors turned into
+// pages in exactly one place.
+package handlers
+
+import (
+	"context"
+	"log/slog"
+	"net/http"
+	"net/url"
+	"strings"
+	"time"
+
+	"github.com/labstack/echo/v4"
+	"github.com/labstack/echo/v4/middleware"
+
+	"tokenservice/scope"
+	"tokenservice/secret"
+	"tokenservice/session"
+	"tokenservice/views"
+)
+
+// Config is everything the portal's handlers need, built by cmd/tokenservice.
+type Config struct {
+	PublicURL    string // e.g. "https://us.tokens.example.com"; the token endpoint lives under it
+	Region       string
+	Regions      []views.Region
+	RevealWindow time.Duration
+	Catalogue    *scope.Catalogue
+	Keys         *secret.Keys
+	ServerKey    []byte // 32 bytes; the login cookie's keys are derived from it
+	Store        Store
+	Sessions     *session.Store
+	OIDC         *OIDC
+	Logger       *slog.Logger
+	Now          func() time.Time
+}
+
+// Server is the portal's HTTP server: the Echo instance with every route.
+type Server struct {
+	echo   *echo.Echo
+	logger *slog.Logger
+	auth   *Auth
+	apps   *Applications
+	health *health
+}
+
+// NewServer wires the handlers and the middleware.
+func NewServer(cfg Config) *Server {
+	if cfg.Now == nil {
+		cfg.Now = time.Now
+	}
+	if cfg.Logger == nil {
+		cfg.Logger = slog.Default()
+	}
+	secureCookies := strings.HasPrefix(cfg.PublicURL, "https://")
+	cfg.Sessions.Options.Secure = secureCookies
+	s := &Server{
+		echo:   echo.New(),
+		logger: cfg.Logger,
+		auth:   newAuth(cfg, secureCookies),
+		apps:   newApplications(cfg),
+		health: &health{store: cfg.Store},
+	}
+	e := s.echo
+	e.HideBanner = true
+	e.HidePort = true
+	e.HTTPErrorHandler = s.errorHandler
+	e.Use(middleware.RequestID())
+	e.Use(s.logRequests)
+	e.Use(middleware.RecoverWithConfig(middleware.RecoverConfig{DisableStackAll: true, DisableErrorHandler: true, LogErrorFunc: func(c echo.Context, err error, stack []byte) error {
+		s.logger.Error("panic", append(logAttrs(c), "err", err, "stack", string(stack))...)
+		return err
+	}}))
+	e.Use(securityHeaders(cfg.OIDC.formActionOrigin()))
+	e.Use(middleware.BodyLimit("64K"))
+	s.routes(e)
+	return s
+}
+
+// ServeHTTP serves the portal.
+func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) { s.echo.ServeHTTP(w, r) }
+
+// securityHeaders sets the headers every response carries. The CSP allows no
+// inline script or style; forms may post only to the portal and (for the
+// redirect to the provider's end-session endpoint at logout) the provider.
+func securityHeaders(providerOrigin string) echo.MiddlewareFunc {
+	formAction := "'self'"
+	if providerOrigin != "" {
+		formAction += " " + providerOrigin
+	}
+	csp := "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; connect-src 'self'; " +
+		"object-src 'none'; base-uri 'none'; frame-ancestors 'none'; form-action " + formAction
+	return func(next echo.HandlerFunc) echo.HandlerFunc {
+		return func(c echo.Context) error {
+			h := c.Response().Header()
+			h.Set("Content-Security-Policy", csp)
+			h.Set("X-Content-Type-Options", "nosniff")
+			h.Set("X-Frame-Options", "DENY")
+			h.Set("Referrer-Policy", "same-origin")
+			h.Set("Cross-Origin-Opener-Policy", "same-origin")
+			h.Set("Permissions-Policy", "camera=(), microphone=(), geolocation=()")
+			if !strings.HasPrefix(c.Request().URL.Path, "/static/") {
+				// Pages show private data: never from a cache, not even the
+				// back button's after logout.
+				h.Set("Cache-Control", "no-store")
+			}
+			return next(c)
+		}
+	}
+}
+
+// logRequests writes one structured line per request, with its request id.
+func (s *Server) logRequests(next echo.HandlerFunc) echo.HandlerFunc {
+	return func(c echo.Context) error {
+		start := time.Now()
+		err := next(c)
+		if err != nil {
+			c.Error(err)
+		}
+		r := c.Request()
+		s.logger.Info("request", "request_id", c.Response().Header().Get(echo.HeaderXRequestID),
+			"method", r.Method, "path", r.URL.Path, "status", c.Response().Status,
+			"duration_ms", float64(time.Since(start).Microseconds())/1000, "remote", c.RealIP())
+		return nil
+	}
+}
+
+// health answers the liveness and readiness probes.
+type health struct {
+	store interface{ Ping(context.Context) error }
+}
+
+func (h *health) live(c echo.Context) error { return c.String(http.StatusOK, "ok\n") }
+
+func (h *health) ready(c echo.Context) error {
+	ctx, cancel := context.WithTimeout(c.Request().Context(), 2*time.Second)
+	defer cancel()
+	if err := h.store.Ping(ctx); err != nil {
+		return c.String(http.StatusServiceUnavailable, "database unavailable\n")
+	}
+	return c.String(http.StatusOK, "ready\n")
+}
+
+// safeReturnTo returns target if it is a path on this site, else
+// "/applications": the "return to" URL must not become an open redirect.
+func safeReturnTo(target string) string {
+	if target == "" || !strings.HasPrefix(target, "/") || strings.HasPrefix(target, "//") || strings.HasPrefix(target, "/\\") ||
+		strings.ContainsAny(target, "\\\r\n\t") || strings.HasPrefix(target, "/auth/") || len(target) > 2048 {
+		return "/applications"
+	}
+	u, err := url.Parse(target)
+	if err != nil || u.IsAbs() || u.Host != "" {
+		return "/applications"
+	}
+	return target
+}

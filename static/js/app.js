@@ -1,0 +1,85 @@
+// Token Service portal behaviour. Everything works without this file; it adds
+// copy buttons, the reveal-window countdown and htmx's CSRF header. No inline
+// script and no eval: the page's CSP forbids both.
+(function () {
+  "use strict";
+
+  function csrfToken() {
+    var m = document.querySelector('meta[name="csrf-token"]');
+    return m ? m.getAttribute("content") : "";
+  }
+
+  // htmx requests carry the CSRF token as a header.
+  document.addEventListener("htmx:configRequest", function (e) {
+    e.detail.headers["X-CSRF-Token"] = csrfToken();
+  });
+
+  function announce(btn, text) {
+    var out = document.getElementById(btn.getAttribute("data-status"));
+    if (!out) return;
+    out.textContent = text;
+    clearTimeout(out._t);
+    out._t = setTimeout(function () { out.textContent = ""; }, 4000);
+  }
+
+  function writeClipboard(text) {
+    if (navigator.clipboard && navigator.clipboard.writeText) {
+      return navigator.clipboard.writeText(text);
+    }
+    return Promise.reject(new Error("clipboard unavailable"));
+  }
+
+  // Copy buttons: data-copy-text copies a value on the page (the Client ID,
+  // the example request); data-copy-url asks the server for the Client Secret
+  // (POST with the CSRF token), which the server refuses after the window.
+  document.addEventListener("click", function (e) {
+    var btn = e.target.closest("[data-copy-text], [data-copy-url]");
+    if (!btn) return;
+    e.preventDefault();
+    var text = btn.getAttribute("data-copy-text");
+    var done = function () { announce(btn, "Copied"); };
+    var fail = function (msg) { announce(btn, msg || "Copy failed"); };
+    if (text !== null) {
+      writeClipboard(text).then(done, function () { fail(); });
+      return;
+    }
+    fetch(btn.getAttribute("data-copy-url"), {
+      method: "POST",
+      headers: { "X-CSRF-Token": csrfToken(), "Accept": "text/plain" },
+      credentials: "same-origin",
+      cache: "no-store"
+    }).then(function (r) {
+      if (!r.ok) {
+        if (r.status === 410) { window.location.reload(); }
+        throw new Error("HTTP " + r.status);
+      }
+      return r.text();
+    }).then(function (secret) {
+      return writeClipboard(secret);
+    }).then(done, function () { fail(); });
+  });
+
+  // Countdown of the reveal window. The server sends the seconds left, so a
+  // wrong clock on this computer does not matter. At zero the page reloads and
+  // the server shows that the secret can no longer be viewed.
+  function startCountdowns(root) {
+    root.querySelectorAll("[data-countdown]").forEach(function (el) {
+      if (el._started) return;
+      el._started = true;
+      var end = Date.now() + parseInt(el.getAttribute("data-countdown"), 10) * 1000;
+      var tick = function () {
+        var left = Math.max(0, Math.round((end - Date.now()) / 1000));
+        var m = Math.floor(left / 60), s = left % 60;
+        el.textContent = m + ":" + (s < 10 ? "0" : "") + s;
+        if (left <= 0) {
+          clearInterval(timer);
+          window.location.reload();
+        }
+      };
+      var timer = setInterval(tick, 1000);
+      tick();
+    });
+  }
+  document.addEventListener("DOMContentLoaded", function () { startCountdowns(document); });
+  document.addEventListener("htmx:afterSwap", function (e) { startCountdowns(e.detail.target); });
+})();

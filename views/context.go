@@ -1,0 +1,73 @@
+// Package views holds the portal's pages as typed templ components. Data
+// comes down as view models shaped like the pages; the request context
+// carries only the chrome every page needs (current user, CSRF token,
+// regions), through the accessors in this file.
+package views
+
+import (
+	"context"
+	"fmt"
+	"time"
+)
+
+// Chrome is what the layout needs on every page.
+type Chrome struct {
+	User      *User    // nil when nobody is signed in
+	CSRFToken string   // the session's CSRF token, for forms and htmx
+	Region    string   // this deployment's region, e.g. "us"
+	Regions   []Region // every region, for the switcher
+	RequestID string
+}
+
+// User is the signed-in person as the header shows them.
+type User struct {
+	Name        string
+	Email       string
+	AccountName string
+	Admin       bool
+}
+
+// Region is one deployment of the product, shown in the region switcher.
+type Region struct {
+	Name string // short code, e.g. "us"
+	URL  string // its portal URL
+}
+
+type chromeKey struct{}
+
+// WithChrome returns ctx carrying c.
+func WithChrome(ctx context.Context, c *Chrome) context.Context {
+	return context.WithValue(ctx, chromeKey{}, c)
+}
+
+// ChromeFrom returns the chrome carried by ctx, or an empty one.
+func ChromeFrom(ctx context.Context) *Chrome {
+	if c, ok := ctx.Value(chromeKey{}).(*Chrome); ok {
+		return c
+	}
+	return &Chrome{}
+}
+
+func csrf(ctx context.Context) string { return ChromeFrom(ctx).CSRFToken }
+
+func canEdit(ctx context.Context) bool {
+	u := ChromeFrom(ctx).User
+	return u != nil && u.Admin
+}
+
+func formatTime(t time.Time) string {
+	if t.IsZero() {
+		return "—"
+	}
+	return t.UTC().Format("Jan 2, 2006 15:04 UTC")
+}
+
+func formatDate(t time.Time) string {
+	return t.UTC().Format("Jan 2, 2006")
+}
+
+func minutesLeft(seconds int) string {
+	return fmt.Sprintf("%d:%02d", seconds/60, seconds%60)
+}
+
+func itoa(n int) string { return fmt.Sprintf("%d", n) }

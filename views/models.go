@@ -1,0 +1,123 @@
+package views
+
+import "time"
+
+// ApplicationRow is one line of the Applications list.
+type ApplicationRow struct {
+	Name      string
+	ClientID  string
+	Scopes    []ScopeSummary
+	CreatedAt time.Time
+}
+
+// ScopeSummary names one granted scope compactly, e.g. "Incident Response · Read & Write".
+type ScopeSummary struct {
+	Label   string
+	Retired bool
+}
+
+// ApplicationsPage is the home page: the account's applications.
+type ApplicationsPage struct {
+	AccountName  string
+	Filter       string
+	Rows         []ApplicationRow
+	Total        int
+	TotalCapped  bool   // Total is a lower bound ("10,000+")
+	NextURL      string // "" on the last page
+	FirstURL     string // "" on the first page
+	AccountEmpty bool   // the account has no applications at all
+	Flash        string
+}
+
+// ScopeRow is one catalogue entry (or retired grant) on the Add/Edit form.
+type ScopeRow struct {
+	Key         string
+	Product     string
+	Resource    string
+	Description string
+	Choices     []Choice
+	Retired     bool
+	Error       string
+}
+
+// Choice is one access level offered for a scope row.
+type Choice struct {
+	Value   string
+	Label   string
+	Checked bool
+}
+
+// ApplicationForm is the Add Application and Edit Application page.
+type ApplicationForm struct {
+	Edit     bool   // false: Add Application
+	ClientID string // Edit only
+	Version  int    // Edit only: the version the edit is made against
+	Name     string
+	Rows     []ScopeRow
+	Errors   map[string]string // per field: "name", "scope.<key>", "form"
+	Conflict *ConflictInfo     // someone else saved first
+}
+
+// ConflictInfo tells the loser of a concurrent edit what the other person saved.
+type ConflictInfo struct {
+	UpdatedBy string
+	UpdatedAt time.Time
+	Name      string
+	Scopes    []ScopeSummary
+}
+
+// ApplicationDetails is the Application Details page.
+type ApplicationDetails struct {
+	Name           string
+	ClientID       string
+	Scopes         []ScopeDetail
+	CreatedAt      time.Time
+	CreatedBy      string
+	UpdatedAt      time.Time
+	UpdatedBy      string
+	Secret         SecretPanel
+	TokenURL       string
+	ScopeExample   string
+	Flash          string
+	ReadOnlyNotice bool
+}
+
+// ScopeDetail is one granted scope on the details page.
+type ScopeDetail struct {
+	Product     string
+	Resource    string
+	Access      string
+	OAuthScopes []string
+	Retired     bool
+}
+
+// SecretPanel is the Client Secret part of the details page.
+type SecretPanel struct {
+	ClientID    string
+	Revealable  bool   // inside the reveal window
+	SecondsLeft int    // of the reveal window
+	Plaintext   string // set only when the admin asked to show it
+	CanView     bool   // admins only
+}
+
+// Confirm is a confirmation page for a destructive action.
+type Confirm struct {
+	Title       string
+	AppName     string
+	ClientID    string
+	Message     string
+	Consequence string
+	Action      string // POST URL
+	Button      string
+	Version     int
+	CancelURL   string
+}
+
+// ErrorPage is shown for 403, 404, 500 and friends.
+type ErrorPage struct {
+	Status    int
+	Title     string
+	Message   string
+	RequestID string
+	SignOut   bool // offer to sign out (e.g. a user without an account)
+}
