@@ -13,7 +13,7 @@ import (
 	"strings"
 )
 
-//go:embed css js vendor
+//go:embed css js img vendor
 var files embed.FS
 
 // Prefix is the URL path under which assets are served.

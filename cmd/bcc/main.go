@@ -63,7 +63,7 @@ func parseConfig(args []string, getenv func(string) string, output io.Writer) (c
 	fs.StringVar(&cfg.ClientSecret, "client-secret", env("client-secret", "tokenservice-dev-secret"), "client secret of the relying party; empty for a public client (env BCC_CLIENT_SECRET)")
 	redirects := newListFlag(env("redirect-uri", "http://127.0.0.1:8080/auth/callback"))
 	fs.Var(redirects, "redirect-uri", "allowed redirect URI; repeatable or comma-separated (env BCC_REDIRECT_URI)")
-	postLogout := newListFlag(env("post-logout-redirect-uri", "http://127.0.0.1:8080/"))
+	postLogout := newListFlag(env("post-logout-redirect-uri", "http://127.0.0.1:8080/auth/signed-out"))
 	fs.Var(postLogout, "post-logout-redirect-uri", "allowed post-logout redirect URI; repeatable or comma-separated (env BCC_POST_LOGOUT_REDIRECT_URI)")
 	if err := fs.Parse(args); err != nil {
 		return config{}, err
