@@ -286,7 +286,9 @@ func (a *Auth) toLogin(c echo.Context) error {
 	r := c.Request()
 	returnTo := r.URL.RequestURI()
 	if isHTMX(c) {
-		if u, err := url.Parse(r.Header.Get("HX-Current-URL")); err == nil {
+		if cur := r.Header.Get("HX-Current-URL"); cur == "" && r.Method != http.MethodGet {
+			returnTo = "/applications"
+		} else if u, err := url.Parse(cur); cur != "" && err == nil {
 			returnTo = u.RequestURI()
 		}
 		c.Response().Header().Set("HX-Redirect", "/auth/login?return_to="+url.QueryEscape(safeReturnTo(returnTo)))

@@ -153,11 +153,10 @@ func runApp(ctx context.Context, args []string, stdout, stderr io.Writer) error 
 			return fmt.Errorf("app create: --scope: %s", strings.Join(msgs, "; "))
 		}
 	}
-	if _, err := os.Stat(cfg.DataDir); err != nil && cfg.DatabaseURL == "" {
-		return fmt.Errorf("data dir: %w", err)
-	}
-	if err := os.MkdirAll(cfg.DataDir, 0o700); err != nil {
-		return fmt.Errorf("data dir: %w", err)
+	// The operator commands work on an existing store: a mistyped data
+	// directory must not quietly create an empty one with a new server key.
+	if _, err := os.Stat(cfg.DataDir); err != nil {
+		return fmt.Errorf("data dir %s: %w (check --data-dir)", cfg.DataDir, err)
 	}
 	serverKey, err := loadServerKey(cfg)
 	if err != nil {

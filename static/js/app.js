@@ -81,5 +81,7 @@
     });
   }
   document.addEventListener("DOMContentLoaded", function () { startCountdowns(document); });
-  document.addEventListener("htmx:afterSwap", function (e) { startCountdowns(e.detail.target); });
+  // htmx:load fires for every piece of new content (e.g. the secret panel
+  // after Show or Hide), so its countdown starts too.
+  document.addEventListener("htmx:load", function (e) { startCountdowns(e.detail.elt); });
 })();
