@@ -14,6 +14,7 @@ import (
 	"fmt"
 	"io/fs"
 	"net/url"
+	"os"
 	"path"
 	"sort"
 	"strconv"
@@ -70,6 +71,13 @@ func Open(ctx context.Context, path string) (*DB, error) {
 	if strings.ContainsAny(path, "?#") {
 		return nil, fmt.Errorf("db: open %q: path must not contain '?' or '#'", path)
 	}
+	// Only the service's user may read the file (secret hashes, encrypted
+	// secrets, sessions); SQLite gives the -wal and -shm files the same mode.
+	f, err := os.OpenFile(path, os.O_RDWR|os.O_CREATE, 0o600)
+	if err != nil {
+		return nil, fmt.Errorf("db: open %q: %w", path, err)
+	}
+	f.Close()
 	q := url.Values{"_pragma": pragmas, "_txlock": {"immediate"}}
 	sqldb, err := sql.Open("sqlite", path+"?"+q.Encode())
 	if err != nil {
