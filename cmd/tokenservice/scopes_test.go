@@ -1,0 +1,106 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"net/http"
+	"net/url"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"tokenservice"
+)
+
+// TestRetiredScope: an operator replaces the catalogue and drops a scope
+// that an application has. The application keeps it, marked retired, until
+// an admin removes it; nobody can grant it anew.
+func TestRetiredScope(t *testing.T) {
+	t.Parallel()
+	dir := t.TempDir()
+	var out, errOut bytes.Buffer
+	if err := run(context.Background(), []string{"app", "create", "--data-dir", dir, "--account", "acme", "--name", "Old app",
+		"--scope", "forensics:account=read-write", "--scope", "ess:account=read", "--json"}, &out, &errOut); err != nil {
+		t.Fatalf("app create: %v\n%s", err, errOut.String())
+	}
+	var created struct {
+		ClientID string `json:"client_id"`
+	}
+	if err := json.Unmarshal(out.Bytes(), &created); err != nil {
+		t.Fatal(err)
+	}
+	id := created.ClientID
+
+	catalogue := filepath.Join(t.TempDir(), "scopes.json")
+	if err := os.WriteFile(catalogue, []byte(`{"scopes":[
+		{"key":"ess:account","product":"Email Gateway Defense","resource":"Account","access":["read"]},
+		{"key":"billing:invoices","product":"Billing","resource":"Invoices","access":["read","read-write"]}]}`), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	m := newMain(t, func(m *Main) { m.Config.DataDir = dir; m.Config.ScopesFile = catalogue })
+	admin := signIn(t, m, "admin@acme.example")
+
+	details := admin.get("/applications/" + id)
+	if !strings.Contains(details.body, "Retired") || !strings.Contains(details.body, "forensics:account:write") {
+		t.Fatalf("details do not show the retired scope:\n%s", details.body)
+	}
+
+	edit := admin.get("/applications/" + id + "/edit")
+	f := appForm(t, edit.body)
+	if got, want := f.values.Get("scope.forensics:account"), "read-write"; got != want {
+		t.Fatalf("retired scope preselected %q, want %q", got, want)
+	}
+	if !strings.Contains(edit.body, "Keep Read &amp; Write") {
+		t.Fatalf("edit page offers no way to keep the retired scope:\n%s", edit.body)
+	}
+
+	t.Run("KeptOnSave", func(t *testing.T) {
+		form := f.values
+		form.Set("name", "Old app renamed")
+		if p := admin.post("/applications/"+id, form); p.status != http.StatusSeeOther {
+			t.Fatalf("save = %d, want 303\n%s", p.status, p.body)
+		}
+		app, _, _ := m.Store.ApplicationByClientID(context.Background(), id)
+		if got, want := app.Grant("forensics:account"), tokenservice.AccessReadWrite; got != want {
+			t.Fatalf("after save the retired scope is %q, want %q", got, want)
+		}
+	})
+
+	t.Run("CannotChangeRetiredAccess", func(t *testing.T) {
+		before := stateOf(t, m, id)
+		f := appForm(t, admin.get("/applications/"+id+"/edit").body)
+		f.values.Set("scope.forensics:account", "read")
+		if p := admin.post("/applications/"+id, f.values); p.status != http.StatusUnprocessableEntity {
+			t.Fatalf("narrowing a retired scope = %d, want 422", p.status)
+		}
+		assertUnchanged(t, m, id, before)
+	})
+
+	t.Run("NotGrantableToNewApplications", func(t *testing.T) {
+		admin.get("/applications/new")
+		p := admin.post("/applications", url.Values{"name": {"New app"}, "scope.forensics:account": {"read"}})
+		if got, want := p.status, http.StatusUnprocessableEntity; got != want {
+			t.Fatalf("granting a retired scope = %d, want %d", got, want)
+		}
+		if got, want := countApps(t, m, "acme"), 1; got != want {
+			t.Fatalf("applications = %d, want %d", got, want)
+		}
+	})
+
+	t.Run("Removed", func(t *testing.T) {
+		f := appForm(t, admin.get("/applications/"+id+"/edit").body)
+		f.values.Set("scope.forensics:account", "none")
+		if p := admin.post("/applications/"+id, f.values); p.status != http.StatusSeeOther {
+			t.Fatalf("removing the retired scope = %d, want 303\n%s", p.status, p.body)
+		}
+		app, _, _ := m.Store.ApplicationByClientID(context.Background(), id)
+		if got := app.Grant("forensics:account"); got != tokenservice.AccessNone {
+			t.Fatalf("after removal the retired scope is %q", got)
+		}
+		if strings.Contains(admin.get("/applications/"+id+"/edit").body, "forensics:account") {
+			t.Fatal("the edit page still offers the removed retired scope")
+		}
+	})
+}
