@@ -47,6 +47,27 @@ func (db *DB) SaveSession(ctx context.Context, idHash string, data []byte, expir
 	return nil
 }
 
+// UpdateSession replaces the data and expiry of a live session. A session
+// that was deleted (logout) or has expired is ENOTFOUND and stays gone: a
+// request that loaded it before the logout cannot bring it back.
+func (db *DB) UpdateSession(ctx context.Context, idHash string, data []byte, expiresAt, now time.Time) error {
+	if data == nil {
+		data = []byte{}
+	}
+	res, err := db.db.ExecContext(ctx, `
+		UPDATE sessions SET data = ?, expires_at = ? WHERE id_hash = ? AND expires_at > ?`,
+		data, millis(expiresAt), idHash, millis(now))
+	if err != nil {
+		return fmt.Errorf("db: update session: %w", err)
+	}
+	if n, err := res.RowsAffected(); err != nil {
+		return fmt.Errorf("db: update session: %w", err)
+	} else if n == 0 {
+		return fmt.Errorf("db: update session: %w", tokenservice.Errorf(tokenservice.ENOTFOUND, "Session not found."))
+	}
+	return nil
+}
+
 // DeleteSession deletes the session. Deleting one that does not exist is
 // not an error: logging out twice is still logged out.
 func (db *DB) DeleteSession(ctx context.Context, idHash string) error {

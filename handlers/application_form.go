@@ -75,6 +75,11 @@ func (h *Applications) formView(f applicationForm, current []tokenservice.ScopeG
 		for _, a := range e.Choices() {
 			row.Choices = append(row.Choices, choice(a, a.Label(), chosen))
 		}
+		// The catalogue may no longer offer the level the application has:
+		// it keeps it until an admin changes it.
+		if had := grantsToAccess(current)[e.Key]; had != "" && !e.Offers(had) {
+			row.Choices = append(row.Choices, choice(had, "Keep "+had.Label()+" (retired)", chosen))
+		}
 		v.Rows = append(v.Rows, row)
 	}
 	for _, g := range current {

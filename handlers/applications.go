@@ -2,6 +2,7 @@ package handlers
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"net/http"
 	"net/url"
@@ -15,6 +16,7 @@ import (
 	"tokenservice/db"
 	"tokenservice/scope"
 	"tokenservice/secret"
+	"tokenservice/session"
 	"tokenservice/views"
 )
 
@@ -73,7 +75,10 @@ func setFlash(c echo.Context, msg string) error {
 		return nil
 	}
 	sess.Values[keyFlash] = msg
-	return sess.Save(c.Request(), c.Response())
+	if err := sess.Save(c.Request(), c.Response()); !errors.Is(err, session.ErrEnded) {
+		return err
+	}
+	return nil // signed out meanwhile: the next page goes through login anyway
 }
 
 func popFlash(c echo.Context) string {
@@ -226,7 +231,9 @@ func (h *Applications) revealSecret(c echo.Context) error {
 	if err != nil && tokenservice.ErrorCode(err) != tokenservice.EGONE {
 		return err
 	}
-	h.logger.Info("client secret revealed", append(logAttrs(c), "client_id", id, "by", userOf(c).Email)...)
+	if pt != "" {
+		h.logger.Info("client secret revealed", append(logAttrs(c), "client_id", id, "by", userOf(c).Email)...)
+	}
 	d := h.details(c, app)
 	if err != nil { // the window ended between the page and the click
 		d.Secret.Revealable = false

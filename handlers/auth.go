@@ -5,6 +5,7 @@ import (
 	"crypto/subtle"
 	"encoding/base64"
 	"encoding/json"
+	"errors"
 	"net/http"
 	"net/url"
 	"time"
@@ -271,7 +272,9 @@ func (a *Auth) requireUser(next echo.HandlerFunc) echo.HandlerFunc {
 			return a.toLogin(c)
 		}
 		// Touch the session: the idle timeout counts from the last request.
-		if err := sess.Save(c.Request(), c.Response()); err != nil {
+		if err := sess.Save(c.Request(), c.Response()); errors.Is(err, session.ErrEnded) {
+			return a.toLogin(c)
+		} else if err != nil {
 			return err
 		}
 		c.Set(keyUser, user)
@@ -307,7 +310,7 @@ func (a *Auth) validCSRF(c echo.Context, sess *sessions.Session) bool {
 	want, _ := sess.Values[keyCSRF].(string)
 	got := c.Request().Header.Get("X-CSRF-Token")
 	if got == "" {
-		got = c.FormValue("_csrf")
+		got = c.Request().PostFormValue("_csrf")
 	}
 	return want != "" && subtle.ConstantTimeCompare([]byte(got), []byte(want)) == 1
 }

@@ -89,9 +89,12 @@ func (s *Server) errorHandler(err error, c echo.Context) {
 		return
 	}
 	if isHTMX(c) {
-		// htmx shows nothing for an error response; send the browser to the
-		// full error page instead of leaving the click without an answer.
-		c.Response().Header().Set("HX-Reswap", "none")
+		// The error page replaces the page's main content, wherever the
+		// request meant to swap, so a click never goes unanswered.
+		h := c.Response().Header()
+		h.Set("HX-Retarget", "#main")
+		h.Set("HX-Reselect", "#main")
+		h.Set("HX-Reswap", "outerHTML")
 	}
 	page := views.ErrorPage{Status: status, Title: title, Message: msg, RequestID: reqID}
 	if rerr := render(c, status, views.Error(page)); rerr != nil {

@@ -95,8 +95,11 @@ func (o *OIDC) userFromClaims(claims map[string]any) tokenservice.User {
 		u.Name = u.Email
 	}
 	if o.cfg.AccountClaim == "email_domain" {
-		if _, domain, ok := strings.Cut(u.Email, "@"); ok && domain != "" {
-			u.AccountID = strings.ToLower(domain)
+		// Only a verified address may put someone in an account: where
+		// users can choose their own e-mail, anyone could claim a domain.
+		verified := claims["email_verified"] == true || claims["email_verified"] == "true"
+		if i := strings.LastIndex(u.Email, "@"); verified && i > 0 && i < len(u.Email)-1 {
+			u.AccountID = strings.ToLower(u.Email[i+1:])
 			u.AccountName = u.AccountID
 		}
 	} else {

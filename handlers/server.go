@@ -66,6 +66,9 @@ func NewServer(cfg Config) *Server {
 	e.HideBanner = true
 	e.HidePort = true
 	e.HTTPErrorHandler = s.errorHandler
+	// Client addresses come from the connection; forwarded headers are not
+	// believed until trusted proxies can be configured.
+	e.IPExtractor = echo.ExtractIPDirect()
 	e.Use(middleware.RequestID())
 	e.Use(s.logRequests)
 	e.Use(middleware.RecoverWithConfig(middleware.RecoverConfig{DisableStackAll: true, DisableErrorHandler: true, LogErrorFunc: func(c echo.Context, err error, stack []byte) error {

@@ -142,7 +142,8 @@ func (c *Catalogue) Validate() error {
 // Unknown keys and access levels the entry does not offer are refused. A key
 // retired from the catalogue is accepted only when the application already has
 // it and keeps the same access or drops it, so retiring a scope never breaks
-// an application. It returns the grants to store (none dropped), sorted by key,
+// an application. Likewise an access level the entry no longer offers is
+// accepted only as the application's current one. It returns the grants to store (none dropped), sorted by key,
 // or an *tokenservice.Error with one message per offending field
 // ("scope.<key>").
 func (c *Catalogue) Check(chosen map[string]tokenservice.Access, current []tokenservice.ScopeGrant) ([]tokenservice.ScopeGrant, error) {
@@ -165,7 +166,7 @@ func (c *Catalogue) Check(chosen map[string]tokenservice.Access, current []token
 		case !ok && a != tokenservice.AccessNone && a != had[key]:
 			fields["scope."+key] = "This scope is retired: keep its current access or remove it."
 			continue
-		case ok && !e.Offers(a):
+		case ok && !e.Offers(a) && a != had[key]:
 			fields["scope."+key] = fmt.Sprintf("%s %s does not offer %s access.", e.Product, e.Resource, a.Label())
 			continue
 		}

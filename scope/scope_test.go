@@ -48,6 +48,9 @@ func TestCheck(t *testing.T) {
 			want:    []tokenservice.ScopeGrant{{Key: "old:thing", Access: rw}}},
 		{name: "RetiredRemoved", chosen: map[string]tokenservice.Access{"old:thing": none},
 			current: []tokenservice.ScopeGrant{{Key: "old:thing", Access: rw}}, want: nil},
+		{name: "LevelNoLongerOfferedKept", chosen: map[string]tokenservice.Access{"ess:account": rw},
+			current: []tokenservice.ScopeGrant{{Key: "ess:account", Access: rw}},
+			want:    []tokenservice.ScopeGrant{{Key: "ess:account", Access: rw}}},
 		{name: "RetiredWidened", chosen: map[string]tokenservice.Access{"old:thing": rw},
 			current: []tokenservice.ScopeGrant{{Key: "old:thing", Access: r}}, bad: "scope.old:thing"},
 	} {

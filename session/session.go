@@ -29,6 +29,7 @@ import (
 type Backend interface {
 	LoadSession(ctx context.Context, idHash string, now time.Time) ([]byte, error)
 	SaveSession(ctx context.Context, idHash string, data []byte, expiresAt, now time.Time) error
+	UpdateSession(ctx context.Context, idHash string, data []byte, expiresAt, now time.Time) error
 	DeleteSession(ctx context.Context, idHash string) error
 }
 
@@ -121,6 +122,7 @@ func (s *Store) Save(r *http.Request, w http.ResponseWriter, sess *sessions.Sess
 		return nil
 	}
 	now := s.Now()
+	existing := sess.ID != "" && !sess.IsNew
 	if sess.ID == "" {
 		sess.ID = newID()
 	}
@@ -136,7 +138,19 @@ func (s *Store) Save(r *http.Request, w http.ResponseWriter, sess *sessions.Sess
 	if err := gob.NewEncoder(&buf).Encode(sess.Values); err != nil {
 		return errors.Join(errors.New("session: encode values"), err)
 	}
-	if err := s.backend.SaveSession(r.Context(), hashID(sess.ID), buf.Bytes(), expires, now); err != nil {
+	if existing {
+		err := s.backend.UpdateSession(r.Context(), hashID(sess.ID), buf.Bytes(), expires, now)
+		if tokenservice.ErrorCode(err) == tokenservice.ENOTFOUND {
+			// Deleted (logout) or expired while this request ran: it stays
+			// ended, and the browser loses its cookie.
+			opts := *sess.Options
+			opts.MaxAge = -1
+			http.SetCookie(w, sessions.NewCookie(sess.Name(), "", &opts))
+			return ErrEnded
+		} else if err != nil {
+			return err
+		}
+	} else if err := s.backend.SaveSession(r.Context(), hashID(sess.ID), buf.Bytes(), expires, now); err != nil {
 		return err
 	}
 	encoded, err := securecookie.EncodeMulti(sess.Name(), sess.ID, s.codecs...)
@@ -146,6 +160,10 @@ func (s *Store) Save(r *http.Request, w http.ResponseWriter, sess *sessions.Sess
 	http.SetCookie(w, sessions.NewCookie(sess.Name(), encoded, sess.Options))
 	return nil
 }
+
+// ErrEnded is returned by Save for a session that ended (logout, expiry)
+// while the request that loaded it was running.
+var ErrEnded = errors.New("session: the session has ended")
 
 // Renew gives the session a new id and a new start, deleting the old row, so
 // that an id known before sign-in (session fixation) is worthless after it.
@@ -157,6 +175,7 @@ func (s *Store) Renew(r *http.Request, sess *sessions.Session) error {
 		}
 	}
 	sess.ID = ""
+	sess.IsNew = true
 	delete(sess.Values, createdKey)
 	return nil
 }

@@ -3,6 +3,7 @@ package session_test
 import (
 	"bytes"
 	"context"
+	"errors"
 	"net/http"
 	"net/http/httptest"
 	"path/filepath"
@@ -155,5 +156,35 @@ func TestDeleteAndRenew(t *testing.T) {
 	}
 	if load(t, s, renewed) != nil {
 		t.Fatal("deleted session still loads from its old cookie")
+	}
+}
+
+// TestNoResurrection: a request that loaded the session before logout
+// cannot bring it back by saving afterwards.
+func TestNoResurrection(t *testing.T) {
+	s, _ := newStore(t)
+	c := save(t, s, map[any]any{"user": "ada"})
+
+	inFlight := httptest.NewRequest("GET", "/", nil)
+	inFlight.AddCookie(c)
+	late, _ := s.New(inFlight, "sid")
+
+	logout := httptest.NewRequest("GET", "/", nil)
+	logout.AddCookie(c)
+	sess, _ := s.New(logout, "sid")
+	sess.Options.MaxAge = -1
+	if err := s.Save(logout, httptest.NewRecorder(), sess); err != nil {
+		t.Fatal(err)
+	}
+
+	w := httptest.NewRecorder()
+	if err := s.Save(inFlight, w, late); !errors.Is(err, session.ErrEnded) {
+		t.Fatalf("Save after logout: err = %v, want ErrEnded", err)
+	}
+	if got := w.Result().Cookies(); len(got) != 1 || got[0].MaxAge >= 0 {
+		t.Fatalf("cookie not cleared: %v", got)
+	}
+	if load(t, s, c) != nil {
+		t.Fatal("the session came back after logout")
 	}
 }

@@ -438,7 +438,7 @@ func SecretPanelView(s SecretPanel) templ.Component {
 					return templ_7745c5c3_Err
 				}
 			} else {
-				templ_7745c5c3_Err = templruntime.WriteString(templ_7745c5c3_Buffer, 40, "<code aria-label=\"Client Secret hidden\">••••••••••••••••••••••••</code><form method=\"post\" action=\"")
+				templ_7745c5c3_Err = templruntime.WriteString(templ_7745c5c3_Buffer, 40, "<code><span aria-hidden=\"true\">••••••••••••••••••••••••</span><span class=\"visually-hidden\">Hidden</span></code><form method=\"post\" action=\"")
 				if templ_7745c5c3_Err != nil {
 					return templ_7745c5c3_Err
 				}

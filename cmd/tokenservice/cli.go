@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"path/filepath"
 	"strings"
 	"text/tabwriter"
 	"time"
@@ -157,6 +158,14 @@ func runApp(ctx context.Context, args []string, stdout, stderr io.Writer) error 
 	// directory must not quietly create an empty one with a new server key.
 	if _, err := os.Stat(cfg.DataDir); err != nil {
 		return fmt.Errorf("data dir %s: %w (check --data-dir)", cfg.DataDir, err)
+	}
+	// A store made under another key (say, a server given --server-key) must
+	// not get a freshly generated one: its secrets would stop verifying.
+	if _, err := os.Stat(filepath.Join(cfg.DataDir, "server.key")); cfg.ServerKey == "" && err != nil {
+		if _, err := os.Stat(cfg.DatabaseURL); err == nil {
+			return fmt.Errorf("no server key: %s exists but %s does not; pass the server's --server-key (or TOKENSERVICE_SERVER_KEY)",
+				cfg.DatabaseURL, filepath.Join(cfg.DataDir, "server.key"))
+		}
 	}
 	serverKey, err := loadServerKey(cfg)
 	if err != nil {

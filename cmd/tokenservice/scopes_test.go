@@ -22,7 +22,7 @@ func TestRetiredScope(t *testing.T) {
 	dir := t.TempDir()
 	var out, errOut bytes.Buffer
 	if err := run(context.Background(), []string{"app", "create", "--data-dir", dir, "--account", "acme", "--name", "Old app",
-		"--scope", "forensics:account=read-write", "--scope", "ess:account=read", "--json"}, &out, &errOut); err != nil {
+		"--scope", "forensics:account=read-write", "--scope", "ess:account=read", "--scope", "impersonation:account=read-write", "--json"}, &out, &errOut); err != nil {
 		t.Fatalf("app create: %v\n%s", err, errOut.String())
 	}
 	var created struct {
@@ -36,6 +36,7 @@ func TestRetiredScope(t *testing.T) {
 	catalogue := filepath.Join(t.TempDir(), "scopes.json")
 	if err := os.WriteFile(catalogue, []byte(`{"scopes":[
 		{"key":"ess:account","product":"Email Gateway Defense","resource":"Account","access":["read"]},
+		{"key":"impersonation:account","product":"Impersonation Protection","resource":"Account","access":["read"]},
 		{"key":"billing:invoices","product":"Billing","resource":"Invoices","access":["read","read-write"]}]}`), 0o600); err != nil {
 		t.Fatal(err)
 	}
@@ -65,6 +66,9 @@ func TestRetiredScope(t *testing.T) {
 		app, _, _ := m.Store.ApplicationByClientID(context.Background(), id)
 		if got, want := app.Grant("forensics:account"), tokenservice.AccessReadWrite; got != want {
 			t.Fatalf("after save the retired scope is %q, want %q", got, want)
+		}
+		if got, want := app.Grant("impersonation:account"), tokenservice.AccessReadWrite; got != want {
+			t.Fatalf("after save the access level the catalogue no longer offers is %q, want %q", got, want)
 		}
 	})
 
@@ -103,4 +107,26 @@ func TestRetiredScope(t *testing.T) {
 			t.Fatal("the edit page still offers the removed retired scope")
 		}
 	})
+}
+
+// TestCLIRefusesNewServerKey: a CLI run against a store whose key it cannot
+// find must fail rather than generate a new key.
+func TestCLIRefusesNewServerKey(t *testing.T) {
+	t.Parallel()
+	dir := t.TempDir()
+	var out, errOut bytes.Buffer
+	args := []string{"app", "create", "--data-dir", dir, "--account", "acme", "--name", "First", "--json"}
+	if err := run(context.Background(), args, &out, &errOut); err != nil {
+		t.Fatalf("first create: %v", err)
+	}
+	if err := os.Remove(filepath.Join(dir, "server.key")); err != nil {
+		t.Fatal(err)
+	}
+	args[7] = "Second"
+	if err := run(context.Background(), args, &out, &errOut); err == nil || !strings.Contains(err.Error(), "server key") {
+		t.Fatalf("create without the server key: err = %v, want a server key error", err)
+	}
+	if _, err := os.Stat(filepath.Join(dir, "server.key")); err == nil {
+		t.Fatal("the CLI generated a new server key for an existing store")
+	}
 }

@@ -142,3 +142,17 @@ test('the countdown keeps running after the secret is shown and hidden again', a
   const hiddenAt = await seconds();
   await expect.poll(seconds, { timeout: 4_000 }).toBeLessThan(hiddenAt);
 });
+
+test('an htmx action on an application deleted meanwhile shows the not-found page', async ({ page, context }) => {
+  await signIn(page, ADMIN);
+  const clientId = await addApplication(page, uniqueName('Vanishing'));
+
+  const other = await context.newPage();
+  await other.goto(`/applications/${clientId}/delete`);
+  await other.getByRole('button', { name: 'Delete application' }).click();
+  await expect(other).toHaveURL(`${portal()}/applications`);
+
+  await page.getByRole('button', { name: 'Show Client Secret' }).click();
+  await expect(page.getByTestId('error-page')).toContainText('Not found');
+  await expect(page.getByTestId('client-secret')).toHaveCount(0);
+});
