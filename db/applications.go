@@ -479,15 +479,23 @@ func (db *DB) secretColumns(s tokenservice.StoredSecret) (ciphertext []byte, pad
 
 // DeleteApplication deletes the account's application with its scopes; its
 // client secret stops working at once. Another account's application is
-// ENOTFOUND.
-func (db *DB) DeleteApplication(ctx context.Context, accountID, clientID string) error {
+// ENOTFOUND. A version > 0 must match the application's (ECONFLICT
+// otherwise, nothing deleted): the admin confirmed what they saw.
+func (db *DB) DeleteApplication(ctx context.Context, accountID, clientID string, version int) error {
 	res, err := db.db.ExecContext(ctx,
-		`DELETE FROM applications WHERE account_id = ? AND client_id = ?`, accountID, clientID)
+		`DELETE FROM applications WHERE account_id = ? AND client_id = ? AND (? = 0 OR version = ?)`,
+		accountID, clientID, version, version)
 	if err != nil {
 		return fmt.Errorf("db: delete application: %w", err)
 	}
-	if err := mustHaveAffected(res); err != nil {
+	if n, err := res.RowsAffected(); err != nil {
 		return fmt.Errorf("db: delete application: %w", err)
+	} else if n == 0 {
+		if _, err := db.GetApplication(ctx, accountID, clientID); err != nil {
+			return fmt.Errorf("db: delete application: %w", err)
+		}
+		return fmt.Errorf("db: delete application: %w", tokenservice.Errorf(tokenservice.ECONFLICT,
+			"This application was changed by someone else after you opened it."))
 	}
 	return nil
 }

@@ -144,7 +144,7 @@ func TestOtherAccount(t *testing.T) {
 			return err
 		}},
 		{"SecretCiphertext", func(c string) error { _, _, err := db.SecretCiphertext(ctx, "acme", c, now); return err }},
-		{"Delete", func(c string) error { return db.DeleteApplication(ctx, "acme", c) }},
+		{"Delete", func(c string) error { return db.DeleteApplication(ctx, "acme", c, 0) }},
 	} {
 		t.Run(tt.name, func(t *testing.T) {
 			for _, clientID := range []string{"their-client", "no-such-client"} {
@@ -336,7 +336,8 @@ func TestDeleteApplication(t *testing.T) {
 		name   string
 		delete func(db *DB) error
 	}{
-		{"InAccount", func(db *DB) error { return db.DeleteApplication(ctx, "acme", "client-1") }},
+		{"InAccount", func(db *DB) error { return db.DeleteApplication(ctx, "acme", "client-1", 0) }},
+		{"InAccountAtVersion", func(db *DB) error { return db.DeleteApplication(ctx, "acme", "client-1", 1) }},
 		{"ByClientID", func(db *DB) error { return db.DeleteApplicationByClientID(ctx, "client-1") }},
 	} {
 		t.Run(tt.name, func(t *testing.T) {
@@ -353,6 +354,24 @@ func TestDeleteApplication(t *testing.T) {
 			}
 			wantCode(t, tt.delete(db), tokenservice.ENOTFOUND)
 		})
+	}
+}
+
+func TestDeleteApplicationStaleVersion(t *testing.T) {
+	ctx := context.Background()
+	db := openTestDB(t)
+	mustCreate(t, db, "acme", "client-1", "Billing sync", readEmail)
+	if _, err := db.UpdateApplication(ctx, ApplicationUpdate{AccountID: "acme", ClientID: "client-1", Version: 1,
+		Name: "Renamed", Actor: "b@acme.example", Now: time.Now()}); err != nil {
+		t.Fatal(err)
+	}
+	wantCode(t, db.DeleteApplication(ctx, "acme", "client-1", 1), tokenservice.ECONFLICT)
+	if _, _, err := db.ApplicationByClientID(ctx, "client-1"); err != nil {
+		t.Fatalf("a delete at a stale version deleted the application: %v", err)
+	}
+	wantCode(t, db.DeleteApplication(ctx, "globex", "client-1", 2), tokenservice.ENOTFOUND)
+	if err := db.DeleteApplication(ctx, "acme", "client-1", 2); err != nil {
+		t.Fatal(err)
 	}
 }
 

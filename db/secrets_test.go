@@ -37,7 +37,7 @@ func TestErasedSecretLeavesNoCopyInFiles(t *testing.T) {
 			}
 		}},
 		{"Delete", func(t *testing.T, db *DB) {
-			if err := db.DeleteApplication(context.Background(), "acme", "the-client"); err != nil {
+			if err := db.DeleteApplication(context.Background(), "acme", "the-client", 0); err != nil {
 				t.Fatal(err)
 			}
 		}},
@@ -137,7 +137,7 @@ func churn(t *testing.T, db *DB, rng *rand.Rand, prefix string) {
 		}
 		switch rng.IntN(4) {
 		case 0:
-			if err := db.DeleteApplication(ctx, "acme", clientID); err != nil {
+			if err := db.DeleteApplication(ctx, "acme", clientID, 0); err != nil {
 				t.Fatal(err)
 			}
 		case 1:

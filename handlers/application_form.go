@@ -317,7 +317,14 @@ func (h *Applications) deleteApplication(c echo.Context) error {
 		return err
 	}
 	user := userOf(c)
-	if err := h.store.DeleteApplication(c.Request().Context(), user.AccountID, app.ClientID); err != nil {
+	version, _ := strconv.Atoi(c.FormValue("version"))
+	err = h.store.DeleteApplication(c.Request().Context(), user.AccountID, app.ClientID, version)
+	if tokenservice.ErrorCode(err) == tokenservice.ECONFLICT {
+		if err := setFlash(c, "The application changed while you were confirming, so it was not deleted. Check the details below and delete it again if you still want to."); err != nil {
+			return err
+		}
+		return redirect(c, "/applications/"+app.ClientID)
+	} else if err != nil {
 		return err
 	}
 	h.logger.Info("application deleted", append(logAttrs(c), "client_id", app.ClientID, "by", user.Email)...)

@@ -29,7 +29,7 @@ type Store interface {
 	ListApplications(ctx context.Context, accountID string, opt db.ListOptions) (*db.ApplicationPage, error)
 	UpdateApplication(ctx context.Context, u db.ApplicationUpdate) (*tokenservice.Application, error)
 	ResetSecret(ctx context.Context, accountID, clientID string, version int, s tokenservice.StoredSecret, actor string, now time.Time) (*tokenservice.Application, error)
-	DeleteApplication(ctx context.Context, accountID, clientID string) error
+	DeleteApplication(ctx context.Context, accountID, clientID string, version int) error
 	SecretCiphertext(ctx context.Context, accountID, clientID string, now time.Time) ([]byte, int, error)
 }
 

@@ -11,6 +11,8 @@ import (
 	"strings"
 	"testing"
 
+	"golang.org/x/net/html"
+
 	"tokenservice"
 )
 
@@ -128,5 +130,37 @@ func TestCLIRefusesNewServerKey(t *testing.T) {
 	}
 	if _, err := os.Stat(filepath.Join(dir, "server.key")); err == nil {
 		t.Fatal("the CLI generated a new server key for an existing store")
+	}
+}
+
+// TestDeleteAfterChange: a delete confirmed on a page opened before someone
+// else changed the application deletes nothing.
+func TestDeleteAfterChange(t *testing.T) {
+	t.Parallel()
+	m := newMain(t)
+	admin := signIn(t, m, "admin@acme.example")
+	id := admin.createApp("Contested", url.Values{"scope.ess:account": {"read"}})
+
+	confirm := findForm(t, admin.get("/applications/"+id+"/delete").body, func(n *html.Node) bool {
+		return strings.HasSuffix(attr(n, "action"), "/delete")
+	})
+	edit := appForm(t, admin.get("/applications/"+id+"/edit").body)
+	edit.values.Set("name", "Contested, renamed")
+	if p := admin.post("/applications/"+id, edit.values); p.status != http.StatusSeeOther {
+		t.Fatalf("rename = %d", p.status)
+	}
+
+	p := admin.post("/applications/"+id+"/delete", confirm.values)
+	if got, want := p.status, http.StatusSeeOther; got != want {
+		t.Fatalf("stale delete = %d, want %d", got, want)
+	}
+	if got, want := p.header.Get("Location"), "/applications/"+id; got != want {
+		t.Fatalf("stale delete went to %q, want %q", got, want)
+	}
+	if _, _, err := m.Store.ApplicationByClientID(context.Background(), id); err != nil {
+		t.Fatalf("the application was deleted: %v", err)
+	}
+	if body := admin.get("/applications/" + id).body; !strings.Contains(body, "was not deleted") {
+		t.Fatal("the details page does not say why nothing was deleted")
 	}
 }
