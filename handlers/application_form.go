@@ -190,14 +190,7 @@ func windowText(d interface{ Minutes() float64 }) string {
 
 // editApplication is the Edit Application page.
 func (h *Applications) editApplication(c echo.Context) error {
-	if err := requireAdmin(c); err != nil {
-		return err
-	}
-	id, err := clientIDParam(c)
-	if err != nil {
-		return err
-	}
-	app, err := h.store.GetApplication(c.Request().Context(), userOf(c).AccountID, id)
+	app, err := h.adminApp(c)
 	if err != nil {
 		return err
 	}
@@ -210,18 +203,11 @@ func (h *Applications) editApplication(c echo.Context) error {
 // from: if someone saved in between, nothing is overwritten; the form comes
 // back with the user's input and what the other person changed.
 func (h *Applications) updateApplication(c echo.Context) error {
-	if err := requireAdmin(c); err != nil {
-		return err
-	}
-	id, err := clientIDParam(c)
+	app, err := h.adminApp(c)
 	if err != nil {
 		return err
 	}
-	ctx, user := c.Request().Context(), userOf(c)
-	app, err := h.store.GetApplication(ctx, user.AccountID, id)
-	if err != nil {
-		return err
-	}
+	ctx, user, id := c.Request().Context(), userOf(c), app.ClientID
 	f, err := parseApplicationForm(c)
 	if err != nil {
 		return err

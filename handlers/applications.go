@@ -216,17 +216,11 @@ func (h *Applications) plaintextSecret(c echo.Context, id string) (string, error
 
 // revealSecret shows the Client Secret during its reveal window.
 func (h *Applications) revealSecret(c echo.Context) error {
-	if err := requireAdmin(c); err != nil {
-		return err
-	}
-	id, err := clientIDParam(c)
+	app, err := h.adminApp(c)
 	if err != nil {
 		return err
 	}
-	app, err := h.store.GetApplication(c.Request().Context(), userOf(c).AccountID, id)
-	if err != nil {
-		return err
-	}
+	id := app.ClientID
 	pt, err := h.plaintextSecret(c, id)
 	if err != nil && tokenservice.ErrorCode(err) != tokenservice.EGONE {
 		return err
