@@ -272,7 +272,7 @@ func (a *Auth) requireUser(next echo.HandlerFunc) echo.HandlerFunc {
 			return a.toLogin(c)
 		}
 		// Touch the session: the idle timeout counts from the last request.
-		if err := sess.Save(c.Request(), c.Response()); errors.Is(err, session.ErrEnded) {
+		if err := a.sessions.Touch(c.Request(), c.Response(), sess); errors.Is(err, session.ErrEnded) {
 			return a.toLogin(c)
 		} else if err != nil {
 			return err

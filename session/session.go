@@ -33,7 +33,10 @@ type Backend interface {
 	DeleteSession(ctx context.Context, idHash string) error
 }
 
-const createdKey = "_created" // unix seconds of the sign-in, for the absolute timeout
+const (
+	createdKey = "_created" // unix seconds of the sign-in, for the absolute timeout
+	touchedKey = "_touched" // unix seconds of the last save, for Touch
+)
 
 // Store is a sessions.Store over a Backend.
 type Store struct {
@@ -46,6 +49,10 @@ type Store struct {
 	IdleTimeout time.Duration
 	// AbsoluteTimeout ends a session this long after it was created, used or not.
 	AbsoluteTimeout time.Duration
+	// TouchInterval is how stale a session may get before Touch saves it
+	// again: the idle timeout is kept to within this, at one write per
+	// interval instead of one per request.
+	TouchInterval time.Duration
 	// Now returns the current time; tests replace it.
 	Now func() time.Time
 }
@@ -62,6 +69,7 @@ func NewStore(b Backend, hashKey, blockKey []byte) *Store {
 		Options:         &sessions.Options{Path: "/", HttpOnly: true, SameSite: http.SameSiteLaxMode},
 		IdleTimeout:     2 * time.Hour,
 		AbsoluteTimeout: 12 * time.Hour,
+		TouchInterval:   time.Minute,
 		Now:             time.Now,
 	}
 }
@@ -129,6 +137,7 @@ func (s *Store) Save(r *http.Request, w http.ResponseWriter, sess *sessions.Sess
 	if _, ok := sess.Values[createdKey].(int64); !ok {
 		sess.Values[createdKey] = now.Unix()
 	}
+	sess.Values[touchedKey] = now.Unix()
 	created := time.Unix(sess.Values[createdKey].(int64), 0)
 	expires := now.Add(s.IdleTimeout)
 	if limit := created.Add(s.AbsoluteTimeout); limit.Before(expires) {
@@ -159,6 +168,16 @@ func (s *Store) Save(r *http.Request, w http.ResponseWriter, sess *sessions.Sess
 	}
 	http.SetCookie(w, sessions.NewCookie(sess.Name(), encoded, sess.Options))
 	return nil
+}
+
+// Touch saves the session if it was last saved more than TouchInterval ago,
+// so that the idle timeout counts from the last request.
+func (s *Store) Touch(r *http.Request, w http.ResponseWriter, sess *sessions.Session) error {
+	touched, _ := sess.Values[touchedKey].(int64)
+	if !sess.IsNew && s.Now().Sub(time.Unix(touched, 0)) < s.TouchInterval {
+		return nil
+	}
+	return s.Save(r, w, sess)
 }
 
 // ErrEnded is returned by Save for a session that ended (logout, expiry)

@@ -188,3 +188,35 @@ func TestNoResurrection(t *testing.T) {
 		t.Fatal("the session came back after logout")
 	}
 }
+
+func TestTouch(t *testing.T) {
+	s, now := newStore(t)
+	c := save(t, s, map[any]any{"user": "ada"})
+	touch := func() bool {
+		t.Helper()
+		r := httptest.NewRequest("GET", "/", nil)
+		r.AddCookie(c)
+		sess, _ := s.New(r, "sid")
+		if sess.IsNew {
+			t.Fatal("session ended")
+		}
+		w := httptest.NewRecorder()
+		if err := s.Touch(r, w, sess); err != nil {
+			t.Fatal(err)
+		}
+		return len(w.Result().Cookies()) > 0
+	}
+	*now = now.Add(s.TouchInterval / 2)
+	if touch() {
+		t.Fatal("Touch saved a session saved moments ago")
+	}
+	*now = now.Add(s.TouchInterval)
+	if !touch() {
+		t.Fatal("Touch did not save a stale session")
+	}
+	// Kept alive by touches, the session outlives one idle timeout.
+	for i := 0; i < 3; i++ {
+		*now = now.Add(s.IdleTimeout - time.Minute)
+		touch()
+	}
+}

@@ -523,14 +523,25 @@ func TestApplicationLifecycle(t *testing.T) {
 		if csp := p.header.Get("Content-Security-Policy"); strings.Contains(csp, "unsafe-inline") {
 			t.Errorf("CSP allows inline script or style: %s", csp)
 		}
+		// A flash message makes the session save, and set its cookie again.
+		admin.get("/applications/new")
+		created := admin.post("/applications", url.Values{"name": {"Cookie check"}})
+		id := clientIDPath.FindStringSubmatch(created.header.Get("Location"))
+		if id == nil {
+			t.Fatalf("create = %d", created.status)
+		}
+		admin.get("/applications/" + id[1] + "/delete")
+		if del := admin.post("/applications/"+id[1]+"/delete", url.Values{}); del.status != http.StatusSeeOther {
+			t.Fatalf("delete = %d", del.status)
+		}
 		var session string
-		for _, sc := range p.header.Values("Set-Cookie") {
+		for _, sc := range created.header.Values("Set-Cookie") {
 			if strings.HasPrefix(sc, "tokenservice_session=") {
 				session = sc
 			}
 		}
 		if session == "" {
-			t.Fatal("no session cookie set on this page")
+			t.Fatal("no session cookie set by the create")
 		}
 		if !strings.Contains(session, "HttpOnly") || !strings.Contains(session, "SameSite=Lax") {
 			t.Errorf("session cookie %q is not HttpOnly; SameSite=Lax", session)
