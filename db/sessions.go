@@ -78,7 +78,7 @@ func (db *DB) DeleteSession(ctx context.Context, idHash string) error {
 }
 
 // DeleteExpiredSessions deletes every session that expired at or before
-// now and returns how many it deleted. cmd should run it periodically; LoadSession
+// now and returns how many it deleted. cmd runs it periodically; LoadSession
 // already ignores expired rows, so this only reclaims space.
 func (db *DB) DeleteExpiredSessions(ctx context.Context, now time.Time) (int, error) {
 	res, err := db.db.ExecContext(ctx, `DELETE FROM sessions WHERE expires_at <= ?`, millis(now))

@@ -66,6 +66,7 @@ func (h *Applications) formView(f applicationForm, current []tokenservice.ScopeG
 	choice := func(a tokenservice.Access, label string, chosen tokenservice.Access) views.Choice {
 		return views.Choice{Value: string(a), Label: label, Checked: a == chosen}
 	}
+	had := grantsToAccess(current)
 	for _, e := range h.catalogue.Entries {
 		chosen := f.Access[e.Key]
 		if chosen == "" {
@@ -77,8 +78,8 @@ func (h *Applications) formView(f applicationForm, current []tokenservice.ScopeG
 		}
 		// The catalogue may no longer offer the level the application has:
 		// it keeps it until an admin changes it.
-		if had := grantsToAccess(current)[e.Key]; had != "" && !e.Offers(had) {
-			row.Choices = append(row.Choices, choice(had, "Keep "+had.Label()+" (retired)", chosen))
+		if a := had[e.Key]; a != "" && !e.Offers(a) {
+			row.Choices = append(row.Choices, choice(a, "Keep "+a.Label()+" (retired)", chosen))
 		}
 		v.Rows = append(v.Rows, row)
 	}

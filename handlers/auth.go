@@ -289,10 +289,13 @@ func (a *Auth) toLogin(c echo.Context) error {
 	r := c.Request()
 	returnTo := r.URL.RequestURI()
 	if isHTMX(c) {
-		if cur := r.Header.Get("HX-Current-URL"); cur == "" && r.Method != http.MethodGet {
+		// Come back to the page the user was on, not to the fragment's URL.
+		if cur := r.Header.Get("HX-Current-URL"); cur != "" {
+			if u, err := url.Parse(cur); err == nil {
+				returnTo = u.RequestURI()
+			}
+		} else if r.Method != http.MethodGet {
 			returnTo = "/applications"
-		} else if u, err := url.Parse(cur); cur != "" && err == nil {
-			returnTo = u.RequestURI()
 		}
 		c.Response().Header().Set("HX-Redirect", "/auth/login?return_to="+url.QueryEscape(safeReturnTo(returnTo)))
 		return c.NoContent(http.StatusUnauthorized)

@@ -143,9 +143,9 @@ func (c *Catalogue) Validate() error {
 // retired from the catalogue is accepted only when the application already has
 // it and keeps the same access or drops it, so retiring a scope never breaks
 // an application. Likewise an access level the entry no longer offers is
-// accepted only as the application's current one. It returns the grants to store (none dropped), sorted by key,
-// or an *tokenservice.Error with one message per offending field
-// ("scope.<key>").
+// accepted only as the application's current one. It returns the grants to
+// store (none dropped), sorted by key, or an *tokenservice.Error with one
+// message per offending field ("scope.<key>").
 func (c *Catalogue) Check(chosen map[string]tokenservice.Access, current []tokenservice.ScopeGrant) ([]tokenservice.ScopeGrant, error) {
 	had := map[string]tokenservice.Access{}
 	for _, g := range current {

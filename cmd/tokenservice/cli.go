@@ -8,7 +8,6 @@ import (
 	"fmt"
 	"io"
 	"os"
-	"path/filepath"
 	"strings"
 	"text/tabwriter"
 	"time"
@@ -161,10 +160,10 @@ func runApp(ctx context.Context, args []string, stdout, stderr io.Writer) error 
 	}
 	// A store made under another key (say, a server given --server-key) must
 	// not get a freshly generated one: its secrets would stop verifying.
-	if _, err := os.Stat(filepath.Join(cfg.DataDir, "server.key")); cfg.ServerKey == "" && err != nil {
+	if _, err := os.Stat(serverKeyPath(cfg)); cfg.ServerKey == "" && err != nil {
 		if _, err := os.Stat(cfg.DatabaseURL); err == nil {
 			return fmt.Errorf("no server key: %s exists but %s does not; pass the server's --server-key (or TOKENSERVICE_SERVER_KEY)",
-				cfg.DatabaseURL, filepath.Join(cfg.DataDir, "server.key"))
+				cfg.DatabaseURL, serverKeyPath(cfg))
 		}
 	}
 	serverKey, err := loadServerKey(cfg)

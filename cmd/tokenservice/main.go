@@ -281,7 +281,7 @@ func loadServerKey(cfg Config) ([]byte, error) {
 		}
 		return k, nil
 	}
-	path := filepath.Join(cfg.DataDir, "server.key")
+	path := serverKeyPath(cfg)
 	b, err := os.ReadFile(path)
 	if errors.Is(err, os.ErrNotExist) {
 		k := make([]byte, secret.KeySize)
@@ -308,6 +308,9 @@ func loadServerKey(cfg Config) ([]byte, error) {
 	}
 	return k, nil
 }
+
+// serverKeyPath is where the generated server key lives.
+func serverKeyPath(cfg Config) string { return filepath.Join(cfg.DataDir, "server.key") }
 
 func loadCatalogue(cfg Config) (*scope.Catalogue, error) {
 	if cfg.ScopesFile == "" {

@@ -164,3 +164,32 @@ func TestDeleteAfterChange(t *testing.T) {
 		t.Fatal("the details page does not say why nothing was deleted")
 	}
 }
+
+// TestGroupsClaim: the account and the admin role read from a list claim
+// with a prefix, as with providers that only have groups, against the real
+// bundled provider.
+func TestGroupsClaim(t *testing.T) {
+	t.Parallel()
+	m := newMain(t, func(m *Main) {
+		m.Config.OIDCScopes = "groups"
+		m.Config.AccountClaim, m.Config.AccountPrefix = "groups", "account:"
+		m.Config.RolesClaim, m.Config.AdminRole = "groups", "admins"
+		m.Config.Regions = "us=https://us.tokens.example,uk=https://uk.tokens.example"
+	})
+	admin := signIn(t, m, "admin@globex.example")
+	if !strings.Contains(admin.get("/applications").body, `href="https://uk.tokens.example"`) {
+		t.Fatal("the region switcher does not link to the other region")
+	}
+	id := admin.createApp("Groups app", url.Values{"scope.ess:account": {"read"}})
+	app, _, err := m.Store.ApplicationByClientID(context.Background(), id)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got, want := app.AccountID, "globex"; got != want {
+		t.Fatalf("account from the groups claim = %q, want %q", got, want)
+	}
+	viewer := signIn(t, m, "viewer@acme.example")
+	if p := viewer.get("/applications/new"); p.status != http.StatusForbidden {
+		t.Fatalf("viewer GET /applications/new = %d, want 403", p.status)
+	}
+}
