@@ -123,3 +123,42 @@ type User struct {
 	AccountName string
 	Admin       bool
 }
+
+// Client is what the token endpoint knows of an application: enough to
+// check its secret and decide the claims of its token, read in one query.
+type Client struct {
+	ApplicationID    int64
+	ClientID         string
+	AccountID        string
+	SecretHash       []byte
+	SecretGeneration int
+	Scopes           []ScopeGrant
+}
+
+// OAuthScopes returns every OAuth scope the client may be granted.
+func (c *Client) OAuthScopes() []string {
+	var out []string
+	for _, g := range c.Scopes {
+		out = append(out, g.OAuthScopes()...)
+	}
+	return out
+}
+
+// SigningKey is a token-signing key as the store keeps it: the private key
+// encrypted under a key derived from the server key.
+type SigningKey struct {
+	ID         string // "kid"
+	Algorithm  string // ES256, RS256 or EdDSA
+	Ciphertext []byte
+	CreatedAt  time.Time
+	RetiredAt  time.Time // zero for the current key
+}
+
+// TokenUsage counts the tokens one application got in one hour, for the
+// Details page; the token endpoint batches them.
+type TokenUsage struct {
+	ApplicationID int64
+	Hour          time.Time // truncated to the hour
+	Count         int
+	Last          time.Time // when the last of them was issued
+}

@@ -4,6 +4,7 @@ import (
 	"errors"
 	"log/slog"
 	"net/http"
+	"strings"
 
 	"github.com/labstack/echo/v4"
 
@@ -55,6 +56,10 @@ func (s *Server) errorHandler(err error, c echo.Context) {
 	if c.Response().Committed {
 		return
 	}
+	if strings.HasPrefix(c.Request().URL.Path, "/oauth2/") {
+		s.oauthErrorHandler(err, c)
+		return
+	}
 	status := http.StatusInternalServerError
 	msg := ""
 	var he *echo.HTTPError
@@ -100,6 +105,26 @@ func (s *Server) errorHandler(err error, c echo.Context) {
 	if rerr := render(c, status, views.Error(page)); rerr != nil {
 		s.logger.Error("render error page", "request_id", reqID, "err", rerr)
 		_ = c.String(status, msg)
+	}
+}
+
+// oauthErrorHandler answers the OAuth endpoints' errors in RFC 6749 §5.2
+// JSON: their own, and whatever else went wrong, as server_error.
+func (s *Server) oauthErrorHandler(err error, c echo.Context) {
+	var oe *oauthError
+	var he *echo.HTTPError
+	switch {
+	case errors.As(err, &oe):
+	case errors.As(err, &he) && he.Code == http.StatusRequestEntityTooLarge:
+		oe = &oauthError{Status: he.Code, Code: "invalid_request", Description: "The request body is too large."}
+	default:
+		s.logger.Error("request failed", "request_id", c.Response().Header().Get(echo.HeaderXRequestID),
+			"method", c.Request().Method, "path", c.Request().URL.Path, "err", err)
+		oe = &oauthError{Status: http.StatusInternalServerError, Code: "server_error",
+			Description: "The server could not complete the request. Try again."}
+	}
+	if werr := writeOAuthError(c, oe); werr != nil {
+		s.logger.Error("write oauth error", "err", werr)
 	}
 }
 

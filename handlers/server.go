@@ -17,6 +17,7 @@ import (
 	"tokenservice/scope"
 	"tokenservice/secret"
 	"tokenservice/session"
+	"tokenservice/token"
 	"tokenservice/views"
 )
 
@@ -30,6 +31,10 @@ type Config struct {
 	Keys         *secret.Keys
 	ServerKey    []byte // 32 bytes; the login cookie's keys are derived from it
 	Store        Store
+	TokenStore   TokenStore
+	Keyring      *token.Keyring
+	TokenTTL     time.Duration // lifetime of access tokens
+	Audience     []string      // "aud" of access tokens; default: the public URL
 	Sessions     *session.Store
 	OIDC         *OIDC
 	Logger       *slog.Logger
@@ -42,6 +47,7 @@ type Server struct {
 	logger *slog.Logger
 	auth   *Auth
 	apps   *Applications
+	oauth  *OAuth
 	health *health
 }
 
@@ -60,6 +66,7 @@ func NewServer(cfg Config) *Server {
 		logger: cfg.Logger,
 		auth:   newAuth(cfg, secureCookies),
 		apps:   newApplications(cfg),
+		oauth:  newOAuth(cfg),
 		health: &health{store: cfg.Store},
 	}
 	e := s.echo

@@ -153,32 +153,15 @@ func runApp(ctx context.Context, args []string, stdout, stderr io.Writer) error 
 			return fmt.Errorf("app create: --scope: %s", strings.Join(msgs, "; "))
 		}
 	}
-	// The operator commands work on an existing store: a mistyped data
-	// directory must not quietly create an empty one with a new server key.
-	if _, err := os.Stat(cfg.DataDir); err != nil {
-		return fmt.Errorf("data dir %s: %w (check --data-dir)", cfg.DataDir, err)
-	}
-	// A store made under another key (say, a server given --server-key) must
-	// not get a freshly generated one: its secrets would stop verifying.
-	if _, err := os.Stat(serverKeyPath(cfg)); cfg.ServerKey == "" && err != nil {
-		if _, err := os.Stat(cfg.DatabaseURL); err == nil {
-			return fmt.Errorf("no server key: %s exists but %s does not; pass the server's --server-key (or TOKENSERVICE_SERVER_KEY)",
-				cfg.DatabaseURL, serverKeyPath(cfg))
-		}
-	}
-	serverKey, err := loadServerKey(cfg)
-	if err != nil {
-		return err
-	}
-	keys, err := secret.NewKeys(serverKey)
-	if err != nil {
-		return err
-	}
-	store, err := db.Open(ctx, cfg.DatabaseURL)
+	serverKey, store, err := openExistingStore(ctx, cfg)
 	if err != nil {
 		return err
 	}
 	defer store.Close()
+	keys, err := secret.NewKeys(serverKey)
+	if err != nil {
+		return err
+	}
 	now := time.Now()
 
 	switch cmd {
@@ -236,6 +219,33 @@ func runApp(ctx context.Context, args []string, stdout, stderr io.Writer) error 
 		fmt.Fprintf(stdout, "deleted %s\n", clientID)
 	}
 	return nil
+}
+
+// openExistingStore opens the store of the server configured by cfg for an
+// operator command, with its server key.
+func openExistingStore(ctx context.Context, cfg Config) ([]byte, *db.DB, error) {
+	// The operator commands work on an existing store: a mistyped data
+	// directory must not quietly create an empty one with a new server key.
+	if _, err := os.Stat(cfg.DataDir); err != nil {
+		return nil, nil, fmt.Errorf("data dir %s: %w (check --data-dir)", cfg.DataDir, err)
+	}
+	// A store made under another key (say, a server given --server-key) must
+	// not get a freshly generated one: its secrets would stop verifying.
+	if _, err := os.Stat(serverKeyPath(cfg)); cfg.ServerKey == "" && err != nil {
+		if _, err := os.Stat(cfg.DatabaseURL); err == nil {
+			return nil, nil, fmt.Errorf("no server key: %s exists but %s does not; pass the server's --server-key (or TOKENSERVICE_SERVER_KEY)",
+				cfg.DatabaseURL, serverKeyPath(cfg))
+		}
+	}
+	serverKey, err := loadServerKey(cfg)
+	if err != nil {
+		return nil, nil, err
+	}
+	store, err := db.Open(ctx, cfg.DatabaseURL)
+	if err != nil {
+		return nil, nil, err
+	}
+	return serverKey, store, nil
 }
 
 func printApp(w io.Writer, a *tokenservice.Application, plaintext string, asJSON bool) error {

@@ -10,6 +10,7 @@ import (
 	"strings"
 	"time"
 
+	"tokenservice/token"
 	"tokenservice/views"
 )
 
@@ -37,6 +38,9 @@ type Config struct {
 	BCCUsersFile string
 
 	RevealWindow  time.Duration
+	TokenTTL      time.Duration
+	TokenAudience string // comma-separated; "" = the public URL
+	SigningAlg    string
 	ScopesFile    string
 	Region        string
 	Regions       string // "us=https://us.example.com,uk=https://uk.example.com"
@@ -57,6 +61,8 @@ func defaultConfig() Config {
 		DefaultRole:      "viewer",
 		BCCAddr:          "127.0.0.1:8081",
 		RevealWindow:     15 * time.Minute,
+		TokenTTL:         time.Hour,
+		SigningAlg:       "ES256",
 		Region:           "us",
 		SweepInterval:    10 * time.Second,
 		LogLevel:         "info",
@@ -70,6 +76,8 @@ func (c *Config) storeFlags(fs *flag.FlagSet) {
 	fs.StringVar(&c.DatabaseURL, "database-url", c.DatabaseURL, "database: a SQLite file path (default <data-dir>/tokenservice.db)")
 	fs.StringVar(&c.ServerKey, "server-key", c.ServerKey, "64 hex characters; default: generated into <data-dir>/server.key on first start")
 	fs.DurationVar(&c.RevealWindow, "reveal-window", c.RevealWindow, "how long a new Client Secret can be viewed")
+	fs.DurationVar(&c.TokenTTL, "token-ttl", c.TokenTTL, "lifetime of access tokens (1m to 24h); retired signing keys stay published this long")
+	fs.StringVar(&c.SigningAlg, "signing-alg", c.SigningAlg, "algorithm of new token-signing keys: ES256, RS256 or EdDSA")
 	fs.StringVar(&c.ScopesFile, "scopes-file", c.ScopesFile, "JSON scope catalogue replacing the default one")
 	fs.StringVar(&c.LogLevel, "log-level", c.LogLevel, "debug, info, warn or error")
 	fs.StringVar(&c.LogFormat, "log-format", c.LogFormat, "text or json")
@@ -92,6 +100,7 @@ func (c *Config) serveFlags(fs *flag.FlagSet) {
 	fs.StringVar(&c.DefaultRole, "default-role", c.DefaultRole, "role of a user whose token carries none")
 	fs.StringVar(&c.BCCAddr, "bcc-addr", c.BCCAddr, "address of the bundled provider (used when --oidc-issuer is empty)")
 	fs.StringVar(&c.BCCUsersFile, "bcc-users-file", c.BCCUsersFile, "users file of the bundled provider (default: demo users)")
+	fs.StringVar(&c.TokenAudience, "token-audience", c.TokenAudience, `"aud" of access tokens, comma-separated (default: the public URL)`)
 	fs.StringVar(&c.Region, "region", c.Region, "this deployment's region, e.g. us or uk")
 	fs.StringVar(&c.Regions, "regions", c.Regions, "every region's portal URL for the switcher: us=https://…,uk=https://…")
 	fs.DurationVar(&c.SweepInterval, "sweep-interval", c.SweepInterval, "how often expired secrets and sessions are erased")
@@ -140,6 +149,12 @@ func (c *Config) Validate() error {
 	if c.RevealWindow < 10*time.Second || c.RevealWindow > 24*time.Hour {
 		return fmt.Errorf("config: --reveal-window %s: must be between 10s and 24h", c.RevealWindow)
 	}
+	if c.TokenTTL < time.Minute || c.TokenTTL > 24*time.Hour {
+		return fmt.Errorf("config: --token-ttl %s: must be between 1m and 24h", c.TokenTTL)
+	}
+	if _, err := token.ParseAlgorithm(c.SigningAlg); err != nil {
+		return fmt.Errorf("config: --signing-alg: %w", err)
+	}
 	if c.SweepInterval <= 0 {
 		return errors.New("config: --sweep-interval must be positive")
 	}
@@ -177,6 +192,17 @@ func (c *Config) regionList() ([]views.Region, error) {
 		out = append(out, views.Region{Name: strings.TrimSpace(name), URL: strings.TrimSpace(u)})
 	}
 	return out, nil
+}
+
+// audience splits --token-audience.
+func (c *Config) audience() []string {
+	var out []string
+	for _, a := range strings.Split(c.TokenAudience, ",") {
+		if a = strings.TrimSpace(a); a != "" {
+			out = append(out, a)
+		}
+	}
+	return out
 }
 
 // extraScopes splits --oidc-scopes.

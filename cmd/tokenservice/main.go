@@ -4,6 +4,7 @@
 //
 //	tokenservice [flags]                 run the service
 //	tokenservice app create|list|reset-secret|delete …
+//	tokenservice keys rotate|list
 package main
 
 import (
@@ -32,6 +33,7 @@ import (
 	"tokenservice/secret"
 	"tokenservice/session"
 	"tokenservice/static"
+	"tokenservice/token"
 )
 
 func main() {
@@ -51,6 +53,9 @@ func main() {
 func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	if len(args) > 0 && args[0] == "app" {
 		return runApp(ctx, args[1:], stdout, stderr)
+	}
+	if len(args) > 0 && args[0] == "keys" {
+		return runKeys(ctx, args[1:], stdout, stderr)
 	}
 	if len(args) > 0 && args[0] == "serve" {
 		args = args[1:]
@@ -91,8 +96,12 @@ type Main struct {
 	// ProviderURL is the issuer the portal signs in with, known after Open.
 	ProviderURL string
 
-	Store *db.DB
+	Store   *db.DB
+	Keyring *token.Keyring
+	// Now is the clock of the token service and the portal; tests move it.
+	Now func() time.Time
 
+	server  *handlers.Server
 	servers []*http.Server
 	stop    context.CancelFunc
 	wg      sync.WaitGroup
@@ -100,7 +109,7 @@ type Main struct {
 
 // NewMain returns a Main with the default configuration.
 func NewMain() *Main {
-	return &Main{Config: defaultConfig(), Logger: slog.Default()}
+	return &Main{Config: defaultConfig(), Logger: slog.Default(), Now: time.Now}
 }
 
 // Open validates the configuration, opens the store, starts the provider (if
@@ -133,6 +142,10 @@ func (m *Main) Open(ctx context.Context) (err error) {
 		return err
 	}
 	regions, _ := m.Config.regionList()
+	if m.Keyring, err = openKeyring(ctx, m.Config, m.Store, serverKey); err != nil {
+		return err
+	}
+	m.Keyring.SetClock(func() time.Time { return m.Now() })
 
 	ln, err := net.Listen("tcp", m.Config.Addr)
 	if err != nil {
@@ -165,12 +178,14 @@ func (m *Main) Open(ctx context.Context) (err error) {
 
 	hashKey, _ := secret.Derive(serverKey, "tokenservice session cookie hmac v1")
 	blockKey, _ := secret.Derive(serverKey, "tokenservice session cookie aes v1")
-	portal := handlers.NewServer(handlers.Config{
+	m.server = handlers.NewServer(handlers.Config{
 		PublicURL: m.URL, Region: m.Config.Region, Regions: regions, RevealWindow: m.Config.RevealWindow,
 		Catalogue: catalogue, Keys: keys, ServerKey: serverKey, Store: m.Store,
+		TokenStore: m.Store, Keyring: m.Keyring, TokenTTL: m.Config.TokenTTL, Audience: m.Config.audience(),
 		Sessions: session.NewStore(m.Store, hashKey, blockKey), OIDC: oidcClient, Logger: m.Logger,
+		Now: func() time.Time { return m.Now() },
 	})
-	m.serve(ln, portal)
+	m.serve(ln, m.server)
 
 	sweepCtx, cancel := context.WithCancel(context.Background())
 	m.stop = cancel
@@ -230,12 +245,28 @@ func (m *Main) serve(ln net.Listener, h http.Handler) {
 	}()
 }
 
-// sweep erases secrets whose reveal window has ended and expired sessions.
+// sweep erases secrets whose reveal window has ended and expired sessions,
+// writes the token counters, and forgets what no token can need any more:
+// expired revocations, old counters, retired signing keys.
 func (m *Main) sweep(ctx context.Context) {
 	t := time.NewTicker(m.Config.SweepInterval)
 	defer t.Stop()
 	for {
-		now := time.Now()
+		now := m.Now()
+		if err := m.server.FlushUsage(ctx); err != nil && ctx.Err() == nil {
+			m.Logger.Error("write token counters", "err", err)
+		}
+		if _, err := m.Store.DeleteExpiredRevocations(ctx, now); err != nil && ctx.Err() == nil {
+			m.Logger.Error("delete expired revocations", "err", err)
+		}
+		if _, err := m.Store.DeleteOldTokenUsage(ctx, now); err != nil && ctx.Err() == nil {
+			m.Logger.Error("delete old token counters", "err", err)
+		}
+		if n, err := m.Keyring.Prune(ctx); err != nil && ctx.Err() == nil {
+			m.Logger.Error("delete retired signing keys", "err", err)
+		} else if n > 0 {
+			m.Logger.Info("deleted retired signing keys whose tokens have all expired", "count", n)
+		}
 		if n, err := m.Store.EraseExpiredSecrets(ctx, now); err != nil && ctx.Err() == nil {
 			m.Logger.Error("erase expired secrets", "err", err)
 		} else if n > 0 {
@@ -264,6 +295,9 @@ func (m *Main) Close() error {
 		m.stop()
 	}
 	m.wg.Wait()
+	if m.server != nil {
+		errs = append(errs, m.server.FlushUsage(context.Background()))
+	}
 	if m.Store != nil {
 		errs = append(errs, m.Store.Close())
 	}
@@ -311,6 +345,23 @@ func loadServerKey(cfg Config) ([]byte, error) {
 
 // serverKeyPath is where the generated server key lives.
 func serverKeyPath(cfg Config) string { return filepath.Join(cfg.DataDir, "server.key") }
+
+// openKeyring loads the token-signing keys, generating the first one (or a
+// new one when --signing-alg changed).
+func openKeyring(ctx context.Context, cfg Config, store *db.DB, serverKey []byte) (*token.Keyring, error) {
+	kr, err := token.NewKeyring(store, serverKey, cfg.TokenTTL)
+	if err != nil {
+		return nil, err
+	}
+	alg, err := token.ParseAlgorithm(cfg.SigningAlg)
+	if err != nil {
+		return nil, err
+	}
+	if err := kr.Ensure(ctx, alg); err != nil {
+		return nil, err
+	}
+	return kr, nil
+}
 
 func loadCatalogue(cfg Config) (*scope.Catalogue, error) {
 	if cfg.ScopesFile == "" {

@@ -1,0 +1,83 @@
+package db
+
+import (
+	"context"
+	"database/sql"
+	"errors"
+	"fmt"
+	"time"
+
+	"tokenservice"
+)
+
+// SigningKeys returns every stored token-signing key: the current one first,
+// then the retired ones, newest first.
+func (db *DB) SigningKeys(ctx context.Context) ([]tokenservice.SigningKey, error) {
+	rows, err := db.db.QueryContext(ctx, `
+		SELECT kid, algorithm, private_key, created_at, retired_at FROM signing_keys
+		ORDER BY retired_at IS NOT NULL, created_at DESC, kid`)
+	if err != nil {
+		return nil, fmt.Errorf("db: signing keys: %w", err)
+	}
+	defer rows.Close()
+	var out []tokenservice.SigningKey
+	for rows.Next() {
+		var (
+			k         tokenservice.SigningKey
+			createdAt int64
+			retiredAt sql.NullInt64
+		)
+		if err := rows.Scan(&k.ID, &k.Algorithm, &k.Ciphertext, &createdAt, &retiredAt); err != nil {
+			return nil, fmt.Errorf("db: signing keys: %w", err)
+		}
+		k.CreatedAt, k.RetiredAt = fromMillis(createdAt), fromNullMillis(retiredAt)
+		out = append(out, k)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, fmt.Errorf("db: signing keys: %w", err)
+	}
+	return out, nil
+}
+
+// AddSigningKey makes k the current key, retiring the current one at now,
+// in one transaction, unless keepAlg is not empty and the current key has
+// that algorithm already (then it reports false). Two processes adding a
+// first key at once end up with one.
+func (db *DB) AddSigningKey(ctx context.Context, k tokenservice.SigningKey, keepAlg string, now time.Time) (bool, error) {
+	tx, err := db.db.BeginTx(ctx, nil)
+	if err != nil {
+		return false, fmt.Errorf("db: add signing key: %w", err)
+	}
+	defer tx.Rollback()
+	if keepAlg != "" {
+		var alg string
+		err := tx.QueryRowContext(ctx, `SELECT algorithm FROM signing_keys WHERE retired_at IS NULL`).Scan(&alg)
+		if err == nil && alg == keepAlg {
+			return false, nil
+		} else if err != nil && !errors.Is(err, sql.ErrNoRows) {
+			return false, fmt.Errorf("db: add signing key: %w", err)
+		}
+	}
+	if _, err := tx.ExecContext(ctx, `UPDATE signing_keys SET retired_at = ? WHERE retired_at IS NULL`, millis(now)); err != nil {
+		return false, fmt.Errorf("db: add signing key: %w", err)
+	}
+	if _, err := tx.ExecContext(ctx,
+		`INSERT INTO signing_keys (kid, algorithm, private_key, created_at) VALUES (?, ?, ?, ?)`,
+		k.ID, k.Algorithm, k.Ciphertext, millis(k.CreatedAt)); err != nil {
+		return false, fmt.Errorf("db: add signing key: %w", err)
+	}
+	if err := tx.Commit(); err != nil {
+		return false, fmt.Errorf("db: add signing key: %w", err)
+	}
+	return true, nil
+}
+
+// DeleteSigningKeys deletes the keys retired before t, private key and all.
+func (db *DB) DeleteSigningKeys(ctx context.Context, retiredBefore time.Time) (int, error) {
+	res, err := db.db.ExecContext(ctx, `DELETE FROM signing_keys WHERE retired_at < ?`, millis(retiredBefore))
+	if err != nil {
+		return 0, fmt.Errorf("db: delete signing keys: %w", err)
+	}
+	n, _ := res.RowsAffected()
+	return int(n), nil
+}

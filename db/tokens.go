@@ -1,0 +1,145 @@
+package db
+
+import (
+	"context"
+	"database/sql"
+	"errors"
+	"fmt"
+	"time"
+
+	"tokenservice"
+)
+
+// Client returns what the token endpoint needs of the application with the
+// client ID, in any account, in one indexed query. A missing application is
+// ENOTFOUND.
+func (db *DB) Client(ctx context.Context, clientID string) (*tokenservice.Client, error) {
+	rows, err := db.db.QueryContext(ctx, `
+		SELECT a.id, a.account_id, a.secret_hash, a.secret_generation, s.scope_key, s.access
+		FROM applications a LEFT JOIN application_scopes s ON s.application_id = a.id
+		WHERE a.client_id = ?
+		ORDER BY s.scope_key`, clientID)
+	if err != nil {
+		return nil, fmt.Errorf("db: client: %w", err)
+	}
+	defer rows.Close()
+	var c *tokenservice.Client
+	for rows.Next() {
+		var (
+			next        tokenservice.Client
+			key, access sql.NullString
+		)
+		if err := rows.Scan(&next.ApplicationID, &next.AccountID, &next.SecretHash, &next.SecretGeneration, &key, &access); err != nil {
+			return nil, fmt.Errorf("db: client: %w", err)
+		}
+		if c == nil {
+			next.ClientID = clientID
+			c = &next
+		}
+		if key.Valid {
+			c.Scopes = append(c.Scopes, tokenservice.ScopeGrant{Key: key.String, Access: tokenservice.Access(access.String)})
+		}
+	}
+	if err := rows.Err(); err != nil {
+		return nil, fmt.Errorf("db: client: %w", err)
+	}
+	if c == nil {
+		return nil, fmt.Errorf("db: client: %w", errAppNotFound())
+	}
+	return c, nil
+}
+
+// RevokeToken records that the token with the jti is revoked until it
+// expires. Revoking it again changes nothing.
+func (db *DB) RevokeToken(ctx context.Context, jti, accountID string, expiresAt time.Time) error {
+	if _, err := db.db.ExecContext(ctx,
+		`INSERT INTO revoked_tokens (jti, account_id, expires_at) VALUES (?, ?, ?) ON CONFLICT (jti) DO NOTHING`,
+		jti, accountID, millis(expiresAt)); err != nil {
+		return fmt.Errorf("db: revoke token: %w", err)
+	}
+	return nil
+}
+
+// TokenRevoked reports whether the token with the jti was revoked.
+func (db *DB) TokenRevoked(ctx context.Context, jti string) (bool, error) {
+	var one int
+	err := db.db.QueryRowContext(ctx, `SELECT 1 FROM revoked_tokens WHERE jti = ?`, jti).Scan(&one)
+	if errors.Is(err, sql.ErrNoRows) {
+		return false, nil
+	} else if err != nil {
+		return false, fmt.Errorf("db: token revoked: %w", err)
+	}
+	return true, nil
+}
+
+// DeleteExpiredRevocations forgets revocations of tokens expired at now.
+func (db *DB) DeleteExpiredRevocations(ctx context.Context, now time.Time) (int, error) {
+	res, err := db.db.ExecContext(ctx, `DELETE FROM revoked_tokens WHERE expires_at <= ?`, millis(now))
+	if err != nil {
+		return 0, fmt.Errorf("db: delete expired revocations: %w", err)
+	}
+	n, _ := res.RowsAffected()
+	return int(n), nil
+}
+
+// AddTokenUsage adds batched counts of issued tokens in one transaction.
+// Counts of an application deleted meanwhile are dropped.
+func (db *DB) AddTokenUsage(ctx context.Context, usage []tokenservice.TokenUsage) error {
+	if len(usage) == 0 {
+		return nil
+	}
+	tx, err := db.db.BeginTx(ctx, nil)
+	if err != nil {
+		return fmt.Errorf("db: add token usage: %w", err)
+	}
+	defer tx.Rollback()
+	for _, u := range usage {
+		if _, err := tx.ExecContext(ctx, `
+			INSERT INTO token_usage (application_id, hour, tokens)
+			SELECT id, ?, ? FROM applications WHERE id = ?
+			ON CONFLICT (application_id, hour) DO UPDATE SET tokens = tokens + excluded.tokens`,
+			u.Hour.Unix()/3600, u.Count, u.ApplicationID); err != nil {
+			return fmt.Errorf("db: add token usage: %w", err)
+		}
+		if _, err := tx.ExecContext(ctx, `
+			INSERT INTO token_last_issued (application_id, issued_at)
+			SELECT id, ? FROM applications WHERE id = ?
+			ON CONFLICT (application_id) DO UPDATE SET issued_at = max(issued_at, excluded.issued_at)`,
+			millis(u.Last), u.ApplicationID); err != nil {
+			return fmt.Errorf("db: add token usage: %w", err)
+		}
+	}
+	if err := tx.Commit(); err != nil {
+		return fmt.Errorf("db: add token usage: %w", err)
+	}
+	return nil
+}
+
+// TokenUsage returns how many tokens the account's application got in the
+// 24 hours up to now (by whole hours: the current one and the 23 before it),
+// and when it last got one (zero if never).
+func (db *DB) TokenUsage(ctx context.Context, accountID, clientID string, now time.Time) (count int, last time.Time, err error) {
+	var lastMs sql.NullInt64
+	err = db.db.QueryRowContext(ctx, `
+		SELECT
+			(SELECT coalesce(sum(u.tokens), 0) FROM token_usage u WHERE u.application_id = a.id AND u.hour > ?),
+			(SELECT l.issued_at FROM token_last_issued l WHERE l.application_id = a.id)
+		FROM applications a WHERE a.account_id = ? AND a.client_id = ?`,
+		now.Unix()/3600-24, accountID, clientID).Scan(&count, &lastMs)
+	if errors.Is(err, sql.ErrNoRows) {
+		return 0, time.Time{}, fmt.Errorf("db: token usage: %w", errAppNotFound())
+	} else if err != nil {
+		return 0, time.Time{}, fmt.Errorf("db: token usage: %w", err)
+	}
+	return count, fromNullMillis(lastMs), nil
+}
+
+// DeleteOldTokenUsage deletes the hourly counts older than 24 hours before now.
+func (db *DB) DeleteOldTokenUsage(ctx context.Context, now time.Time) (int, error) {
+	res, err := db.db.ExecContext(ctx, `DELETE FROM token_usage WHERE hour <= ?`, now.Unix()/3600-24)
+	if err != nil {
+		return 0, fmt.Errorf("db: delete old token usage: %w", err)
+	}
+	n, _ := res.RowsAffected()
+	return int(n), nil
+}

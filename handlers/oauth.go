@@ -1,0 +1,408 @@
+package handlers
+
+import (
+	"context"
+	"encoding/json"
+	"io"
+	"net/http"
+	"slices"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/labstack/echo/v4"
+
+	"tokenservice"
+	"tokenservice/ratelimit"
+	"tokenservice/secret"
+	"tokenservice/token"
+)
+
+// TokenStore is what the OAuth endpoints need from the database.
+type TokenStore interface {
+	Client(ctx context.Context, clientID string) (*tokenservice.Client, error)
+	RevokeToken(ctx context.Context, jti, accountID string, expiresAt time.Time) error
+	TokenRevoked(ctx context.Context, jti string) (bool, error)
+	AddTokenUsage(ctx context.Context, usage []tokenservice.TokenUsage) error
+}
+
+// OAuth serves the authorization server: the client credentials grant,
+// introspection, revocation, the JWKS and the RFC 8414 metadata.
+type OAuth struct {
+	store     TokenStore
+	keys      *secret.Keys
+	keyring   *token.Keyring
+	issuer    string
+	audience  token.Audience
+	region    string
+	ttl       time.Duration
+	supported []string // every OAuth scope of the catalogue
+	now       func() time.Time
+	logger    interface{ Error(string, ...any) }
+
+	// Failed client authentication is limited per source address and per
+	// (client, source address) pair; see ratelimit.
+	perAddress *ratelimit.Limiter
+	perClient  *ratelimit.Limiter
+	usage      *usageCounter
+}
+
+// Failed-authentication limits: a source address may fail 30 times in a
+// burst, then once every 2 seconds; one client ID from one address 10
+// times, then once every 6 seconds. With 256-bit secrets guessing is
+// hopeless anyway; the limits keep a misbehaving caller from costing the
+// service more than a trickle.
+const (
+	addressBurst = 30
+	addressEvery = 2 * time.Second
+	clientBurst  = 10
+	clientEvery  = 6 * time.Second
+	limiterSize  = 16384
+)
+
+func newOAuth(cfg Config) *OAuth {
+	aud := token.Audience(cfg.Audience)
+	if len(aud) == 0 {
+		aud = token.Audience{cfg.PublicURL}
+	}
+	return &OAuth{
+		store: cfg.TokenStore, keys: cfg.Keys, keyring: cfg.Keyring,
+		issuer: cfg.PublicURL, audience: aud, region: cfg.Region, ttl: cfg.TokenTTL,
+		supported: cfg.Catalogue.Supported(), now: cfg.Now, logger: cfg.Logger,
+		perAddress: ratelimit.New(addressBurst, addressEvery, limiterSize),
+		perClient:  ratelimit.New(clientBurst, clientEvery, limiterSize),
+		usage:      newUsageCounter(),
+	}
+}
+
+// tokenResponse is a successful token response (RFC 6749 §5.1).
+type tokenResponse struct {
+	AccessToken string `json:"access_token"`
+	TokenType   string `json:"token_type"`
+	ExpiresIn   int64  `json:"expires_in"`
+	Scope       string `json:"scope,omitempty"`
+}
+
+// issueToken is POST /oauth2/token: the client credentials grant (RFC 6749 §4.4).
+func (o *OAuth) issueToken(c echo.Context) error {
+	req, client, err := o.authenticate(c)
+	if err != nil {
+		return err
+	}
+	switch gt := req.Form.Get("grant_type"); gt {
+	case "client_credentials":
+	case "":
+		return invalidRequest("The grant_type parameter is required.")
+	default:
+		return &oauthError{Status: http.StatusBadRequest, Code: "unsupported_grant_type",
+			Description: "Only the client_credentials grant type is supported."}
+	}
+	scopes, oerr := grantedScopes(client, req.Form.Get("scope"))
+	if oerr != nil {
+		return oerr
+	}
+	signer, serr := o.keyring.Signer(c.Request().Context())
+	if serr != nil {
+		return serr
+	}
+	now := o.now()
+	iat := now.Unix()
+	claims := &token.Claims{
+		Issuer: o.issuer, Subject: client.ClientID, Audience: o.audience,
+		ClientID: client.ClientID, AccountID: client.AccountID, Region: o.region,
+		SecretGeneration: client.SecretGeneration, Scope: strings.Join(scopes, " "),
+		IssuedAt: iat, NotBefore: iat, Expiry: iat + int64(o.ttl/time.Second), ID: token.NewID(),
+	}
+	raw, serr := signer.Sign(claims)
+	if serr != nil {
+		return serr
+	}
+	o.usage.add(client.ApplicationID, now)
+	return writeOAuthJSON(c, http.StatusOK, tokenResponse{
+		AccessToken: raw, TokenType: "Bearer", ExpiresIn: int64(o.ttl / time.Second), Scope: claims.Scope,
+	})
+}
+
+// grantedScopes returns the scopes a token request is granted: the
+// requested ones (RFC 6749 §3.3, space-separated), or every scope of the
+// client when none are requested, in the order of the client's scopes.
+func grantedScopes(client *tokenservice.Client, requested string) ([]string, *oauthError) {
+	all := client.OAuthScopes()
+	if len(all) == 0 {
+		return nil, &oauthError{Status: http.StatusBadRequest, Code: "invalid_scope",
+			Description: "The application has no access to any scope. An admin can grant it scopes in the portal."}
+	}
+	if strings.Trim(requested, " ") == "" {
+		return all, nil
+	}
+	want := map[string]bool{}
+	for _, s := range strings.Split(requested, " ") {
+		if s == "" {
+			continue
+		}
+		if !validScopeToken(s) || !slices.Contains(all, s) {
+			return nil, &oauthError{Status: http.StatusBadRequest, Code: "invalid_scope",
+				Description: "The requested scope is not granted to this application: " + quoteParam(s) + "."}
+		}
+		want[s] = true
+	}
+	out := make([]string, 0, len(want))
+	for _, s := range all {
+		if want[s] {
+			out = append(out, s)
+		}
+	}
+	return out, nil
+}
+
+// introspection is an introspection response (RFC 7662 §2.2).
+type introspection struct {
+	Active    bool           `json:"active"`
+	Scope     string         `json:"scope,omitempty"`
+	ClientID  string         `json:"client_id,omitempty"`
+	TokenType string         `json:"token_type,omitempty"`
+	Exp       int64          `json:"exp,omitempty"`
+	Iat       int64          `json:"iat,omitempty"`
+	Nbf       int64          `json:"nbf,omitempty"`
+	Sub       string         `json:"sub,omitempty"`
+	Aud       token.Audience `json:"aud,omitempty"`
+	Iss       string         `json:"iss,omitempty"`
+	Jti       string         `json:"jti,omitempty"`
+	AccountID string         `json:"account_id,omitempty"`
+	Region    string         `json:"region,omitempty"`
+}
+
+// introspect is POST /oauth2/introspect (RFC 7662). The caller is an
+// application of the account; tokens of other accounts are inactive to it.
+func (o *OAuth) introspect(c echo.Context) error {
+	req, caller, err := o.authenticate(c)
+	if err != nil {
+		return err
+	}
+	raw := req.Form.Get("token")
+	if raw == "" {
+		return invalidRequest("The token parameter is required.")
+	}
+	claims, err := o.activeClaims(c.Request().Context(), raw)
+	if err != nil {
+		return err
+	}
+	if claims == nil || claims.AccountID != caller.AccountID {
+		return writeOAuthJSON(c, http.StatusOK, introspection{Active: false})
+	}
+	return writeOAuthJSON(c, http.StatusOK, introspection{
+		Active: true, Scope: claims.Scope, ClientID: claims.ClientID, TokenType: "Bearer",
+		Exp: claims.Expiry, Iat: claims.IssuedAt, Nbf: claims.NotBefore, Sub: claims.Subject,
+		Aud: claims.Audience, Iss: claims.Issuer, Jti: claims.ID, AccountID: claims.AccountID, Region: claims.Region,
+	})
+}
+
+// activeClaims returns the claims of raw if it is an active token: it
+// verifies, its application still exists with the secret it was issued
+// under, and it was not revoked. It returns nil for any other token; the
+// error is only for the database failing.
+func (o *OAuth) activeClaims(ctx context.Context, raw string) (*token.Claims, error) {
+	claims, err := o.keyring.Verify(ctx, raw, o.issuer)
+	if err != nil {
+		return nil, nil //nolint:nilerr // an invalid token is simply inactive
+	}
+	client, err := o.store.Client(ctx, claims.ClientID)
+	if tokenservice.ErrorCode(err) == tokenservice.ENOTFOUND {
+		return nil, nil
+	} else if err != nil {
+		return nil, err
+	}
+	if client.AccountID != claims.AccountID || client.SecretGeneration != claims.SecretGeneration {
+		return nil, nil
+	}
+	if revoked, err := o.store.TokenRevoked(ctx, claims.ID); err != nil {
+		return nil, err
+	} else if revoked {
+		return nil, nil
+	}
+	return claims, nil
+}
+
+// revoke is POST /oauth2/revoke (RFC 7009). A client revokes its own
+// tokens; for any other token, an invalid or an expired one, the answer is
+// the same 200 and nothing changes (§2.2).
+func (o *OAuth) revoke(c echo.Context) error {
+	req, caller, err := o.authenticate(c)
+	if err != nil {
+		return err
+	}
+	raw := req.Form.Get("token")
+	if raw == "" {
+		return invalidRequest("The token parameter is required.")
+	}
+	claims, verr := o.keyring.Verify(c.Request().Context(), raw, o.issuer)
+	if verr == nil && claims.ClientID == caller.ClientID && claims.AccountID == caller.AccountID {
+		if err := o.store.RevokeToken(c.Request().Context(), claims.ID, claims.AccountID, time.Unix(claims.Expiry, 0)); err != nil {
+			return err
+		}
+	}
+	setNoStore(c)
+	return c.NoContent(http.StatusOK)
+}
+
+// authenticate reads a request to an OAuth endpoint and authenticates its
+// client, refusing addresses and clients that failed too often.
+func (o *OAuth) authenticate(c echo.Context) (*clientRequest, *tokenservice.Client, error) {
+	r := c.Request()
+	if r.Method != http.MethodPost {
+		c.Response().Header().Set("Allow", http.MethodPost)
+		return nil, nil, &oauthError{Status: http.StatusMethodNotAllowed, Code: "invalid_request", Description: "Use POST."}
+	}
+	addr := c.RealIP()
+	now := o.now()
+	if wait := o.perAddress.Wait(addr, now); wait > 0 {
+		return nil, nil, tooManyFailures(wait)
+	}
+	body, err := io.ReadAll(io.LimitReader(r.Body, maxOAuthBody+1))
+	if err != nil {
+		return nil, nil, invalidRequest("The request body could not be read.")
+	}
+	if len(body) > maxOAuthBody {
+		return nil, nil, &oauthError{Status: http.StatusRequestEntityTooLarge, Code: "invalid_request",
+			Description: "The request body is larger than " + strconv.Itoa(maxOAuthBody) + " bytes."}
+	}
+	req, oerr := parseClientRequest(r.Header.Get("Content-Type"), r.Header.Get("Authorization"), r.URL.RawQuery, body)
+	if oerr != nil {
+		if oerr.Code == "invalid_client" {
+			o.perAddress.Fail(addr, now)
+		}
+		return nil, nil, oerr
+	}
+	pair := req.ClientID + "\x00" + addr
+	if wait := o.perClient.Wait(pair, now); wait > 0 {
+		return nil, nil, tooManyFailures(wait)
+	}
+	client, err := o.checkCredentials(r.Context(), req.ClientID, req.ClientSecret)
+	if err != nil {
+		return nil, nil, err
+	}
+	if client == nil {
+		o.perAddress.Fail(addr, now)
+		o.perClient.Fail(pair, now)
+		return nil, nil, invalidClient("Client authentication failed: unknown client or wrong secret.")
+	}
+	return req, client, nil
+}
+
+// checkCredentials returns the client if the secret is its current one, nil
+// if not. Malformed IDs and secrets (the secret's checksum catches typos)
+// are refused without a database lookup; the hash comparison is constant
+// time.
+func (o *OAuth) checkCredentials(ctx context.Context, clientID, clientSecret string) (*tokenservice.Client, error) {
+	if !secret.ValidClientID(clientID) || !secret.WellFormed(clientSecret) {
+		return nil, nil
+	}
+	client, err := o.store.Client(ctx, clientID)
+	if tokenservice.ErrorCode(err) == tokenservice.ENOTFOUND {
+		return nil, nil
+	} else if err != nil {
+		return nil, err
+	}
+	if !o.keys.Verify(clientSecret, client.SecretHash) {
+		return nil, nil
+	}
+	return client, nil
+}
+
+func tooManyFailures(wait time.Duration) *oauthError {
+	secs := int((wait + time.Second - 1) / time.Second)
+	return &oauthError{Status: http.StatusTooManyRequests, Code: "temporarily_unavailable", RetryAfter: secs,
+		Description: "Too many failed authentication attempts. Retry after " + strconv.Itoa(secs) + " seconds."}
+}
+
+// jwks is GET /.well-known/jwks.json: the public keys tokens are signed
+// with, the current one and those whose tokens may not have expired yet.
+func (o *OAuth) jwks(c echo.Context) error {
+	body, etag, err := o.keyring.JWKS(c.Request().Context())
+	if err != nil {
+		return err
+	}
+	h := c.Response().Header()
+	// Resource servers cache the set; a new key appears here before any
+	// token names it only to the precision of this max-age, so verifiers
+	// refetch on an unknown "kid" (as go-oidc and go-jose's users do).
+	h.Set("Cache-Control", "public, max-age=300")
+	h.Set("ETag", etag)
+	if match := c.Request().Header.Get("If-None-Match"); match != "" && match == etag {
+		return c.NoContent(http.StatusNotModified)
+	}
+	return c.Blob(http.StatusOK, "application/jwk-set+json", body)
+}
+
+// serverMetadata is RFC 8414 §2.
+type serverMetadata struct {
+	Issuer                           string   `json:"issuer"`
+	TokenEndpoint                    string   `json:"token_endpoint"`
+	JWKSURI                          string   `json:"jwks_uri"`
+	IntrospectionEndpoint            string   `json:"introspection_endpoint"`
+	RevocationEndpoint               string   `json:"revocation_endpoint"`
+	ScopesSupported                  []string `json:"scopes_supported"`
+	ResponseTypesSupported           []string `json:"response_types_supported"`
+	GrantTypesSupported              []string `json:"grant_types_supported"`
+	TokenEndpointAuthMethods         []string `json:"token_endpoint_auth_methods_supported"`
+	IntrospectionEndpointAuthMethods []string `json:"introspection_endpoint_auth_methods_supported"`
+	RevocationEndpointAuthMethods    []string `json:"revocation_endpoint_auth_methods_supported"`
+	AccessTokenSigningAlgValues      []string `json:"access_token_signing_alg_values_supported,omitempty"`
+}
+
+// metadata is GET /.well-known/oauth-authorization-server (RFC 8414).
+func (o *OAuth) metadata(c echo.Context) error {
+	methods := []string{authBasic, authPost}
+	algs := []string{}
+	if keys, err := o.keyring.Published(c.Request().Context()); err == nil {
+		for _, k := range keys {
+			if !slices.Contains(algs, string(k.Algorithm)) {
+				algs = append(algs, string(k.Algorithm))
+			}
+		}
+	}
+	c.Response().Header().Set("Cache-Control", "public, max-age=300")
+	return c.JSON(http.StatusOK, serverMetadata{
+		Issuer:                           o.issuer,
+		TokenEndpoint:                    o.issuer + "/oauth2/token",
+		JWKSURI:                          o.issuer + "/.well-known/jwks.json",
+		IntrospectionEndpoint:            o.issuer + "/oauth2/introspect",
+		RevocationEndpoint:               o.issuer + "/oauth2/revoke",
+		ScopesSupported:                  o.supported,
+		ResponseTypesSupported:           []string{},
+		GrantTypesSupported:              []string{"client_credentials"},
+		TokenEndpointAuthMethods:         methods,
+		IntrospectionEndpointAuthMethods: methods,
+		RevocationEndpointAuthMethods:    methods,
+		AccessTokenSigningAlgValues:      algs,
+	})
+}
+
+// setNoStore marks a response that must not be cached (RFC 6749 §5.1).
+func setNoStore(c echo.Context) {
+	h := c.Response().Header()
+	h.Set("Cache-Control", "no-store")
+	h.Set("Pragma", "no-cache")
+}
+
+// writeOAuthJSON writes a JSON response of the OAuth endpoints.
+func writeOAuthJSON(c echo.Context, status int, v any) error {
+	body, err := json.Marshal(v)
+	if err != nil {
+		return err
+	}
+	setNoStore(c)
+	return c.Blob(status, "application/json;charset=UTF-8", body)
+}
+
+// writeOAuthError writes e as RFC 6749 §5.2 prescribes: invalid_client is
+// 401 with a WWW-Authenticate challenge for HTTP Basic.
+func writeOAuthError(c echo.Context, e *oauthError) error {
+	if e.Status == http.StatusUnauthorized {
+		c.Response().Header().Set("WWW-Authenticate", `Basic realm="tokenservice", charset="UTF-8"`)
+	}
+	if e.RetryAfter > 0 {
+		c.Response().Header().Set("Retry-After", strconv.Itoa(e.RetryAfter))
+	}
+	return writeOAuthJSON(c, e.Status, e)
+}
