@@ -31,6 +31,7 @@ type Store interface {
 	ResetSecret(ctx context.Context, accountID, clientID string, version int, s tokenservice.StoredSecret, actor string, now time.Time) (*tokenservice.Application, error)
 	DeleteApplication(ctx context.Context, accountID, clientID string, version int) error
 	SecretCiphertext(ctx context.Context, accountID, clientID string, now time.Time) ([]byte, int, error)
+	TokenUsage(ctx context.Context, accountID, clientID string, now time.Time) (int, time.Time, error)
 }
 
 // Applications serves the pages of an account's applications: list, add,
@@ -40,14 +41,14 @@ type Applications struct {
 	catalogue *scope.Catalogue
 	keys      *secret.Keys
 	window    time.Duration
-	tokenURL  string
+	issuer    string
 	now       func() time.Time
 	logger    interface{ Info(string, ...any) }
 }
 
 func newApplications(cfg Config) *Applications {
 	return &Applications{store: cfg.Store, catalogue: cfg.Catalogue, keys: cfg.Keys, window: cfg.RevealWindow,
-		tokenURL: strings.TrimRight(cfg.PublicURL, "/") + "/oauth2/token", now: cfg.Now, logger: cfg.Logger}
+		issuer: strings.TrimRight(cfg.PublicURL, "/"), now: cfg.Now, logger: cfg.Logger}
 }
 
 // requireAdmin refuses writes by read-only members, whatever the page showed.
@@ -164,6 +165,9 @@ func (h *Applications) showDetails(c echo.Context) error {
 	if isHTMX(c) && c.Request().Header.Get("HX-Target") == "secret-panel" {
 		return render(c, http.StatusOK, views.SecretPanelView(d.Secret))
 	}
+	if err := h.addUsage(c, &d); err != nil {
+		return err
+	}
 	d.Flash = popFlash(c)
 	return render(c, http.StatusOK, views.Details(d))
 }
@@ -173,8 +177,8 @@ func (h *Applications) details(c echo.Context, app *tokenservice.Application) vi
 	d := views.ApplicationDetails{
 		Name: app.Name, ClientID: app.ClientID,
 		CreatedAt: app.CreatedAt, CreatedBy: app.CreatedBy, UpdatedAt: app.UpdatedAt, UpdatedBy: app.UpdatedBy,
-		TokenURL: h.tokenURL,
-		Secret:   h.secretPanel(c, app, now),
+		Issuer: h.issuer, TokenURL: h.issuer + "/oauth2/token", JWKSURL: h.issuer + "/.well-known/jwks.json",
+		Secret: h.secretPanel(c, app, now),
 	}
 	var example []string
 	for _, g := range app.Scopes {
@@ -189,6 +193,18 @@ func (h *Applications) details(c echo.Context, app *tokenservice.Application) vi
 	}
 	d.ScopeExample = strings.Join(example, " ")
 	return d
+}
+
+// addUsage adds when the application last obtained a token and how many it
+// got in the last 24 hours (counted by the token endpoint, written in
+// batches, so up to a sweep interval behind).
+func (h *Applications) addUsage(c echo.Context, d *views.ApplicationDetails) error {
+	n, last, err := h.store.TokenUsage(c.Request().Context(), userOf(c).AccountID, d.ClientID, h.now())
+	if err != nil {
+		return err
+	}
+	d.TokensLastDay, d.LastTokenAt = n, last
+	return nil
 }
 
 func (h *Applications) secretPanel(c echo.Context, app *tokenservice.Application, now time.Time) views.SecretPanel {
@@ -235,6 +251,9 @@ func (h *Applications) revealSecret(c echo.Context) error {
 	d.Secret.Plaintext = pt
 	if isHTMX(c) {
 		return render(c, http.StatusOK, views.SecretPanelView(d.Secret))
+	}
+	if err := h.addUsage(c, &d); err != nil {
+		return err
 	}
 	return render(c, http.StatusOK, views.Details(d))
 }

@@ -76,8 +76,12 @@ type ApplicationDetails struct {
 	UpdatedAt      time.Time
 	UpdatedBy      string
 	Secret         SecretPanel
+	Issuer         string
 	TokenURL       string
+	JWKSURL        string
 	ScopeExample   string
+	TokensLastDay  int       // tokens issued in the last 24 hours
+	LastTokenAt    time.Time // zero: never
 	Flash          string
 	ReadOnlyNotice bool
 }

@@ -4,12 +4,14 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"io"
 	"net/http"
 	"net/url"
 	"os"
 	"path/filepath"
 	"strings"
 	"testing"
+	"time"
 
 	"golang.org/x/net/html"
 
@@ -192,4 +194,125 @@ func TestGroupsClaim(t *testing.T) {
 	if p := viewer.get("/applications/new"); p.status != http.StatusForbidden {
 		t.Fatalf("viewer GET /applications/new = %d, want 403", p.status)
 	}
+}
+
+// TestDetailsTokenExample: the Details page names the token endpoint and
+// the issuer, and its example request, run as written with the revealed
+// secret, gets a token; the page then counts it.
+func TestDetailsTokenExample(t *testing.T) {
+	t.Parallel()
+	m := newMain(t, func(m *Main) { m.Config.SweepInterval = 50 * time.Millisecond })
+	admin := signIn(t, m, "admin@acme.example")
+	id := admin.createApp("Example runner", url.Values{"scope.forensics:account": {"read-write"}})
+	clientSecret := admin.reveal(id)
+
+	details := admin.get("/applications/" + id)
+	if got, want := testIDText(t, details.body, "token-url"), m.URL+"/oauth2/token"; got != want {
+		t.Errorf("token endpoint = %q, want %q", got, want)
+	}
+	if got, want := testIDText(t, details.body, "issuer"), m.URL; got != want {
+		t.Errorf("issuer = %q, want %q", got, want)
+	}
+	if got := testIDText(t, details.body, "last-token"); got != "Never" {
+		t.Errorf("last token = %q before any token, want Never", got)
+	}
+	if got := testIDText(t, details.body, "tokens-last-day"); got != "0" {
+		t.Errorf("tokens in the last 24 hours = %q, want 0", got)
+	}
+
+	// Run the example as a shell would: curl URL -u "ID:$CLIENT_SECRET"
+	// -d grant_type=client_credentials --data-urlencode 'scope=…'.
+	example := testIDText(t, details.body, "example-request")
+	args := shellWords(t, strings.ReplaceAll(example, "$CLIENT_SECRET", clientSecret))
+	if len(args) < 2 || args[0] != "curl" {
+		t.Fatalf("example is not a curl command: %q", example)
+	}
+	endpoint, form, user, pass := args[1], url.Values{}, "", ""
+	for i := 2; i < len(args); i++ {
+		switch args[i] {
+		case "-u":
+			i++
+			user, pass, _ = strings.Cut(args[i], ":")
+		case "-d", "--data-urlencode":
+			i++
+			k, v, _ := strings.Cut(args[i], "=")
+			form.Add(k, v)
+		default:
+			t.Fatalf("example has an argument the test does not know: %q", args[i])
+		}
+	}
+	req, _ := http.NewRequest(http.MethodPost, endpoint, strings.NewReader(form.Encode()))
+	req.SetBasicAuth(user, pass)
+	req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
+	res, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer res.Body.Close()
+	body, _ := io.ReadAll(res.Body)
+	var tok struct {
+		AccessToken string `json:"access_token"`
+		Scope       string `json:"scope"`
+	}
+	if err := json.Unmarshal(body, &tok); err != nil || res.StatusCode != http.StatusOK || tok.AccessToken == "" {
+		t.Fatalf("example request %q = %d %s", args, res.StatusCode, body)
+	}
+	if got, want := tok.Scope, "forensics:account:read forensics:account:write"; got != want {
+		t.Errorf("scope = %q, want %q", got, want)
+	}
+
+	deadline := time.Now().Add(5 * time.Second)
+	for {
+		details = admin.get("/applications/" + id)
+		if testIDText(t, details.body, "tokens-last-day") == "1" {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("the token was not counted: %q tokens, last %q",
+				testIDText(t, details.body, "tokens-last-day"), testIDText(t, details.body, "last-token"))
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+	if got := testIDText(t, details.body, "last-token"); got == "Never" || !strings.HasSuffix(got, "UTC") {
+		t.Errorf("last token = %q, want the time", got)
+	}
+}
+
+// shellWords splits a command line the way sh would for the quoting the
+// example uses: single and double quotes, backslash-newline continuations.
+func shellWords(t *testing.T, s string) []string {
+	t.Helper()
+	s = strings.ReplaceAll(s, "\\\n", " ")
+	var (
+		words []string
+		cur   strings.Builder
+		quote rune
+		in    bool
+	)
+	for _, r := range s {
+		switch {
+		case quote != 0 && r == quote:
+			quote = 0
+		case quote != 0:
+			cur.WriteRune(r)
+		case r == '\'' || r == '"':
+			quote, in = r, true
+		case r == ' ' || r == '\n' || r == '\t':
+			if in && cur.String() != "\\" { // a continuation whose newline became a space
+				words = append(words, cur.String())
+			}
+			cur.Reset()
+			in = false
+		default:
+			cur.WriteRune(r)
+			in = true
+		}
+	}
+	if quote != 0 {
+		t.Fatalf("unbalanced quote in %q", s)
+	}
+	if in && cur.String() != "\\" {
+		words = append(words, cur.String())
+	}
+	return words
 }
