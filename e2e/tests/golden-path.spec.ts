@@ -1,9 +1,9 @@
 import { test, expect } from '@playwright/test';
 import {
-  ADMIN, portal, copyFrom, expectProviderLogin, fillProviderLogin, scopeAccess, uniqueName,
+  ADMIN, portal, copyFrom, expectProviderLogin, fillProviderLogin, requestToken, scopeAccess, tokenScope, uniqueName,
 } from './helpers';
 
-test('an admin signs in, registers an application, copies its secret, edits, resets, deletes it and signs out', async ({ page, context }) => {
+test('an admin signs in, registers an application, copies its secret, edits, resets, deletes it and signs out', async ({ page, context, request }) => {
   await context.grantPermissions(['clipboard-read', 'clipboard-write'], { origin: portal() });
   const name = uniqueName('SIEM export');
   const renamed = `${name} (renamed)`;
@@ -19,6 +19,7 @@ test('an admin signs in, registers an application, copies its secret, edits, res
 
   let clientId = '';
   let firstSecret = '';
+  let latestSecret = '';
 
   await test.step('add an application with access per scope', async () => {
     // The button at the top right of the page (the empty state may show a second one).
@@ -65,6 +66,21 @@ test('an admin signs in, registers an application, copies its secret, edits, res
     expect(page.url()).not.toContain(firstSecret);
   });
 
+  await test.step('the copied credentials get an access token with the chosen scopes', async () => {
+    await expect(page.getByTestId('token-url')).toHaveText(`${portal()}/oauth2/token`);
+    await expect(page.getByTestId('example-request')).toContainText(clientId);
+    const answer = await requestToken(request, clientId, firstSecret);
+    expect(answer.status).toBe(200);
+    expect(answer.body.token_type).toBe('Bearer');
+    expect(answer.body.scope?.split(' ').sort()).toEqual(['ess:account:read', 'forensics:account:read', 'forensics:account:write']);
+    // The Details page counts it (the counters are written every few seconds).
+    await expect(async () => {
+      await page.reload();
+      await expect(page.getByTestId('tokens-last-day')).toHaveText('1', { timeout: 1000 });
+    }).toPass({ timeout: 15_000 });
+    await expect(page.getByTestId('last-token')).not.toHaveText('Never');
+  });
+
   await test.step('edit: rename and change the scope access', async () => {
     await page.locator('.page-head').getByRole('link', { name: 'Edit' }).click();
     await expect(page.getByRole('heading', { level: 1, name: 'Edit Application' })).toBeVisible();
@@ -88,6 +104,11 @@ test('an admin signs in, registers an application, copies its secret, edits, res
     await expect(ir).toContainText('forensics:account:read');
     await expect(scopes).not.toContainText('forensics:account:write');
     await expect(scopes).not.toContainText('Email Gateway Defense');
+
+    // A token issued now carries the new scopes.
+    const answer = await requestToken(request, clientId, firstSecret);
+    expect(answer.status).toBe(200);
+    expect(tokenScope(answer.body.access_token!)).toBe('forensics:account:read');
   });
 
   await test.step('reset the client secret after confirming', async () => {
@@ -105,6 +126,14 @@ test('an admin signs in, registers an application, copies its secret, edits, res
     expect(newSecret).not.toBe(firstSecret);
     await page.getByRole('button', { name: 'Show Client Secret' }).click();
     await expect(page.getByTestId('client-secret')).toHaveText(newSecret);
+
+    // The old secret is refused at once; the new one works.
+    const old = await requestToken(request, clientId, firstSecret);
+    expect(old.status).toBe(401);
+    expect(old.body.error).toBe('invalid_client');
+    const fresh = await requestToken(request, clientId, newSecret);
+    expect(fresh.status).toBe(200);
+    latestSecret = newSecret;
   });
 
   await test.step('delete the application after confirming', async () => {
@@ -118,6 +147,11 @@ test('an admin signs in, registers an application, copies its secret, edits, res
     await expect(page.getByRole('status')).toContainText(`Application “${renamed}” was deleted`);
     await expect(page.getByRole('link', { name: renamed })).toHaveCount(0);
     await expect(page.getByText(clientId)).toHaveCount(0);
+
+    // Its credentials are refused.
+    const answer = await requestToken(request, clientId, latestSecret);
+    expect(answer.status).toBe(401);
+    expect(answer.body.error).toBe('invalid_client');
 
     // Its details page is gone too.
     const res = await page.goto(`/applications/${clientId}`);

@@ -1,4 +1,4 @@
-import { test, expect, type Page, type Locator } from '@playwright/test';
+import { test, expect, type Page, type Locator, type APIRequestContext } from '@playwright/test';
 
 // The portal and provider of the project the test runs in (see playwright.config.ts).
 export const portal = (): string => test.info().project.use.baseURL as string;
@@ -76,4 +76,31 @@ export async function copyFrom(page: Page, buttonName: string, statusId: string)
   await page.getByRole('button', { name: buttonName }).click();
   await expect(page.locator(`#${statusId}`)).toHaveText('Copied');
   return page.evaluate(() => navigator.clipboard.readText());
+}
+
+/** What the token endpoint answered: the status and the JSON body. */
+export interface TokenAnswer {
+  status: number;
+  body: { access_token?: string; token_type?: string; scope?: string; error?: string };
+}
+
+/**
+ * Asks the token endpoint for an access token the way an application does:
+ * client credentials grant, HTTP Basic client authentication.
+ */
+export async function requestToken(request: APIRequestContext, clientId: string, secret: string, scope?: string): Promise<TokenAnswer> {
+  const form: Record<string, string> = { grant_type: 'client_credentials' };
+  if (scope) form.scope = scope;
+  const res = await request.post(`${portal()}/oauth2/token`, {
+    form,
+    headers: { Authorization: 'Basic ' + btoa(`${encodeURIComponent(clientId)}:${encodeURIComponent(secret)}`) },
+  });
+  return { status: res.status(), body: await res.json() };
+}
+
+/** The scope claim of an access token (decoded, not verified: the Go tests verify). */
+export function tokenScope(accessToken: string): string {
+  const segment = accessToken.split('.')[1].replace(/-/g, '+').replace(/_/g, '/');
+  const payload = JSON.parse(atob(segment + '='.repeat((4 - (segment.length % 4)) % 4)));
+  return payload.scope as string;
 }
