@@ -266,6 +266,9 @@ func (o *OAuth) authenticate(c echo.Context) (*clientRequest, *tokenservice.Clie
 		return nil, nil, &oauthError{Status: http.StatusRequestEntityTooLarge, Code: "invalid_request",
 			Description: "The request body is larger than " + strconv.Itoa(maxOAuthBody) + " bytes."}
 	}
+	if len(r.Header.Values("Authorization")) > 1 {
+		return nil, nil, invalidRequest("The request includes more than one Authorization header; send one set of credentials.")
+	}
 	req, oerr := parseClientRequest(r.Header.Get("Content-Type"), r.Header.Get("Authorization"), r.URL.RawQuery, body)
 	if oerr != nil {
 		if oerr.Code == "invalid_client" {
@@ -273,7 +276,14 @@ func (o *OAuth) authenticate(c echo.Context) (*clientRequest, *tokenservice.Clie
 		}
 		return nil, nil, oerr
 	}
-	pair := req.ClientID + "\x00" + addr
+	// Only well-formed client IDs get a key of their own: a malformed one
+	// (any length up to the header limit) shares one per address, so the
+	// limiter's memory stays bounded by its size, not by what is sent.
+	pairID := req.ClientID
+	if !secret.ValidClientID(pairID) {
+		pairID = "malformed"
+	}
+	pair := pairID + "\x00" + addr
 	if wait := o.perClient.Wait(pair, now); wait > 0 {
 		return nil, nil, tooManyFailures(wait)
 	}
@@ -315,9 +325,21 @@ func tooManyFailures(wait time.Duration) *oauthError {
 		Description: "Too many failed authentication attempts. Retry after " + strconv.Itoa(secs) + " seconds."}
 }
 
+// onlyGET answers any method but GET and HEAD with 405.
+func onlyGET(c echo.Context) error {
+	if m := c.Request().Method; m != http.MethodGet && m != http.MethodHead {
+		c.Response().Header().Set("Allow", "GET, HEAD")
+		return echo.NewHTTPError(http.StatusMethodNotAllowed)
+	}
+	return nil
+}
+
 // jwks is GET /.well-known/jwks.json: the public keys tokens are signed
 // with, the current one and those whose tokens may not have expired yet.
 func (o *OAuth) jwks(c echo.Context) error {
+	if err := onlyGET(c); err != nil {
+		return err
+	}
 	body, etag, err := o.keyring.JWKS(c.Request().Context())
 	if err != nil {
 		return err
@@ -352,6 +374,9 @@ type serverMetadata struct {
 
 // metadata is GET /.well-known/oauth-authorization-server (RFC 8414).
 func (o *OAuth) metadata(c echo.Context) error {
+	if err := onlyGET(c); err != nil {
+		return err
+	}
 	methods := []string{authBasic, authPost}
 	algs := []string{}
 	if keys, err := o.keyring.Published(c.Request().Context()); err == nil {

@@ -72,6 +72,9 @@ func parseClientRequest(contentType, authorization, rawQuery string, body []byte
 		if len(values) > 1 {
 			return nil, invalidRequest("The parameter " + quoteParam(name) + " is included more than once.")
 		}
+		if values[0] == "" {
+			delete(form, name) // sent without a value: as if omitted (RFC 6749 §3.2)
+		}
 	}
 	r := &clientRequest{Form: form}
 	_, postSecret := form["client_secret"]

@@ -15,12 +15,13 @@ func (s *Server) routes(e *echo.Echo) {
 	e.GET(static.Prefix+"*", echo.WrapHandler(static.Handler()))
 
 	// The authorization server. Its endpoints take any method so that a
-	// wrong one gets an OAuth error, not a page.
+	// wrong one gets a 405 (an OAuth error for the POST endpoints), not the
+	// portal's sign-in redirect.
 	e.Any("/oauth2/token", s.oauth.issueToken)
 	e.Any("/oauth2/introspect", s.oauth.introspect)
 	e.Any("/oauth2/revoke", s.oauth.revoke)
-	e.GET("/.well-known/jwks.json", s.oauth.jwks)
-	e.GET("/.well-known/oauth-authorization-server", s.oauth.metadata)
+	e.Any("/.well-known/jwks.json", s.oauth.jwks)
+	e.Any("/.well-known/oauth-authorization-server", s.oauth.metadata)
 
 	e.GET("/auth/login", s.auth.login)
 	e.GET("/auth/callback", s.auth.callback)

@@ -17,9 +17,10 @@ commands:
   rotate [--signing-alg ES256|RS256|EdDSA] [--json]
   list [--json]
 
-rotate makes a new token-signing key current at once (running servers sign
-with it within a second). The previous key stays in the JWKS until every token
-it signed has expired (--token-ttl after the rotation), then it is deleted.
+rotate makes a new key of --signing-alg (default: the current key's
+algorithm) the current one at once: running servers sign with it within a
+second. The previous key stays in the JWKS until every token it signed has
+expired (--token-ttl after the rotation), then it is deleted.
 The store flags (--data-dir, --database-url, --server-key, --token-ttl,
 --signing-alg) and their TOKENSERVICE_* variables are the server's.`
 
@@ -48,6 +49,7 @@ func runKeys(ctx context.Context, args []string, stdout, stderr io.Writer) error
 		return fmt.Errorf("keys: unknown command %q", cmd)
 	}
 	cfg := defaultConfig()
+	cfg.SigningAlg = "" // unless given: the current key's
 	fs := newFlagSet("tokenservice keys "+cmd, stderr)
 	cfg.storeFlags(fs)
 	var asJSON bool
@@ -57,6 +59,10 @@ func runKeys(ctx context.Context, args []string, stdout, stderr io.Writer) error
 	}
 	if fs.NArg() > 0 {
 		return fmt.Errorf("keys %s: unexpected argument %q", cmd, fs.Arg(0))
+	}
+	sameAlg := cfg.SigningAlg == ""
+	if sameAlg {
+		cfg.SigningAlg = string(token.ES256)
 	}
 	if err := cfg.Validate(); err != nil {
 		return err
@@ -75,6 +81,11 @@ func runKeys(ctx context.Context, args []string, stdout, stderr io.Writer) error
 		return err
 	}
 	if cmd == "rotate" {
+		if sameAlg {
+			if s, err := kr.Signer(ctx); err == nil {
+				alg = s.Key().Algorithm
+			}
+		}
 		k, err := kr.Rotate(ctx, alg)
 		if err != nil {
 			return err
