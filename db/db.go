@@ -16,6 +16,7 @@ import (
 	"net/url"
 	"os"
 	"path"
+	"runtime"
 	"sort"
 	"strconv"
 	"strings"
@@ -53,6 +54,11 @@ var pragmas = []string{
 type DB struct {
 	db *sql.DB
 
+	// client is the token endpoint's query (see Client), prepared once:
+	// parsing it again on every request costs more than running it.
+	client  *sql.Stmt
+	clients *clientCache
+
 	// pageSize is the database page size, the size of the padding that keeps
 	// a secret's ciphertext on overflow pages (see EraseExpiredSecrets).
 	pageSize int
@@ -83,6 +89,12 @@ func Open(ctx context.Context, path string) (*DB, error) {
 	if err != nil {
 		return nil, fmt.Errorf("db: open %q: %w", path, err)
 	}
+	// Keep the connections: opening one (and applying the pragmas) costs
+	// more than a query, and the token endpoint's readers run in parallel
+	// under WAL. Writers queue on the busy timeout whatever the pool size.
+	sqldb.SetMaxOpenConns(maxConns)
+	sqldb.SetMaxIdleConns(maxConns)
+	sqldb.SetConnMaxIdleTime(5 * time.Minute)
 	db := &DB{db: sqldb}
 	if err := db.migrate(ctx); err != nil {
 		sqldb.Close()
@@ -92,12 +104,30 @@ func Open(ctx context.Context, path string) (*DB, error) {
 		sqldb.Close()
 		return nil, fmt.Errorf("db: open %q: read page size: %w", path, err)
 	}
+	if db.client, err = sqldb.PrepareContext(ctx, clientQuery); err != nil {
+		sqldb.Close()
+		return nil, fmt.Errorf("db: open %q: prepare: %w", path, err)
+	}
+	if db.clients, err = newClientCache(ctx, sqldb, path); err != nil {
+		sqldb.Close()
+		return nil, fmt.Errorf("db: open %q: client cache: %w", path, err)
+	}
 	return db, nil
 }
+
+// maxConns bounds the connection pool: enough for every core to read at
+// once with room for writers waiting on the write lock.
+var maxConns = max(8, 2*runtime.GOMAXPROCS(0))
 
 // Close closes the database. The last connection to close checkpoints the
 // WAL and removes the -wal and -shm files.
 func (db *DB) Close() error {
+	if db.clients != nil {
+		db.clients.close()
+	}
+	if db.client != nil {
+		db.client.Close()
+	}
 	if err := db.db.Close(); err != nil {
 		return fmt.Errorf("db: close: %w", err)
 	}

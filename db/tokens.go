@@ -10,15 +10,17 @@ import (
 	"tokenservice"
 )
 
-// Client returns what the token endpoint needs of the application with the
-// client ID, in any account, in one indexed query. A missing application is
-// ENOTFOUND.
-func (db *DB) Client(ctx context.Context, clientID string) (*tokenservice.Client, error) {
-	rows, err := db.db.QueryContext(ctx, `
-		SELECT a.id, a.account_id, a.secret_hash, a.secret_generation, s.scope_key, s.access
-		FROM applications a LEFT JOIN application_scopes s ON s.application_id = a.id
-		WHERE a.client_id = ?
-		ORDER BY s.scope_key`, clientID)
+// clientQuery is queryClient's query, prepared at Open.
+const clientQuery = `
+	SELECT a.id, a.account_id, a.secret_hash, a.secret_generation, s.scope_key, s.access
+	FROM applications a LEFT JOIN application_scopes s ON s.application_id = a.id
+	WHERE a.client_id = ?
+	ORDER BY s.scope_key`
+
+// queryClient reads what the token endpoint needs of the application with
+// the client ID, in one indexed query. A missing application is ENOTFOUND.
+func (db *DB) queryClient(ctx context.Context, clientID string) (*tokenservice.Client, error) {
+	rows, err := db.client.QueryContext(ctx, clientID)
 	if err != nil {
 		return nil, fmt.Errorf("db: client: %w", err)
 	}

@@ -190,3 +190,20 @@ func TestSigningKeys(t *testing.T) {
 		t.Fatalf("a refused key changed the keys: %+v", keys)
 	}
 }
+
+// BenchmarkClient is the token endpoint's query among 10,000 applications.
+func BenchmarkClient(b *testing.B) {
+	db := openTestDB(b)
+	seedApplications(b, db, "acme", 10_000)
+	app := mustCreate(b, db, "acme", "client-bench", "Bench", readEmail, rwIncident)
+	ctx := context.Background()
+	b.ReportAllocs()
+	b.RunParallel(func(pb *testing.PB) {
+		for pb.Next() {
+			c, err := db.Client(ctx, app.ClientID)
+			if err != nil || len(c.Scopes) != 2 {
+				b.Fatal(c, err)
+			}
+		}
+	})
+}

@@ -47,6 +47,7 @@ type Config struct {
 	SweepInterval time.Duration
 	LogLevel      string
 	LogFormat     string
+	DebugAddr     string // serves net/http/pprof when set
 }
 
 // defaultConfig is what a first run with no configuration uses.
@@ -103,6 +104,7 @@ func (c *Config) serveFlags(fs *flag.FlagSet) {
 	fs.StringVar(&c.TokenAudience, "token-audience", c.TokenAudience, `"aud" of access tokens, comma-separated (default: the public URL)`)
 	fs.StringVar(&c.Region, "region", c.Region, "this deployment's region, e.g. us or uk")
 	fs.StringVar(&c.Regions, "regions", c.Regions, "every region's portal URL for the switcher: us=https://…,uk=https://…")
+	fs.StringVar(&c.DebugAddr, "debug-addr", c.DebugAddr, "address serving Go's profiler (/debug/pprof/); keep it private (e.g. 127.0.0.1:6060)")
 	fs.DurationVar(&c.SweepInterval, "sweep-interval", c.SweepInterval, "how often expired secrets and sessions are erased")
 }
 

@@ -17,6 +17,7 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
+	"net/http/pprof"
 	"os"
 	"os/signal"
 	"path/filepath"
@@ -186,6 +187,11 @@ func (m *Main) Open(ctx context.Context) (err error) {
 		Now: func() time.Time { return m.Now() },
 	})
 	m.serve(ln, m.server)
+	if m.Config.DebugAddr != "" {
+		if err := m.serveDebug(); err != nil {
+			return err
+		}
+	}
 
 	sweepCtx, cancel := context.WithCancel(context.Background())
 	m.stop = cancel
@@ -230,6 +236,23 @@ func (m *Main) startProvider(cfg *handlers.OIDCConfig) (*bcc.Provider, error) {
 	}
 	m.serve(ln, p)
 	return p, nil
+}
+
+// serveDebug serves Go's profiler on its own address, never on the public one.
+func (m *Main) serveDebug() error {
+	ln, err := net.Listen("tcp", m.Config.DebugAddr)
+	if err != nil {
+		return fmt.Errorf("listen --debug-addr %s: %w", m.Config.DebugAddr, err)
+	}
+	mux := http.NewServeMux()
+	mux.HandleFunc("/debug/pprof/", pprof.Index)
+	mux.HandleFunc("/debug/pprof/cmdline", pprof.Cmdline)
+	mux.HandleFunc("/debug/pprof/profile", pprof.Profile)
+	mux.HandleFunc("/debug/pprof/symbol", pprof.Symbol)
+	mux.HandleFunc("/debug/pprof/trace", pprof.Trace)
+	m.serve(ln, mux)
+	m.Logger.Info("profiler listening", "addr", ln.Addr().String())
+	return nil
 }
 
 func (m *Main) serve(ln net.Listener, h http.Handler) {

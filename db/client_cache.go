@@ -1,0 +1,171 @@
+package db
+
+import (
+	"context"
+	"database/sql"
+	"encoding/binary"
+	"fmt"
+	"os"
+	"sync"
+
+	"tokenservice"
+)
+
+// clientCache keeps the token endpoint's view of applications in memory
+// and still sees every change at the next request, whoever made it: this
+// process, the operator CLI, another replica on the same file.
+//
+// Every entry remembers the database's change mark read before it was
+// loaded, and is used only while the mark is the same: an entry is never
+// older than the last commit before the request began. Any commit (a new
+// session, a token count) empties the cache in effect, which costs one
+// query per client afterwards, as without a cache.
+//
+// The change mark is the header of SQLite's WAL index (the -shm file,
+// https://www.sqlite.org/walformat.html): its change counter, last frame
+// and salts change with every commit, and SQLite writes it before a commit
+// returns. Reading those 48 bytes is one pread, where asking SQLite (PRAGMA
+// data_version) takes a read transaction with its file locks and costs as
+// much as the query the cache saves. The cache holds a connection open for
+// as long as the store is open, so the -shm file is never removed or reset
+// under it. When the header cannot be read or is not the one documented,
+// the mark falls back to PRAGMA data_version on that same connection, which
+// never writes and so sees every other connection's commits.
+type clientCache struct {
+	mu      sync.Mutex // serializes the version connection
+	conn    *sql.Conn
+	version *sql.Stmt
+	shm     *os.File // nil: fall back to data_version
+
+	entriesMu sync.RWMutex
+	entries   map[string]cachedClient
+}
+
+// changeMark identifies the state of the database: it differs after any
+// commit.
+type changeMark struct {
+	header      [4]uint32 // iChange, mxFrame, aSalt[0], aSalt[1]
+	dataVersion int64
+}
+
+type cachedClient struct {
+	mark   changeMark
+	client *tokenservice.Client
+}
+
+// maxCachedClients bounds the cache's memory (a few hundred bytes each);
+// past it, the cache starts again empty.
+const maxCachedClients = 20_000
+
+// walIndexVersion is the iVersion of the WAL-index header this reads.
+const walIndexVersion = 3007000
+
+func newClientCache(ctx context.Context, sqldb *sql.DB, path string) (*clientCache, error) {
+	conn, err := sqldb.Conn(ctx)
+	if err != nil {
+		return nil, err
+	}
+	stmt, err := conn.PrepareContext(ctx, `PRAGMA data_version`)
+	if err != nil {
+		conn.Close()
+		return nil, err
+	}
+	c := &clientCache{conn: conn, version: stmt, entries: make(map[string]cachedClient)}
+	// The first read opens the WAL index, which the connection keeps open.
+	if _, err := c.dataVersion(ctx); err != nil {
+		c.close()
+		return nil, err
+	}
+	if f, err := os.Open(path + "-shm"); err == nil {
+		c.shm = f
+		if _, ok := c.readHeader(); !ok {
+			f.Close()
+			c.shm = nil
+		}
+	}
+	return c, nil
+}
+
+func (c *clientCache) close() {
+	if c.shm != nil {
+		c.shm.Close()
+	}
+	c.version.Close()
+	c.conn.Close()
+}
+
+// readHeader reads the first copy of the WAL-index header, the one SQLite
+// writes last.
+func (c *clientCache) readHeader() ([4]uint32, bool) {
+	var b [48]byte
+	if _, err := c.shm.ReadAt(b[:], 0); err != nil {
+		return [4]uint32{}, false
+	}
+	u32 := func(off int) uint32 { return binary.NativeEndian.Uint32(b[off:]) }
+	if u32(0) != walIndexVersion || b[12] != 1 { // iVersion, isInit
+		return [4]uint32{}, false
+	}
+	return [4]uint32{u32(8), u32(16), u32(32), u32(36)}, true
+}
+
+// mark returns the database's current change mark.
+func (c *clientCache) mark(ctx context.Context) (changeMark, error) {
+	if c.shm != nil {
+		if h, ok := c.readHeader(); ok {
+			return changeMark{header: h}, nil
+		}
+	}
+	v, err := c.dataVersion(ctx)
+	return changeMark{dataVersion: v}, err
+}
+
+// dataVersion reads PRAGMA data_version on the cache's own connection.
+func (c *clientCache) dataVersion(ctx context.Context) (int64, error) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	var v int64
+	if err := c.version.QueryRowContext(ctx).Scan(&v); err != nil {
+		return 0, err
+	}
+	return v, nil
+}
+
+func (c *clientCache) get(clientID string, mark changeMark) *tokenservice.Client {
+	c.entriesMu.RLock()
+	e, ok := c.entries[clientID]
+	c.entriesMu.RUnlock()
+	if ok && e.mark == mark {
+		return e.client
+	}
+	return nil
+}
+
+func (c *clientCache) put(clientID string, mark changeMark, client *tokenservice.Client) {
+	c.entriesMu.Lock()
+	if len(c.entries) >= maxCachedClients {
+		c.entries = make(map[string]cachedClient)
+	}
+	c.entries[clientID] = cachedClient{mark: mark, client: client}
+	c.entriesMu.Unlock()
+}
+
+// Client returns what the token endpoint needs of the application with the
+// client ID, in any account: from memory when nothing was committed to the
+// database since it was read, else with one indexed query. A missing
+// application is ENOTFOUND (and is not cached). The result is shared:
+// callers must not modify it.
+func (db *DB) Client(ctx context.Context, clientID string) (*tokenservice.Client, error) {
+	mark, err := db.clients.mark(ctx)
+	if err != nil {
+		return nil, fmt.Errorf("db: client: change mark: %w", err)
+	}
+	if c := db.clients.get(clientID, mark); c != nil {
+		return c, nil
+	}
+	c, err := db.queryClient(ctx, clientID)
+	if err != nil {
+		return nil, err
+	}
+	db.clients.put(clientID, mark, c)
+	return c, nil
+}

@@ -1,0 +1,105 @@
+package db
+
+import (
+	"context"
+	"path/filepath"
+	"reflect"
+	"testing"
+
+	"tokenservice"
+)
+
+// TestClientCacheSeesEveryChange: the cached view of an application follows
+// every commit at once, whether made through the same store or through
+// another one on the same file (as the CLI or another replica does), and
+// with the WAL-index header or its data_version fallback.
+func TestClientCacheSeesEveryChange(t *testing.T) {
+	for _, mode := range []string{"WALIndexHeader", "DataVersion"} {
+		t.Run(mode, func(t *testing.T) {
+			ctx := context.Background()
+			path := filepath.Join(t.TempDir(), "tokenservice.db")
+			server, err := Open(ctx, path)
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer server.Close()
+			if server.clients.shm == nil {
+				t.Fatal("the WAL-index header is not readable; the cache would always ask SQLite")
+			}
+			if mode == "DataVersion" {
+				server.clients.shm.Close()
+				server.clients.shm = nil
+			}
+			cli, err := Open(ctx, path)
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer cli.Close()
+
+			app := mustCreate(t, cli, "acme", "client-1", "Cached", readEmail)
+			mustCreate(t, cli, "acme", "client-2", "Other", readEmail)
+			get := func() *tokenservice.Client {
+				t.Helper()
+				c, err := server.Client(ctx, "client-1")
+				if err != nil {
+					t.Fatal(err)
+				}
+				return c
+			}
+			first := get()
+			if again := get(); again != first {
+				t.Fatal("the second lookup with nothing committed in between was not served from the cache")
+			}
+
+			// A reset by the other store: the new hash and generation at once.
+			if _, err := cli.ResetSecretByClientID(ctx, "client-1", testSecret("second"), "cli", now); err != nil {
+				t.Fatal(err)
+			}
+			if c := get(); c.SecretGeneration != 2 || string(c.SecretHash) != "hash:second" {
+				t.Fatalf("after a reset by another store: generation %d, hash %q", c.SecretGeneration, c.SecretHash)
+			}
+
+			// A scope change through this store.
+			cur, _ := server.GetApplication(ctx, "acme", "client-1")
+			if _, err := server.UpdateApplication(ctx, ApplicationUpdate{AccountID: "acme", ClientID: "client-1", Version: cur.Version,
+				Name: "Cached", Scopes: []tokenservice.ScopeGrant{rwIncident}, Actor: "admin@example.com", Now: now}); err != nil {
+				t.Fatal(err)
+			}
+			if got, want := get().Scopes, []tokenservice.ScopeGrant{rwIncident}; !reflect.DeepEqual(got, want) {
+				t.Fatalf("scopes after an edit = %v, want %v", got, want)
+			}
+
+			// A commit that does not touch the application empties the
+			// cache in effect; the next lookup reads the same values again.
+			before := get()
+			if err := cli.RevokeToken(ctx, "jti", "acme", now); err != nil {
+				t.Fatal(err)
+			}
+			if after := get(); after == before || !reflect.DeepEqual(after, before) {
+				t.Fatalf("after an unrelated commit: same pointer %v, equal %v", after == before, reflect.DeepEqual(after, before))
+			}
+
+			// A checkpoint resets the WAL; changes after it are still seen.
+			if _, err := cli.EraseExpiredSecrets(ctx, now.Add(24*60*60*1e9)); err != nil {
+				t.Fatal(err)
+			}
+			get()
+			if _, err := cli.ResetSecretByClientID(ctx, "client-1", testSecret("third"), "cli", now); err != nil {
+				t.Fatal(err)
+			}
+			if c := get(); c.SecretGeneration != 3 {
+				t.Fatalf("after a checkpoint and a reset: generation %d, want 3", c.SecretGeneration)
+			}
+
+			// A delete by the other store: not found at once.
+			if err := cli.DeleteApplicationByClientID(ctx, app.ClientID); err != nil {
+				t.Fatal(err)
+			}
+			_, err = server.Client(ctx, "client-1")
+			wantCode(t, err, tokenservice.ENOTFOUND)
+			if _, err := server.Client(ctx, "client-2"); err != nil {
+				t.Fatalf("the other application: %v", err)
+			}
+		})
+	}
+}
