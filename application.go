@@ -158,6 +158,7 @@ type SigningKey struct {
 // Details page; the token endpoint batches them.
 type TokenUsage struct {
 	ApplicationID int64
+	ClientID      string    // with the id: a row id reused after a delete is another application
 	Hour          time.Time // truncated to the hour
 	Count         int
 	Last          time.Time // when the last of them was issued

@@ -3,7 +3,6 @@ package db
 import (
 	"context"
 	"database/sql"
-	"errors"
 	"fmt"
 	"time"
 
@@ -40,22 +39,21 @@ func (db *DB) SigningKeys(ctx context.Context) ([]tokenservice.SigningKey, error
 }
 
 // AddSigningKey makes k the current key, retiring the current one at now,
-// in one transaction, unless keepAlg is not empty and the current key has
-// that algorithm already (then it reports false). Two processes adding a
-// first key at once end up with one.
-func (db *DB) AddSigningKey(ctx context.Context, k tokenservice.SigningKey, keepAlg string, now time.Time) (bool, error) {
+// in one transaction; with onlyIfNone it adds k only when there is no
+// current key (and reports whether it did), so replicas starting together
+// on a new database end up with one key.
+func (db *DB) AddSigningKey(ctx context.Context, k tokenservice.SigningKey, onlyIfNone bool, now time.Time) (bool, error) {
 	tx, err := db.db.BeginTx(ctx, nil)
 	if err != nil {
 		return false, fmt.Errorf("db: add signing key: %w", err)
 	}
 	defer tx.Rollback()
-	if keepAlg != "" {
-		var alg string
-		err := tx.QueryRowContext(ctx, `SELECT algorithm FROM signing_keys WHERE retired_at IS NULL`).Scan(&alg)
-		if err == nil && alg == keepAlg {
-			return false, nil
-		} else if err != nil && !errors.Is(err, sql.ErrNoRows) {
+	if onlyIfNone {
+		var exists bool
+		if err := tx.QueryRowContext(ctx, `SELECT EXISTS (SELECT 1 FROM signing_keys WHERE retired_at IS NULL)`).Scan(&exists); err != nil {
 			return false, fmt.Errorf("db: add signing key: %w", err)
+		} else if exists {
+			return false, nil
 		}
 	}
 	if _, err := tx.ExecContext(ctx, `UPDATE signing_keys SET retired_at = ? WHERE retired_at IS NULL`, millis(now)); err != nil {

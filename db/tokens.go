@@ -85,7 +85,8 @@ func (db *DB) DeleteExpiredRevocations(ctx context.Context, now time.Time) (int,
 }
 
 // AddTokenUsage adds batched counts of issued tokens in one transaction.
-// Counts of an application deleted meanwhile are dropped.
+// Counts of an application deleted meanwhile are dropped, even when a new
+// application got its row id.
 func (db *DB) AddTokenUsage(ctx context.Context, usage []tokenservice.TokenUsage) error {
 	if len(usage) == 0 {
 		return nil
@@ -98,16 +99,16 @@ func (db *DB) AddTokenUsage(ctx context.Context, usage []tokenservice.TokenUsage
 	for _, u := range usage {
 		if _, err := tx.ExecContext(ctx, `
 			INSERT INTO token_usage (application_id, hour, tokens)
-			SELECT id, ?, ? FROM applications WHERE id = ?
+			SELECT id, ?, ? FROM applications WHERE id = ? AND client_id = ?
 			ON CONFLICT (application_id, hour) DO UPDATE SET tokens = tokens + excluded.tokens`,
-			u.Hour.Unix()/3600, u.Count, u.ApplicationID); err != nil {
+			u.Hour.Unix()/3600, u.Count, u.ApplicationID, u.ClientID); err != nil {
 			return fmt.Errorf("db: add token usage: %w", err)
 		}
 		if _, err := tx.ExecContext(ctx, `
 			INSERT INTO token_last_issued (application_id, issued_at)
-			SELECT id, ? FROM applications WHERE id = ?
+			SELECT id, ? FROM applications WHERE id = ? AND client_id = ?
 			ON CONFLICT (application_id) DO UPDATE SET issued_at = max(issued_at, excluded.issued_at)`,
-			millis(u.Last), u.ApplicationID); err != nil {
+			millis(u.Last), u.ApplicationID, u.ClientID); err != nil {
 			return fmt.Errorf("db: add token usage: %w", err)
 		}
 	}

@@ -103,15 +103,17 @@ func TestTokenUsage(t *testing.T) {
 	}
 	batches := [][]tokenservice.TokenUsage{
 		{
-			{ApplicationID: app.ID, Hour: hour.Add(-30 * time.Hour), Count: 100, Last: hour.Add(-29 * time.Hour)},
-			{ApplicationID: app.ID, Hour: hour.Add(-23 * time.Hour), Count: 5, Last: hour.Add(-23 * time.Hour)},
-			{ApplicationID: gone.ID, Hour: hour, Count: 7, Last: now},
+			{ApplicationID: app.ID, ClientID: app.ClientID, Hour: hour.Add(-30 * time.Hour), Count: 100, Last: hour.Add(-29 * time.Hour)},
+			{ApplicationID: app.ID, ClientID: app.ClientID, Hour: hour.Add(-23 * time.Hour), Count: 5, Last: hour.Add(-23 * time.Hour)},
+			{ApplicationID: gone.ID, ClientID: gone.ClientID, Hour: hour, Count: 7, Last: now},
+			// a row id now taken by another application
+			{ApplicationID: app.ID, ClientID: "client-deleted-long-ago", Hour: hour, Count: 50, Last: now.Add(time.Hour)},
 		},
 		{
-			{ApplicationID: app.ID, Hour: hour, Count: 3, Last: now},
+			{ApplicationID: app.ID, ClientID: app.ClientID, Hour: hour, Count: 3, Last: now},
 		},
 		{ // another replica's batch, written later with an older last time
-			{ApplicationID: app.ID, Hour: hour, Count: 2, Last: now.Add(-time.Minute)},
+			{ApplicationID: app.ID, ClientID: app.ClientID, Hour: hour, Count: 2, Last: now.Add(-time.Minute)},
 		},
 	}
 	for _, b := range batches {
@@ -155,16 +157,16 @@ func TestSigningKeys(t *testing.T) {
 	ctx := context.Background()
 	db := openTestDB(t)
 	k1 := tokenservice.SigningKey{ID: "k1", Algorithm: "ES256", Ciphertext: []byte("one"), CreatedAt: now}
-	if added, err := db.AddSigningKey(ctx, k1, "ES256", now); err != nil || !added {
+	if added, err := db.AddSigningKey(ctx, k1, true, now); err != nil || !added {
 		t.Fatalf("first key: added %v, %v", added, err)
 	}
-	// keepAlg: a current ES256 key is kept.
-	k2 := tokenservice.SigningKey{ID: "k2", Algorithm: "ES256", Ciphertext: []byte("two"), CreatedAt: now.Add(time.Minute)}
-	if added, err := db.AddSigningKey(ctx, k2, "ES256", now.Add(time.Minute)); err != nil || added {
-		t.Fatalf("keepAlg with a current key of that algorithm: added %v, %v", added, err)
+	// onlyIfNone: a current key (of any algorithm) is kept.
+	k2 := tokenservice.SigningKey{ID: "k2", Algorithm: "RS256", Ciphertext: []byte("two"), CreatedAt: now.Add(time.Minute)}
+	if added, err := db.AddSigningKey(ctx, k2, true, now.Add(time.Minute)); err != nil || added {
+		t.Fatalf("onlyIfNone with a current key: added %v, %v", added, err)
 	}
 	// A rotation retires the current key.
-	if added, err := db.AddSigningKey(ctx, k2, "", now.Add(time.Minute)); err != nil || !added {
+	if added, err := db.AddSigningKey(ctx, k2, false, now.Add(time.Minute)); err != nil || !added {
 		t.Fatalf("rotation: added %v, %v", added, err)
 	}
 	keys, err := db.SigningKeys(ctx)
@@ -183,7 +185,7 @@ func TestSigningKeys(t *testing.T) {
 	if keys, _ := db.SigningKeys(ctx); len(keys) != 1 || keys[0].ID != "k2" {
 		t.Fatalf("the current key was deleted: %+v", keys)
 	}
-	if _, err := db.AddSigningKey(ctx, tokenservice.SigningKey{ID: "k3", Algorithm: "HS256", Ciphertext: []byte("x"), CreatedAt: now}, "", now); err == nil {
+	if _, err := db.AddSigningKey(ctx, tokenservice.SigningKey{ID: "k3", Algorithm: "HS256", Ciphertext: []byte("x"), CreatedAt: now}, false, now); err == nil {
 		t.Fatal("an unknown algorithm was stored")
 	}
 	if keys, _ := db.SigningKeys(ctx); len(keys) != 1 || keys[0].ID != "k2" || !keys[0].RetiredAt.IsZero() {

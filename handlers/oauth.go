@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"io"
+	"net"
 	"net/http"
 	"slices"
 	"strconv"
@@ -38,7 +39,6 @@ type OAuth struct {
 	ttl       time.Duration
 	supported []string // every OAuth scope of the catalogue
 	now       func() time.Time
-	logger    interface{ Error(string, ...any) }
 
 	// Failed client authentication is limited per source address and per
 	// (client, source address) pair; see ratelimit.
@@ -68,7 +68,7 @@ func newOAuth(cfg Config) *OAuth {
 	return &OAuth{
 		store: cfg.TokenStore, keys: cfg.Keys, keyring: cfg.Keyring,
 		issuer: cfg.PublicURL, audience: aud, region: cfg.Region, ttl: cfg.TokenTTL,
-		supported: cfg.Catalogue.Supported(), now: cfg.Now, logger: cfg.Logger,
+		supported: cfg.Catalogue.Supported(), now: cfg.Now,
 		perAddress: ratelimit.New(addressBurst, addressEvery, limiterSize),
 		perClient:  ratelimit.New(clientBurst, clientEvery, limiterSize),
 		usage:      newUsageCounter(),
@@ -117,7 +117,7 @@ func (o *OAuth) issueToken(c echo.Context) error {
 	if serr != nil {
 		return serr
 	}
-	o.usage.add(client.ApplicationID, now)
+	o.usage.add(client.ApplicationID, client.ClientID, now)
 	return writeOAuthJSON(c, http.StatusOK, tokenResponse{
 		AccessToken: raw, TokenType: "Bearer", ExpiresIn: int64(o.ttl / time.Second), Scope: claims.Scope,
 	})
@@ -253,7 +253,7 @@ func (o *OAuth) authenticate(c echo.Context) (*clientRequest, *tokenservice.Clie
 		c.Response().Header().Set("Allow", http.MethodPost)
 		return nil, nil, &oauthError{Status: http.StatusMethodNotAllowed, Code: "invalid_request", Description: "Use POST."}
 	}
-	addr := c.RealIP()
+	addr := limitAddress(c.RealIP())
 	now := o.now()
 	if wait := o.perAddress.Wait(addr, now); wait > 0 {
 		return nil, nil, tooManyFailures(wait)
@@ -319,6 +319,17 @@ func (o *OAuth) checkCredentials(ctx context.Context, clientID, clientSecret str
 	return client, nil
 }
 
+// limitAddress is the part of a client address the rate limits count by:
+// an IPv4 address, or the /64 network of an IPv6 one (what one subscriber
+// usually gets, so its 2^64 addresses share one limit).
+func limitAddress(addr string) string {
+	ip := net.ParseIP(addr)
+	if ip == nil || ip.To4() != nil {
+		return addr
+	}
+	return ip.Mask(net.CIDRMask(64, 128)).String() + "/64"
+}
+
 func tooManyFailures(wait time.Duration) *oauthError {
 	secs := int((wait + time.Second - 1) / time.Second)
 	return &oauthError{Status: http.StatusTooManyRequests, Code: "temporarily_unavailable", RetryAfter: secs,
@@ -345,10 +356,10 @@ func (o *OAuth) jwks(c echo.Context) error {
 		return err
 	}
 	h := c.Response().Header()
-	// Resource servers cache the set; a new key appears here before any
-	// token names it only to the precision of this max-age, so verifiers
-	// refetch on an unknown "kid" (as go-oidc and go-jose's users do).
-	h.Set("Cache-Control", "public, max-age=300")
+	// Resource servers cache the set; a rotated key signs at once, so
+	// verifiers refetch on an unknown "kid" (as go-oidc's does) or at the
+	// latest after this max-age.
+	h.Set("Cache-Control", "public, max-age=60")
 	h.Set("ETag", etag)
 	if match := c.Request().Header.Get("If-None-Match"); match != "" && match == etag {
 		return c.NoContent(http.StatusNotModified)

@@ -382,3 +382,17 @@ func FuzzGrantedScopes(f *testing.F) {
 		}
 	})
 }
+
+func TestLimitAddress(t *testing.T) {
+	for _, tt := range []struct{ in, want string }{
+		{"203.0.113.7", "203.0.113.7"},
+		{"2001:db8:1:2:3:4:5:6", "2001:db8:1:2::/64"},
+		{"2001:db8:1:2:ffff::1", "2001:db8:1:2::/64"},
+		{"::ffff:203.0.113.7", "::ffff:203.0.113.7"},
+		{"not an address", "not an address"},
+	} {
+		if got := limitAddress(tt.in); got != tt.want {
+			t.Errorf("limitAddress(%q) = %q, want %q", tt.in, got, tt.want)
+		}
+	}
+}

@@ -6,6 +6,7 @@ package handlers
 import (
 	"context"
 	"log/slog"
+	"net"
 	"net/http"
 	"net/url"
 	"strings"
@@ -35,10 +36,13 @@ type Config struct {
 	Keyring      *token.Keyring
 	TokenTTL     time.Duration // lifetime of access tokens
 	Audience     []string      // "aud" of access tokens; default: the public URL
-	Sessions     *session.Store
-	OIDC         *OIDC
-	Logger       *slog.Logger
-	Now          func() time.Time
+	// TrustedProxies are the proxies whose X-Forwarded-For is believed for
+	// the client's address (rate limits, logs); none: the connection's.
+	TrustedProxies []*net.IPNet
+	Sessions       *session.Store
+	OIDC           *OIDC
+	Logger         *slog.Logger
+	Now            func() time.Time
 }
 
 // Server is the portal's HTTP server: the Echo instance with every route.
@@ -73,9 +77,7 @@ func NewServer(cfg Config) *Server {
 	e.HideBanner = true
 	e.HidePort = true
 	e.HTTPErrorHandler = s.errorHandler
-	// Client addresses come from the connection; forwarded headers are not
-	// believed until trusted proxies can be configured.
-	e.IPExtractor = echo.ExtractIPDirect()
+	e.IPExtractor = clientAddress(cfg.TrustedProxies)
 	e.Use(middleware.RequestID())
 	e.Use(s.logRequests)
 	e.Use(middleware.RecoverWithConfig(middleware.RecoverConfig{DisableStackAll: true, DisableErrorHandler: true, LogErrorFunc: func(c echo.Context, err error, stack []byte) error {
@@ -90,6 +92,21 @@ func NewServer(cfg Config) *Server {
 
 // ServeHTTP serves the portal.
 func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) { s.echo.ServeHTTP(w, r) }
+
+// clientAddress is where a request's client address comes from: the
+// connection, or, when the connection is from a trusted proxy, the last
+// X-Forwarded-For entry that is not a trusted proxy. Nothing else is
+// trusted (Echo would trust private and loopback addresses by default).
+func clientAddress(trusted []*net.IPNet) echo.IPExtractor {
+	if len(trusted) == 0 {
+		return echo.ExtractIPDirect()
+	}
+	opts := []echo.TrustOption{echo.TrustLoopback(false), echo.TrustLinkLocal(false), echo.TrustPrivateNet(false)}
+	for _, n := range trusted {
+		opts = append(opts, echo.TrustIPRange(n))
+	}
+	return echo.ExtractIPFromXFFHeader(opts...)
+}
 
 // securityHeaders sets the headers every response carries. The CSP allows no
 // inline script or style; forms may post only to the portal and (for the

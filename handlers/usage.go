@@ -26,12 +26,12 @@ func newUsageCounter() *usageCounter {
 }
 
 // add counts one token for the application at now.
-func (u *usageCounter) add(appID int64, now time.Time) {
+func (u *usageCounter) add(appID int64, clientID string, now time.Time) {
 	k := usageKey{app: appID, hour: now.Unix() / 3600}
 	u.mu.Lock()
 	e := u.counts[k]
 	if e == nil {
-		e = &tokenservice.TokenUsage{ApplicationID: appID, Hour: time.Unix(k.hour*3600, 0).UTC()}
+		e = &tokenservice.TokenUsage{ApplicationID: appID, ClientID: clientID, Hour: time.Unix(k.hour*3600, 0).UTC()}
 		u.counts[k] = e
 	}
 	e.Count++

@@ -37,7 +37,9 @@ func New(burst int, every time.Duration, size int) *Limiter {
 // Wait returns how long key must wait before its next attempt: zero when it
 // may go on now.
 func (l *Limiter) Wait(key string, now time.Time) time.Duration {
-	lim, ok := l.keys.Peek(key)
+	// Get, not Peek: a key that keeps being refused stays recent, so it is
+	// not the first to be forgotten.
+	lim, ok := l.keys.Get(key)
 	if !ok {
 		return 0
 	}

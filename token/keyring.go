@@ -10,6 +10,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"log/slog"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -26,9 +27,9 @@ type KeyStore interface {
 	// retired ones newest first.
 	SigningKeys(ctx context.Context) ([]tokenservice.SigningKey, error)
 	// AddSigningKey makes k the current key and retires the current one, in
-	// one transaction, unless keepAlg is not empty and the current key
-	// already has that algorithm; it reports whether k was added.
-	AddSigningKey(ctx context.Context, k tokenservice.SigningKey, keepAlg string, now time.Time) (bool, error)
+	// one transaction; with onlyIfNone, only when there is no current key.
+	// It reports whether k was added.
+	AddSigningKey(ctx context.Context, k tokenservice.SigningKey, onlyIfNone bool, now time.Time) (bool, error)
 	// DeleteSigningKeys deletes the keys retired before t.
 	DeleteSigningKeys(ctx context.Context, retiredBefore time.Time) (int, error)
 }
@@ -48,10 +49,11 @@ const retireMargin = RefreshInterval + Leeway
 // verify. The private keys are stored encrypted with AES-256-GCM under a
 // key derived from the server key.
 type Keyring struct {
-	store KeyStore
-	aead  cipher.AEAD
-	ttl   time.Duration
-	now   func() time.Time
+	store  KeyStore
+	aead   cipher.AEAD
+	ttl    time.Duration
+	now    func() time.Time
+	logger *slog.Logger
 
 	mu    sync.Mutex // serializes reloads
 	state atomic.Pointer[keyState]
@@ -98,39 +100,55 @@ func NewKeyring(store KeyStore, serverKey []byte, tokenTTL time.Duration) (*Keyr
 	if err != nil {
 		return nil, fmt.Errorf("token: keyring: %w", err)
 	}
-	return &Keyring{store: store, aead: aead, ttl: tokenTTL, now: time.Now}, nil
+	return &Keyring{store: store, aead: aead, ttl: tokenTTL, now: time.Now, logger: slog.Default()}, nil
 }
 
 // SetClock replaces time.Now, for tests.
 func (r *Keyring) SetClock(now func() time.Time) { r.now = now }
 
-// Ensure makes sure a current key of alg exists, generating one on first
-// start (or when the configured algorithm changed, retiring the old key),
-// and loads the keys. Replicas starting together make one key between them.
-func (r *Keyring) Ensure(ctx context.Context, alg Algorithm) error {
+// SetLogger sets where failed reloads are reported.
+func (r *Keyring) SetLogger(l *slog.Logger) { r.logger = l }
+
+// Ensure loads the keys, generating a first key of alg when there is none
+// (replicas starting together make one between them), and returns the
+// algorithm of the current key: alg on a new database, else whatever the
+// last rotation chose. Every stored key must decrypt with the server key.
+func (r *Keyring) Ensure(ctx context.Context, alg Algorithm) (Algorithm, error) {
 	if err := r.load(ctx); err != nil {
-		return err
+		return "", err
 	}
-	if s := r.state.Load(); s.signer != nil && s.signer.Key().Algorithm == alg {
-		return nil
+	if s := r.state.Load(); s.signer != nil {
+		return s.signer.Key().Algorithm, nil
 	}
-	if _, err := r.add(ctx, alg, string(alg)); err != nil {
-		return err
+	if _, err := r.add(ctx, alg, true); err != nil {
+		return "", err
 	}
-	return r.load(ctx)
+	if err := r.load(ctx); err != nil {
+		return "", err
+	}
+	s := r.state.Load()
+	if s.signer == nil {
+		return "", errors.New("token: no current signing key after adding one")
+	}
+	return s.signer.Key().Algorithm, nil
 }
 
 // Rotate makes a new key of alg the current one; the previous key stays
-// published until every token it signed has expired.
+// published until every token it signed has expired. It first loads (and so
+// decrypts) every stored key: a rotation under the wrong server key changes
+// nothing.
 func (r *Keyring) Rotate(ctx context.Context, alg Algorithm) (*Key, error) {
-	k, err := r.add(ctx, alg, "")
+	if err := r.load(ctx); err != nil {
+		return nil, err
+	}
+	k, err := r.add(ctx, alg, false)
 	if err != nil {
 		return nil, err
 	}
 	return k, r.load(ctx)
 }
 
-func (r *Keyring) add(ctx context.Context, alg Algorithm, keepAlg string) (*Key, error) {
+func (r *Keyring) add(ctx context.Context, alg Algorithm, onlyIfNone bool) (*Key, error) {
 	k, err := GenerateKey(alg)
 	if err != nil {
 		return nil, err
@@ -145,7 +163,7 @@ func (r *Keyring) add(ctx context.Context, alg Algorithm, keepAlg string) (*Key,
 	now := r.now()
 	if _, err := r.store.AddSigningKey(ctx, tokenservice.SigningKey{
 		ID: k.ID, Algorithm: string(alg), Ciphertext: ct, CreatedAt: now,
-	}, keepAlg, now); err != nil {
+	}, onlyIfNone, now); err != nil {
 		return nil, fmt.Errorf("token: add key: %w", err)
 	}
 	return k, nil
@@ -231,10 +249,19 @@ func (r *Keyring) open(sk tokenservice.SigningKey) (*Key, error) {
 	return key, nil
 }
 
+// maxStale is how long the keys loaded last may serve while reloading them
+// fails: past it the current key may have been retired and deleted
+// elsewhere, so nothing is signed or verified until a reload succeeds.
+const maxStale = Leeway
+
+// unknownKidReload is the least time between two reloads that a token
+// with an unknown "kid" causes (a key rotated by another process a moment
+// ago), so made-up kids cannot make the keyring reload all the time.
+const unknownKidReload = 100 * time.Millisecond
+
 // current returns the loaded state, reloading it first when it is older
 // than RefreshInterval. Only one caller reloads; the others go on with the
-// state they have. A failed reload keeps the old state (the error is
-// returned only when there is none).
+// state they have.
 func (r *Keyring) current(ctx context.Context) (*keyState, error) {
 	s := r.state.Load()
 	if s != nil && r.now().Sub(s.loaded) < RefreshInterval {
@@ -246,13 +273,24 @@ func (r *Keyring) current(ctx context.Context) (*keyState, error) {
 		}
 		return r.state.Load(), nil
 	}
-	if r.mu.TryLock() {
-		err := r.loadLocked(ctx)
-		r.mu.Unlock()
-		if err != nil {
-			return s, nil //nolint:nilerr // the keys loaded before are still good
-		}
+	return r.reload(ctx, s)
+}
+
+// reload reloads the state s unless another caller is at it, and returns
+// the newest state. A failed reload is logged and keeps s while s is
+// younger than maxStale.
+func (r *Keyring) reload(ctx context.Context, s *keyState) (*keyState, error) {
+	if !r.mu.TryLock() {
+		return s, nil
+	}
+	err := r.loadLocked(ctx)
+	r.mu.Unlock()
+	if err == nil {
 		return r.state.Load(), nil
+	}
+	r.logger.Error("reload signing keys", "err", err)
+	if r.now().Sub(s.loaded) > maxStale {
+		return nil, fmt.Errorf("token: signing keys not reloaded for %s: %w", r.now().Sub(s.loaded).Round(time.Second), err)
 	}
 	return s, nil
 }
@@ -276,7 +314,14 @@ func (r *Keyring) Verify(ctx context.Context, raw, issuer string) (*Claims, erro
 	if err != nil {
 		return nil, err
 	}
-	return Verify(raw, issuer, func(kid string) *Key { return s.keys[kid] }, r.now())
+	claims, err := Verify(raw, issuer, func(kid string) *Key { return s.keys[kid] }, r.now())
+	if errors.Is(err, ErrUnknownKey) && r.now().Sub(s.loaded) >= unknownKidReload {
+		// Perhaps a key another process made a moment ago.
+		if s, rerr := r.reload(ctx, s); rerr == nil {
+			claims, err = Verify(raw, issuer, func(kid string) *Key { return s.keys[kid] }, r.now())
+		}
+	}
+	return claims, err
 }
 
 // JWKS returns the JSON Web Key Set of the published public keys, current

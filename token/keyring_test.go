@@ -93,13 +93,13 @@ func TestKeyringLifecycle(t *testing.T) {
 	clk := &clock{t: time.Now()}
 	kr := newKeyring(t, store, serverKey(1), clk)
 
-	if err := kr.Ensure(ctx, token.ES256); err != nil {
-		t.Fatal(err)
+	if alg, err := kr.Ensure(ctx, token.ES256); err != nil || alg != token.ES256 {
+		t.Fatalf("Ensure = %s, %v", alg, err)
 	}
 	oldToken, oldKid := sign(t, kr, clk.now())
-	// A second start (or replica) with the same algorithm keeps the key.
+	// A second start (or replica) keeps the key.
 	kr2 := newKeyring(t, store, serverKey(1), clk)
-	if err := kr2.Ensure(ctx, token.ES256); err != nil {
+	if _, err := kr2.Ensure(ctx, token.ES256); err != nil {
 		t.Fatal(err)
 	}
 	if _, kid := sign(t, kr2, clk.now()); kid != oldKid {
@@ -142,13 +142,15 @@ func TestKeyringLifecycle(t *testing.T) {
 		t.Fatalf("%d keys stored, want 1", len(stored))
 	}
 
-	// A restart configured for another algorithm makes a key of it.
+	// A restart configured for another algorithm keeps the rotated key
+	// (replicas with different settings must not rotate back and forth)
+	// and says which algorithm is current.
 	kr3 := newKeyring(t, store, serverKey(1), clk)
-	if err := kr3.Ensure(ctx, token.EdDSA); err != nil {
-		t.Fatal(err)
+	if alg, err := kr3.Ensure(ctx, token.EdDSA); err != nil || alg != token.RS256 {
+		t.Fatalf("Ensure(EdDSA) after a rotation to RS256 = %s, %v; want RS256", alg, err)
 	}
-	if s, _ := kr3.Signer(ctx); s.Key().Algorithm != token.EdDSA {
-		t.Fatalf("signs with %s, want EdDSA", s.Key().Algorithm)
+	if s, _ := kr3.Signer(ctx); s.Key().ID != newKey.ID {
+		t.Fatalf("signs with %s, want the rotated key %s", s.Key().ID, newKey.ID)
 	}
 }
 
@@ -157,7 +159,7 @@ func TestKeyringStoredEncrypted(t *testing.T) {
 	store := openStore(t)
 	clk := &clock{t: time.Now()}
 	kr := newKeyring(t, store, serverKey(1), clk)
-	if err := kr.Ensure(ctx, token.ES256); err != nil {
+	if _, err := kr.Ensure(ctx, token.ES256); err != nil {
 		t.Fatal(err)
 	}
 	s, _ := kr.Signer(ctx)
@@ -169,9 +171,37 @@ func TestKeyringStoredEncrypted(t *testing.T) {
 	// Under another server key the stored key cannot be opened: a clear
 	// error, not a new key silently replacing it.
 	other := newKeyring(t, store, serverKey(2), clk)
-	err := other.Ensure(ctx, token.ES256)
+	_, err := other.Ensure(ctx, token.ES256)
 	if err == nil || !strings.Contains(err.Error(), "server key") {
 		t.Fatalf("Ensure under another server key = %v, want an error naming the server key", err)
+	}
+	// Nor can it rotate: nothing is written.
+	if _, err := other.Rotate(ctx, token.ES256); err == nil {
+		t.Fatal("Rotate under another server key succeeded")
+	}
+	if after, _ := store.SigningKeys(ctx); len(after) != 1 || after[0].ID != s.Key().ID || !after[0].RetiredAt.IsZero() {
+		t.Fatalf("a refused rotation changed the keys: %+v", after)
+	}
+}
+
+// TestKeyringUnknownKid: a token signed by a key another process made a
+// moment ago verifies at once, without waiting for the refresh interval.
+func TestKeyringUnknownKid(t *testing.T) {
+	ctx := context.Background()
+	store := openStore(t)
+	clk := &clock{t: time.Now()}
+	verifier := newKeyring(t, store, serverKey(1), clk)
+	if _, err := verifier.Ensure(ctx, token.ES256); err != nil {
+		t.Fatal(err)
+	}
+	signer := newKeyring(t, store, serverKey(1), clk)
+	if _, err := signer.Rotate(ctx, token.ES256); err != nil {
+		t.Fatal(err)
+	}
+	clk.add(200 * time.Millisecond) // well within RefreshInterval
+	raw, _ := sign(t, signer, clk.now())
+	if _, err := verifier.Verify(ctx, raw, issuer); err != nil {
+		t.Fatalf("a token of a key rotated elsewhere a moment ago: %v", err)
 	}
 }
 
@@ -192,7 +222,7 @@ func TestKeyringConcurrentFirstStart(t *testing.T) {
 			}
 			defer store.Close()
 			kr, _ := token.NewKeyring(store, serverKey(1), time.Hour)
-			if err := kr.Ensure(ctx, token.ES256); err != nil {
+			if _, err := kr.Ensure(ctx, token.ES256); err != nil {
 				t.Error(err)
 				return
 			}

@@ -229,6 +229,10 @@ func (s *Signer) Sign(c *Claims) (string, error) {
 // reasons are not told apart to whoever presented the token.
 var ErrInvalid = errors.New("token: invalid")
 
+// ErrUnknownKey is ErrInvalid for a token whose "kid" names no key the
+// verifier has; a Keyring reloads its keys before it believes that.
+var ErrUnknownKey = fmt.Errorf("%w: unknown key", ErrInvalid)
+
 // Leeway is the clock skew allowed between replicas when checking "nbf".
 // "exp" is checked strictly: a token is inactive from its expiry on.
 const Leeway = 30 * time.Second
@@ -258,8 +262,11 @@ func Verify(raw, issuer string, lookup func(kid string) *Key, now time.Time) (*C
 		return nil, fmt.Errorf("%w: typ %q", ErrInvalid, typ)
 	}
 	key := lookup(h.KeyID)
-	if key == nil || string(key.Algorithm) != h.Algorithm {
-		return nil, fmt.Errorf("%w: unknown key", ErrInvalid)
+	if key == nil {
+		return nil, ErrUnknownKey
+	}
+	if string(key.Algorithm) != h.Algorithm {
+		return nil, fmt.Errorf("%w: algorithm %q is not the key's", ErrInvalid, h.Algorithm)
 	}
 	payload, err := jws.Verify(key.Private.Public())
 	if err != nil {

@@ -4,6 +4,7 @@ import (
 	"errors"
 	"flag"
 	"fmt"
+	"net"
 	"net/url"
 	"os"
 	"path/filepath"
@@ -48,6 +49,9 @@ type Config struct {
 	LogLevel      string
 	LogFormat     string
 	DebugAddr     string // serves net/http/pprof when set
+	// TrustedProxies lists the proxies (IPs or CIDRs, comma-separated)
+	// whose X-Forwarded-For header names the client.
+	TrustedProxies string
 }
 
 // defaultConfig is what a first run with no configuration uses.
@@ -78,7 +82,7 @@ func (c *Config) storeFlags(fs *flag.FlagSet) {
 	fs.StringVar(&c.ServerKey, "server-key", c.ServerKey, "64 hex characters; default: generated into <data-dir>/server.key on first start")
 	fs.DurationVar(&c.RevealWindow, "reveal-window", c.RevealWindow, "how long a new Client Secret can be viewed")
 	fs.DurationVar(&c.TokenTTL, "token-ttl", c.TokenTTL, "lifetime of access tokens (1m to 24h); retired signing keys stay published this long")
-	fs.StringVar(&c.SigningAlg, "signing-alg", c.SigningAlg, "algorithm of new token-signing keys: ES256, RS256 or EdDSA")
+	fs.StringVar(&c.SigningAlg, "signing-alg", c.SigningAlg, "algorithm of the first token-signing key and of keys rotate: ES256, RS256 or EdDSA")
 	fs.StringVar(&c.ScopesFile, "scopes-file", c.ScopesFile, "JSON scope catalogue replacing the default one")
 	fs.StringVar(&c.LogLevel, "log-level", c.LogLevel, "debug, info, warn or error")
 	fs.StringVar(&c.LogFormat, "log-format", c.LogFormat, "text or json")
@@ -104,6 +108,7 @@ func (c *Config) serveFlags(fs *flag.FlagSet) {
 	fs.StringVar(&c.TokenAudience, "token-audience", c.TokenAudience, `"aud" of access tokens, comma-separated (default: the public URL)`)
 	fs.StringVar(&c.Region, "region", c.Region, "this deployment's region, e.g. us or uk")
 	fs.StringVar(&c.Regions, "regions", c.Regions, "every region's portal URL for the switcher: us=https://…,uk=https://…")
+	fs.StringVar(&c.TrustedProxies, "trusted-proxies", c.TrustedProxies, "proxies (IPs or CIDRs, comma-separated) whose X-Forwarded-For names the client; default: none, the connection's address")
 	fs.StringVar(&c.DebugAddr, "debug-addr", c.DebugAddr, "address serving Go's profiler (/debug/pprof/); keep it private (e.g. 127.0.0.1:6060)")
 	fs.DurationVar(&c.SweepInterval, "sweep-interval", c.SweepInterval, "how often expired secrets and sessions are erased")
 }
@@ -176,7 +181,33 @@ func (c *Config) Validate() error {
 	if _, err := c.regionList(); err != nil {
 		return err
 	}
+	if _, err := c.trustedProxies(); err != nil {
+		return err
+	}
 	return nil
+}
+
+// trustedProxies parses --trusted-proxies.
+func (c *Config) trustedProxies() ([]*net.IPNet, error) {
+	var out []*net.IPNet
+	for _, p := range strings.Split(c.TrustedProxies, ",") {
+		if p = strings.TrimSpace(p); p == "" {
+			continue
+		}
+		if !strings.Contains(p, "/") {
+			if ip := net.ParseIP(p); ip != nil && ip.To4() != nil {
+				p += "/32"
+			} else {
+				p += "/128"
+			}
+		}
+		_, n, err := net.ParseCIDR(p)
+		if err != nil {
+			return nil, fmt.Errorf("config: --trusted-proxies: %q is not an IP address or CIDR", p)
+		}
+		out = append(out, n)
+	}
+	return out, nil
 }
 
 // regionList parses --regions.

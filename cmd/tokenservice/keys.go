@@ -81,7 +81,7 @@ func runKeys(ctx context.Context, args []string, stdout, stderr io.Writer) error
 		return err
 	}
 	if cmd == "rotate" {
-		if sameAlg {
+		if sameAlg { // (without any key yet: the default algorithm)
 			if s, err := kr.Signer(ctx); err == nil {
 				alg = s.Key().Algorithm
 			}

@@ -143,7 +143,8 @@ func (m *Main) Open(ctx context.Context) (err error) {
 		return err
 	}
 	regions, _ := m.Config.regionList()
-	if m.Keyring, err = openKeyring(ctx, m.Config, m.Store, serverKey); err != nil {
+	proxies, _ := m.Config.trustedProxies()
+	if m.Keyring, err = openKeyring(ctx, m.Config, m.Store, serverKey, m.Logger); err != nil {
 		return err
 	}
 	m.Keyring.SetClock(func() time.Time { return m.Now() })
@@ -183,7 +184,8 @@ func (m *Main) Open(ctx context.Context) (err error) {
 		PublicURL: m.URL, Region: m.Config.Region, Regions: regions, RevealWindow: m.Config.RevealWindow,
 		Catalogue: catalogue, Keys: keys, ServerKey: serverKey, Store: m.Store,
 		TokenStore: m.Store, Keyring: m.Keyring, TokenTTL: m.Config.TokenTTL, Audience: m.Config.audience(),
-		Sessions: session.NewStore(m.Store, hashKey, blockKey), OIDC: oidcClient, Logger: m.Logger,
+		TrustedProxies: proxies,
+		Sessions:       session.NewStore(m.Store, hashKey, blockKey), OIDC: oidcClient, Logger: m.Logger,
 		Now: func() time.Time { return m.Now() },
 	})
 	m.serve(ln, m.server)
@@ -369,19 +371,24 @@ func loadServerKey(cfg Config) ([]byte, error) {
 // serverKeyPath is where the generated server key lives.
 func serverKeyPath(cfg Config) string { return filepath.Join(cfg.DataDir, "server.key") }
 
-// openKeyring loads the token-signing keys, generating the first one (or a
-// new one when --signing-alg changed).
-func openKeyring(ctx context.Context, cfg Config, store *db.DB, serverKey []byte) (*token.Keyring, error) {
+// openKeyring loads the token-signing keys, generating the first one.
+func openKeyring(ctx context.Context, cfg Config, store *db.DB, serverKey []byte, logger *slog.Logger) (*token.Keyring, error) {
 	kr, err := token.NewKeyring(store, serverKey, cfg.TokenTTL)
 	if err != nil {
 		return nil, err
 	}
+	kr.SetLogger(logger)
 	alg, err := token.ParseAlgorithm(cfg.SigningAlg)
 	if err != nil {
 		return nil, err
 	}
-	if err := kr.Ensure(ctx, alg); err != nil {
+	current, err := kr.Ensure(ctx, alg)
+	if err != nil {
 		return nil, err
+	}
+	if current != alg {
+		logger.Warn("the current signing key's algorithm is not --signing-alg, which only chooses the first key; `tokenservice keys rotate --signing-alg` changes it",
+			"current", current, "signing_alg", alg)
 	}
 	return kr, nil
 }

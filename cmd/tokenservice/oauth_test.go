@@ -1464,3 +1464,62 @@ func TestTokenUsage(t *testing.T) {
 		t.Error("another account reads the application's token usage")
 	}
 }
+
+// TestRateLimitTrustedProxy: behind a trusted proxy the limits count the
+// address X-Forwarded-For names, so one caller's failures do not lock out
+// everyone else behind the proxy; without --trusted-proxies the header is
+// ignored and cannot be used to dodge the limit.
+func TestRateLimitTrustedProxy(t *testing.T) {
+	t.Parallel()
+	forwarded := func(t *testing.T, hc *http.Client, m *Main, xff, auth string) *answer {
+		t.Helper()
+		req, _ := http.NewRequest(http.MethodPost, m.URL+"/oauth2/token", strings.NewReader(grantForm("").Encode()))
+		req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
+		req.Header.Set("Authorization", auth)
+		req.Header.Set("X-Forwarded-For", xff)
+		return do(t, hc, req)
+	}
+	failUntilLimited := func(t *testing.T, send func() *answer) {
+		t.Helper()
+		for i := 1; i <= 40; i++ {
+			if r := send(); r.status == http.StatusTooManyRequests {
+				return
+			} else if r.status != http.StatusUnauthorized {
+				t.Fatalf("attempt %d: %d %s", i, r.status, r.body)
+			}
+		}
+		t.Fatal("40 failures were never limited")
+	}
+
+	t.Run("Trusted", func(t *testing.T) {
+		t.Parallel()
+		m := newMain(t, func(m *Main) { m.Config.TrustedProxies = "127.0.0.5" })
+		proxy := clientFrom(t, "127.0.0.5")
+		app := createAppProcess(t, m, "acme", "Behind the proxy", "forensics:account=read")
+		failUntilLimited(t, func() *answer {
+			return forwarded(t, proxy, m, "203.0.113.7", basic(secret.NewClientID(), secret.New()))
+		})
+		if r := forwarded(t, proxy, m, "203.0.113.8", basic(app.ClientID, app.ClientSecret)); r.status != http.StatusOK {
+			t.Fatalf("another client behind the proxy = %d %s, want 200", r.status, r.body)
+		}
+		// A client cannot pretend to be someone else behind the proxy by
+		// adding its own entries: the proxy appends the real address last.
+		if r := forwarded(t, proxy, m, "203.0.113.8, 203.0.113.7", basic(app.ClientID, app.ClientSecret)); r.status != http.StatusTooManyRequests {
+			t.Fatalf("the limited address with a forged entry in front = %d, want 429", r.status)
+		}
+	})
+	t.Run("NotTrusted", func(t *testing.T) {
+		t.Parallel()
+		m := newMain(t)
+		direct := clientFrom(t, "127.0.0.6")
+		app := createAppProcess(t, m, "acme", "Direct", "forensics:account=read")
+		n := 0
+		failUntilLimited(t, func() *answer {
+			n++
+			return forwarded(t, direct, m, "198.51.100."+strconv.Itoa(n), basic(secret.NewClientID(), secret.New()))
+		})
+		if r := forwarded(t, direct, m, "198.51.100.250", basic(app.ClientID, app.ClientSecret)); r.status != http.StatusTooManyRequests {
+			t.Fatalf("a forged X-Forwarded-For escaped the limit: %d", r.status)
+		}
+	})
+}
