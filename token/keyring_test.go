@@ -3,6 +3,9 @@ package token_test
 import (
 	"context"
 	"encoding/json"
+	"errors"
+	"io"
+	"log/slog"
 	"path/filepath"
 	"strings"
 	"sync"
@@ -11,6 +14,7 @@ import (
 
 	"github.com/go-jose/go-jose/v4"
 
+	"tokenservice"
 	"tokenservice/db"
 	"tokenservice/token"
 )
@@ -235,5 +239,50 @@ func TestKeyringConcurrentFirstStart(t *testing.T) {
 		if k != kids[0] {
 			t.Fatalf("replicas starting together made different keys: %v", kids)
 		}
+	}
+}
+
+// failingStore is a real store whose reads can be made to fail, as when the
+// database is unreachable.
+type failingStore struct {
+	*db.DB
+	fail bool
+}
+
+func (s *failingStore) SigningKeys(ctx context.Context) ([]tokenservice.SigningKey, error) {
+	if s.fail {
+		return nil, errors.New("database is unreachable")
+	}
+	return s.DB.SigningKeys(ctx)
+}
+
+// TestKeyringReloadFails: while the keys cannot be reloaded the keyring
+// keeps signing with what it has for a while, then stops rather than sign
+// with a key that may have been retired and deleted meanwhile.
+func TestKeyringReloadFails(t *testing.T) {
+	ctx := context.Background()
+	store := &failingStore{DB: openStore(t)}
+	clk := &clock{t: time.Now()}
+	kr, err := token.NewKeyring(store, serverKey(1), time.Hour)
+	if err != nil {
+		t.Fatal(err)
+	}
+	kr.SetClock(clk.now)
+	kr.SetLogger(slog.New(slog.NewTextHandler(io.Discard, nil)))
+	if _, err := kr.Ensure(ctx, token.ES256); err != nil {
+		t.Fatal(err)
+	}
+	store.fail = true
+	clk.add(token.RefreshInterval)
+	if _, err := kr.Signer(ctx); err != nil {
+		t.Fatalf("a failed reload just after the refresh interval: %v", err)
+	}
+	clk.add(token.Leeway)
+	if _, err := kr.Signer(ctx); err == nil {
+		t.Fatal("still signing with keys not reloaded for over 30 s")
+	}
+	store.fail = false
+	if _, err := kr.Signer(ctx); err != nil {
+		t.Fatalf("after the store is back: %v", err)
 	}
 }
