@@ -152,6 +152,8 @@ type SigningKey struct {
 	Ciphertext []byte
 	CreatedAt  time.Time
 	RetiredAt  time.Time // zero for the current key
+	// MaxTokenTTL is the longest lifetime of the tokens signed with it.
+	MaxTokenTTL time.Duration
 }
 
 // TokenUsage counts the tokens one application got in one hour, for the

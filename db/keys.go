@@ -13,7 +13,7 @@ import (
 // then the retired ones, newest first.
 func (db *DB) SigningKeys(ctx context.Context) ([]tokenservice.SigningKey, error) {
 	rows, err := db.db.QueryContext(ctx, `
-		SELECT kid, algorithm, private_key, created_at, retired_at FROM signing_keys
+		SELECT kid, algorithm, private_key, created_at, retired_at, max_token_ttl FROM signing_keys
 		ORDER BY retired_at IS NOT NULL, created_at DESC, kid`)
 	if err != nil {
 		return nil, fmt.Errorf("db: signing keys: %w", err)
@@ -25,11 +25,13 @@ func (db *DB) SigningKeys(ctx context.Context) ([]tokenservice.SigningKey, error
 			k         tokenservice.SigningKey
 			createdAt int64
 			retiredAt sql.NullInt64
+			maxTTL    int64
 		)
-		if err := rows.Scan(&k.ID, &k.Algorithm, &k.Ciphertext, &createdAt, &retiredAt); err != nil {
+		if err := rows.Scan(&k.ID, &k.Algorithm, &k.Ciphertext, &createdAt, &retiredAt, &maxTTL); err != nil {
 			return nil, fmt.Errorf("db: signing keys: %w", err)
 		}
 		k.CreatedAt, k.RetiredAt = fromMillis(createdAt), fromNullMillis(retiredAt)
+		k.MaxTokenTTL = time.Duration(maxTTL) * time.Millisecond
 		out = append(out, k)
 	}
 	if err := rows.Err(); err != nil {
@@ -60,8 +62,8 @@ func (db *DB) AddSigningKey(ctx context.Context, k tokenservice.SigningKey, only
 		return false, fmt.Errorf("db: add signing key: %w", err)
 	}
 	if _, err := tx.ExecContext(ctx,
-		`INSERT INTO signing_keys (kid, algorithm, private_key, created_at) VALUES (?, ?, ?, ?)`,
-		k.ID, k.Algorithm, k.Ciphertext, millis(k.CreatedAt)); err != nil {
+		`INSERT INTO signing_keys (kid, algorithm, private_key, created_at, max_token_ttl) VALUES (?, ?, ?, ?, ?)`,
+		k.ID, k.Algorithm, k.Ciphertext, millis(k.CreatedAt), k.MaxTokenTTL.Milliseconds()); err != nil {
 		return false, fmt.Errorf("db: add signing key: %w", err)
 	}
 	if err := tx.Commit(); err != nil {
@@ -70,9 +72,20 @@ func (db *DB) AddSigningKey(ctx context.Context, k tokenservice.SigningKey, only
 	return true, nil
 }
 
-// DeleteSigningKeys deletes the keys retired before t, private key and all.
-func (db *DB) DeleteSigningKeys(ctx context.Context, retiredBefore time.Time) (int, error) {
-	res, err := db.db.ExecContext(ctx, `DELETE FROM signing_keys WHERE retired_at < ?`, millis(retiredBefore))
+// RaiseSigningKeyTTL records that tokens of lifetime ttl are signed with
+// the key (MaxTokenTTL only grows).
+func (db *DB) RaiseSigningKeyTTL(ctx context.Context, kid string, ttl time.Duration) error {
+	if _, err := db.db.ExecContext(ctx,
+		`UPDATE signing_keys SET max_token_ttl = max(max_token_ttl, ?) WHERE kid = ?`, ttl.Milliseconds(), kid); err != nil {
+		return fmt.Errorf("db: raise signing key ttl: %w", err)
+	}
+	return nil
+}
+
+// DeleteSigningKeys deletes, private key and all, the retired keys whose
+// every token expired before t: retired before t minus their MaxTokenTTL.
+func (db *DB) DeleteSigningKeys(ctx context.Context, expiredBefore time.Time) (int, error) {
+	res, err := db.db.ExecContext(ctx, `DELETE FROM signing_keys WHERE retired_at + max_token_ttl < ?`, millis(expiredBefore))
 	if err != nil {
 		return 0, fmt.Errorf("db: delete signing keys: %w", err)
 	}

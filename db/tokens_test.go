@@ -176,10 +176,20 @@ func TestSigningKeys(t *testing.T) {
 	if len(keys) != 2 || keys[0].ID != "k2" || !keys[0].RetiredAt.IsZero() || keys[1].ID != "k1" || !keys[1].RetiredAt.Equal(now.Add(time.Minute)) {
 		t.Fatalf("keys = %+v", keys)
 	}
-	if n, err := db.DeleteSigningKeys(ctx, now.Add(time.Minute)); err != nil || n != 0 {
-		t.Fatalf("DeleteSigningKeys at the retirement time = %d, %v; want 0", n, err)
+	// k1 signed 1-hour tokens until it was retired at now+1m.
+	if err := db.RaiseSigningKeyTTL(ctx, "k1", time.Hour); err != nil {
+		t.Fatal(err)
 	}
-	if n, err := db.DeleteSigningKeys(ctx, now.Add(time.Hour)); err != nil || n != 1 {
+	if err := db.RaiseSigningKeyTTL(ctx, "k1", time.Minute); err != nil { // never lowers
+		t.Fatal(err)
+	}
+	if keys, _ := db.SigningKeys(ctx); keys[1].MaxTokenTTL != time.Hour {
+		t.Fatalf("MaxTokenTTL = %s, want 1h", keys[1].MaxTokenTTL)
+	}
+	if n, err := db.DeleteSigningKeys(ctx, now.Add(time.Hour)); err != nil || n != 0 {
+		t.Fatalf("DeleteSigningKeys before its tokens expired = %d, %v; want 0", n, err)
+	}
+	if n, err := db.DeleteSigningKeys(ctx, now.Add(time.Hour+2*time.Minute)); err != nil || n != 1 {
 		t.Fatalf("DeleteSigningKeys = %d, %v; want 1", n, err)
 	}
 	if keys, _ := db.SigningKeys(ctx); len(keys) != 1 || keys[0].ID != "k2" {

@@ -30,8 +30,12 @@ type KeyStore interface {
 	// one transaction; with onlyIfNone, only when there is no current key.
 	// It reports whether k was added.
 	AddSigningKey(ctx context.Context, k tokenservice.SigningKey, onlyIfNone bool, now time.Time) (bool, error)
-	// DeleteSigningKeys deletes the keys retired before t.
-	DeleteSigningKeys(ctx context.Context, retiredBefore time.Time) (int, error)
+	// RaiseSigningKeyTTL records that tokens of lifetime ttl are signed
+	// with the key; the stored MaxTokenTTL only grows.
+	RaiseSigningKeyTTL(ctx context.Context, kid string, ttl time.Duration) error
+	// DeleteSigningKeys deletes the retired keys whose tokens all expired
+	// before t (retired before t minus their MaxTokenTTL).
+	DeleteSigningKeys(ctx context.Context, expiredBefore time.Time) (int, error)
 }
 
 // RefreshInterval is how stale the Keyring's copy of the stored keys may
@@ -63,6 +67,7 @@ type Keyring struct {
 type keyState struct {
 	loaded    time.Time
 	signer    *Signer
+	signerTTL time.Duration   // the current key's stored MaxTokenTTL
 	keys      map[string]*Key // every published key by kid
 	published []KeyInfo       // current first
 	jwks      []byte
@@ -82,8 +87,8 @@ type KeyInfo struct {
 func (k KeyInfo) Current() bool { return k.RetiredAt.IsZero() }
 
 // NewKeyring returns a Keyring over store. tokenTTL is the lifetime of the
-// tokens it signs: a retired key is published that long after its
-// retirement.
+// tokens it signs, recorded with the key before the first of them, so that
+// every process publishes a retired key until its last token has expired.
 func NewKeyring(store KeyStore, serverKey []byte, tokenTTL time.Duration) (*Keyring, error) {
 	if len(serverKey) != 32 {
 		return nil, errors.New("token: keyring: server key must be 32 bytes")
@@ -193,7 +198,7 @@ func (r *Keyring) loadLocked(ctx context.Context) error {
 	for _, sk := range stored {
 		info := KeyInfo{ID: sk.ID, Algorithm: Algorithm(sk.Algorithm), CreatedAt: sk.CreatedAt, RetiredAt: sk.RetiredAt}
 		if !info.Current() {
-			info.Until = sk.RetiredAt.Add(r.ttl + retireMargin)
+			info.Until = sk.RetiredAt.Add(sk.MaxTokenTTL + retireMargin)
 			if !now.Before(info.Until) {
 				continue
 			}
@@ -213,6 +218,7 @@ func (r *Keyring) loadLocked(ctx context.Context) error {
 			if next.signer, err = NewSigner(key); err != nil {
 				return err
 			}
+			next.signerTTL = sk.MaxTokenTTL
 		}
 		next.keys[key.ID] = key
 		next.published = append(next.published, info)
@@ -304,6 +310,18 @@ func (r *Keyring) Signer(ctx context.Context) (*Signer, error) {
 	if s.signer == nil {
 		return nil, errors.New("token: no current signing key")
 	}
+	if s.signerTTL < r.ttl {
+		// Record this lifetime with the key before the first token of it.
+		if err := r.store.RaiseSigningKeyTTL(ctx, s.signer.Key().ID, r.ttl); err != nil {
+			return nil, fmt.Errorf("token: record the token lifetime of key %s: %w", s.signer.Key().ID, err)
+		}
+		if err := r.load(ctx); err != nil {
+			return nil, err
+		}
+		if s = r.state.Load(); s.signer == nil || s.signerTTL < r.ttl {
+			return nil, errors.New("token: the current signing key changed; try again")
+		}
+	}
 	return s.signer, nil
 }
 
@@ -346,5 +364,5 @@ func (r *Keyring) Published(ctx context.Context) ([]KeyInfo, error) {
 
 // Prune deletes the retired keys no token can need any more.
 func (r *Keyring) Prune(ctx context.Context) (int, error) {
-	return r.store.DeleteSigningKeys(ctx, r.now().Add(-(r.ttl + retireMargin)))
+	return r.store.DeleteSigningKeys(ctx, r.now().Add(-retireMargin))
 }

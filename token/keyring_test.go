@@ -272,6 +272,9 @@ func TestKeyringReloadFails(t *testing.T) {
 	if _, err := kr.Ensure(ctx, token.ES256); err != nil {
 		t.Fatal(err)
 	}
+	if _, err := kr.Signer(ctx); err != nil {
+		t.Fatal(err)
+	}
 	store.fail = true
 	clk.add(token.RefreshInterval)
 	if _, err := kr.Signer(ctx); err != nil {
@@ -284,5 +287,49 @@ func TestKeyringReloadFails(t *testing.T) {
 	store.fail = false
 	if _, err := kr.Signer(ctx); err != nil {
 		t.Fatalf("after the store is back: %v", err)
+	}
+}
+
+// TestKeyringRetirementFollowsLongestTTL: a key one replica signed 24-hour
+// tokens with stays published 24 hours after its retirement, even for a
+// process configured with 1-hour tokens (say, after --token-ttl was
+// lowered); a key retired before it signed anything leaves at once.
+func TestKeyringRetirementFollowsLongestTTL(t *testing.T) {
+	ctx := context.Background()
+	store := openStore(t)
+	clk := &clock{t: time.Now()}
+	long, _ := token.NewKeyring(store, serverKey(1), 24*time.Hour)
+	long.SetClock(clk.now)
+	if _, err := long.Ensure(ctx, token.ES256); err != nil {
+		t.Fatal(err)
+	}
+	_, signedKid := sign(t, long, clk.now())
+
+	short := newKeyring(t, store, serverKey(1), clk) // 1-hour tokens
+	unused, err := short.Rotate(ctx, token.ES256)    // retires the key long signed with
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := short.Rotate(ctx, token.ES256); err != nil { // retires a key nobody signed with
+		t.Fatal(err)
+	}
+	clk.add(time.Minute) // past the margin for clock skew
+	kids := jwksKids(t, short)
+	if len(kids) != 2 || kids[1] != signedKid {
+		t.Fatalf("JWKS kids = %v, want the new key and %s (not %s, which signed nothing)", kids, signedKid, unused.ID)
+	}
+	clk.add(2 * time.Hour)
+	if kids := jwksKids(t, short); len(kids) != 2 || kids[1] != signedKid {
+		t.Fatalf("2 hours later: JWKS kids = %v, want %s still there", kids, signedKid)
+	}
+	if n, _ := short.Prune(ctx); n != 1 {
+		t.Fatalf("Prune deleted %d keys, want only the one that signed nothing", n)
+	}
+	clk.add(22 * time.Hour)
+	if kids := jwksKids(t, short); len(kids) != 1 {
+		t.Fatalf("24 hours later: JWKS kids = %v, want only the current key", kids)
+	}
+	if n, _ := short.Prune(ctx); n != 1 {
+		t.Fatalf("Prune deleted %d keys 24 hours later, want 1", n)
 	}
 }

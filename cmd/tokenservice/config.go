@@ -81,7 +81,7 @@ func (c *Config) storeFlags(fs *flag.FlagSet) {
 	fs.StringVar(&c.DatabaseURL, "database-url", c.DatabaseURL, "database: a SQLite file path (default <data-dir>/tokenservice.db)")
 	fs.StringVar(&c.ServerKey, "server-key", c.ServerKey, "64 hex characters; default: generated into <data-dir>/server.key on first start")
 	fs.DurationVar(&c.RevealWindow, "reveal-window", c.RevealWindow, "how long a new Client Secret can be viewed")
-	fs.DurationVar(&c.TokenTTL, "token-ttl", c.TokenTTL, "lifetime of access tokens (1m to 24h); retired signing keys stay published this long")
+	fs.DurationVar(&c.TokenTTL, "token-ttl", c.TokenTTL, "lifetime of access tokens (1m to 24h)")
 	fs.StringVar(&c.SigningAlg, "signing-alg", c.SigningAlg, "algorithm of the first token-signing key and of keys rotate: ES256, RS256 or EdDSA")
 	fs.StringVar(&c.ScopesFile, "scopes-file", c.ScopesFile, "JSON scope catalogue replacing the default one")
 	fs.StringVar(&c.LogLevel, "log-level", c.LogLevel, "debug, info, warn or error")

@@ -20,7 +20,8 @@ commands:
 rotate makes a new key of --signing-alg (default: the current key's
 algorithm) the current one at once: running servers sign with it within a
 second. The previous key stays in the JWKS until every token it signed has
-expired (--token-ttl after the rotation), then it is deleted.
+expired (the longest --token-ttl it signed with, after the rotation), then it
+is deleted.
 The store flags (--data-dir, --database-url, --server-key, --token-ttl,
 --signing-alg) and their TOKENSERVICE_* variables are the server's.`
 
