@@ -228,6 +228,11 @@ func (db *DB) ListApplications(ctx context.Context, accountID string, opt ListOp
 		limit = MaxListLimit
 	}
 
+	if strings.ContainsRune(opt.Filter, 0) {
+		// SQLite's LIKE ends a pattern at a NUL, so "x\x00" would match what
+		// ends in "x"; no name or client ID contains one, so nothing matches.
+		return &ApplicationPage{}, nil
+	}
 	filter := `account_id = ?`
 	filterArgs := []any{accountID}
 	if opt.Filter != "" {

@@ -563,6 +563,20 @@ func TestListApplications(t *testing.T) {
 		}
 	})
 
+	t.Run("FilterWithNUL", func(t *testing.T) {
+		// SQLite's LIKE would end the pattern at the NUL and match every
+		// name ending in what precedes it.
+		name := want[0].Name
+		filter := strings.ToLower(name[len(name)-3:]) + "\x00"
+		page, err := db.ListApplications(ctx, "acme", ListOptions{Filter: filter, Limit: 200})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if len(page.Applications) != 0 || page.Total != 0 {
+			t.Fatalf("filter %q listed %d applications (Total %d), want none", filter, len(page.Applications), page.Total)
+		}
+	})
+
 	t.Run("FilterWithCursor", func(t *testing.T) {
 		first, err := db.ListApplications(ctx, "acme", ListOptions{Filter: "a", Limit: 10})
 		if err != nil {

@@ -23,7 +23,14 @@ test('an admin signs in, registers an application, copies its secret, edits, res
 
   await test.step('add an application with access per scope', async () => {
     // The button at the top right of the page (the empty state may show a second one).
-    await page.locator('.page-head').getByRole('link', { name: 'Add application' }).click();
+    const add = page.locator('.page-head').getByRole('link', { name: 'Add application' });
+    await expect(add).toHaveText(/^add application$/i);
+    const box = (await add.boundingBox())!;
+    const heading = (await page.getByRole('heading', { level: 1, name: 'Applications' }).boundingBox())!;
+    const viewport = page.viewportSize()!;
+    expect(box.x + box.width, 'at the right').toBeGreaterThan(viewport.width * 0.75);
+    expect(box.y, 'at the top, level with the heading').toBeLessThan(heading.y + heading.height);
+    await add.click();
     await expect(page.getByRole('heading', { level: 1, name: 'Add Application' })).toBeVisible();
     await page.getByLabel('Application name').fill(name);
     await scopeAccess(page, 'Incident Response').getByRole('radio', { name: 'Read & Write', exact: true }).check();
@@ -127,6 +134,8 @@ test('an admin signs in, registers an application, copies its secret, edits, res
     await page.getByRole('button', { name: 'Show Client Secret' }).click();
     await expect(page.getByTestId('client-secret')).toHaveText(newSecret);
 
+    // The Client ID has not changed.
+    await expect(page.getByTestId('client-id')).toHaveText(clientId);
     // The old secret is refused at once; the new one works.
     const old = await requestToken(request, clientId, firstSecret);
     expect(old.status).toBe(401);

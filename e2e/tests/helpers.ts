@@ -104,3 +104,30 @@ export function tokenScope(accessToken: string): string {
   const payload = JSON.parse(atob(segment + '='.repeat((4 - (segment.length % 4)) % 4)));
   return payload.scope as string;
 }
+
+/** The page's own CSRF token (the portal puts it in a meta tag for htmx and app.js). */
+export async function csrfToken(page: Page): Promise<string> {
+  const token = await page.locator('meta[name="csrf-token"]').getAttribute('content');
+  expect(token, 'the page carries a CSRF token').toBeTruthy();
+  return token!;
+}
+
+/**
+ * POSTs to the portal through the page's own session (its cookies) with the
+ * page's CSRF token, the way a forged or scripted request from a signed-in
+ * browser would. Redirects are not followed, so the answer is the server's own.
+ */
+export async function postWithSession(
+  page: Page, path: string, form: Record<string, string> = {},
+): Promise<{ status: number; body: string }> {
+  const token = await csrfToken(page);
+  const res = await page.request.post(`${portal()}${path}`, {
+    form: { _csrf: token, ...form },
+    headers: { 'X-CSRF-Token': token, Accept: 'text/html, text/plain' },
+    maxRedirects: 0,
+  });
+  return { status: res.status(), body: await res.text() };
+}
+
+/** Tags of the accessibility checks: WCAG 2.0 and 2.1, levels A and AA. */
+export const WCAG_TAGS = ['wcag2a', 'wcag2aa', 'wcag21a', 'wcag21aa'];

@@ -1,9 +1,12 @@
 import { test, expect, type Browser, type Page } from '@playwright/test';
-import { ADMIN, OTHER_ADMIN, VIEWER, addApplication, signIn, uniqueName } from './helpers';
+import {
+  ADMIN, OTHER_ADMIN, VIEWER, addApplication, copyFrom, portal, postWithSession, requestToken, signIn, uniqueName,
+} from './helpers';
 
-/** Signs in as `email` in a fresh browser context of its own. */
+/** Signs in as `email` in a fresh browser context of its own (that may use the clipboard). */
 async function newSession(browser: Browser, email: string): Promise<Page> {
-  const context = await browser.newContext();
+  const context = await browser.newContext({ baseURL: portal() });
+  await context.grantPermissions(['clipboard-read', 'clipboard-write'], { origin: portal() });
   const page = await context.newPage();
   await signIn(page, email);
   return page;
@@ -21,17 +24,25 @@ async function postFromPage(page: Page, path: string): Promise<{ status: number;
 test.describe('roles and accounts', () => {
   let appName = '';
   let clientId = '';
+  let secret = '';
+  let version = '';
+  const scopes = ['forensics:account:read', 'forensics:account:write', 'reporting:reports:read'];
 
   test.beforeAll(async ({ browser }) => {
     appName = uniqueName('Billing sync');
     const admin = await newSession(browser, ADMIN);
     clientId = await addApplication(admin, appName, { 'Incident Response': 'Read & Write', Reporting: 'Read' });
+    secret = await copyFrom(admin, 'Copy Client Secret', 'secret-status');
+    await admin.goto(`/applications/${clientId}/edit`);
+    version = (await admin.locator('input[name="version"]').inputValue()) || '1';
     await admin.context().close();
   });
 
   test('a read-only member sees the applications but no secret and no way to change them', async ({ page }) => {
     await signIn(page, VIEWER);
-    await expect(page.getByText('Read-only')).toBeVisible();
+    await expect(page.getByRole('banner').getByText('Read-only')).toBeVisible();
+    // Only this application (other tests add theirs; the list has pages of 50).
+    await page.goto(`/applications?q=${encodeURIComponent(clientId)}`);
 
     // The list: the application is there, nothing to add or edit.
     const row = page.getByTestId('applications').getByRole('row').filter({ hasText: clientId });
@@ -71,6 +82,42 @@ test.describe('roles and accounts', () => {
     // Still there.
     await page.goto(`/applications/${clientId}`);
     await expect(page.getByRole('heading', { level: 1, name: appName })).toBeVisible();
+  });
+
+  test('forged POSTs of a read-only member are refused with 403 and change nothing', async ({ page, request }) => {
+    await signIn(page, VIEWER);
+    await page.goto(`/applications/${clientId}`);
+    await expect(page.getByRole('heading', { level: 1, name: appName })).toBeVisible();
+
+    // The viewer's own, valid session and CSRF token: only the role is missing.
+    const forged: Array<[string, Record<string, string>]> = [
+      [`/applications/${clientId}/delete`, { version }],
+      [`/applications/${clientId}/reset`, { version }],
+      [`/applications/${clientId}`, { version, name: `${appName} hacked`, 'scope.forensics:account': 'none' }],
+      ['/applications', { name: `${appName} planted`, 'scope.forensics:account': 'read' }],
+      [`/applications/${clientId}/secret/reveal`, {}],
+      [`/applications/${clientId}/secret/copy`, {}],
+    ];
+    for (const [path, form] of forged) {
+      const res = await postWithSession(page, path, form);
+      expect(res.status, `POST ${path}`).toBe(403);
+      expect(res.body, `POST ${path}`).toContain('read-only access');
+      expect(res.body, `POST ${path}`).not.toMatch(/tss_/);
+    }
+
+    // Nothing changed: same name and scopes, nothing planted, and the secret still works.
+    await page.reload();
+    await expect(page.getByRole('heading', { level: 1, name: appName })).toBeVisible();
+    await expect(page.getByTestId('client-id')).toHaveText(clientId);
+    await expect(page.getByTestId('scopes')).toContainText('forensics:account:write');
+    await expect(page.getByTestId('scopes')).toContainText('reporting:reports:read');
+    await page.goto(`/applications?q=${encodeURIComponent(appName)}`);
+    const table = page.getByTestId('applications');
+    await expect(table.getByRole('link', { name: appName, exact: true })).toBeVisible();
+    await expect(page.getByTestId('count')).toHaveText('1 matching application');
+    const token = await requestToken(request, clientId, secret);
+    expect(token.status).toBe(200);
+    expect(token.body.scope?.split(' ').sort()).toEqual(scopes);
   });
 
   test("an admin of another account cannot see an application, and it looks like it does not exist", async ({ page }) => {

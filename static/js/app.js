@@ -84,4 +84,17 @@
   // htmx:load fires for every piece of new content (e.g. the secret panel
   // after Show or Hide), so its countdown starts too.
   document.addEventListener("htmx:load", function (e) { startCountdowns(e.detail.elt); });
+
+  // Keyboard focus after htmx replaces part of the page: the replaced
+  // element had it, so without this it falls back to the page's start. A
+  // re-rendered form focuses its first invalid field (or its alert); other
+  // fragments focus what they mark with data-focus (Show → Hide and back).
+  // The first load of the page moves nothing.
+  document.addEventListener("htmx:load", function (e) {
+    var el = e.detail.elt;
+    if (!el || el === document.body || !el.querySelector) return;
+    var pick = function (sel) { return el.matches(sel) ? el : el.querySelector(sel); };
+    var target = pick('[aria-invalid="true"]') || pick("[data-focus]");
+    if (target) target.focus();
+  });
 })();
