@@ -222,8 +222,21 @@ func TestDetailsTokenExample(t *testing.T) {
 
 	// Run the example as a shell would: curl URL -u "ID:$CLIENT_SECRET"
 	// -d grant_type=client_credentials --data-urlencode 'scope=…'.
-	example := testIDText(t, details.body, "example-request")
-	args := shellWords(t, strings.ReplaceAll(example, "$CLIENT_SECRET", clientSecret))
+	pre := byTestID(t, details.body, "example-request")
+	if len(pre) == 0 || pre[0].FirstChild == nil {
+		t.Fatal("no example request")
+	}
+	example := pre[0].FirstChild.Data // as written, newlines and all
+	if !strings.Contains(example, "# ") {
+		t.Errorf("the example does not say how to ask for fewer scopes:\n%s", example)
+	}
+	var command []string
+	for _, line := range strings.Split(example, "\n") {
+		if !strings.HasPrefix(strings.TrimSpace(line), "#") {
+			command = append(command, line)
+		}
+	}
+	args := shellWords(t, strings.ReplaceAll(strings.Join(command, "\n"), "$CLIENT_SECRET", clientSecret))
 	if len(args) < 2 || args[0] != "curl" {
 		t.Fatalf("example is not a curl command: %q", example)
 	}
