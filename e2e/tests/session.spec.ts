@@ -53,7 +53,7 @@ test('the live filter after the session ended comes back to the list with the fi
   await expect(page.locator('header.topbar')).toHaveCount(1);
 });
 
-test('saving the Edit form after the session ended goes through login back to the Edit page, and nothing half-saved', async ({ page, context }) => {
+test('saving the Edit form after the session ended goes through login back to the Edit page with the unsaved input, and nothing half-saved', async ({ page, context }) => {
   await signIn(page, ADMIN);
   const name = uniqueName('Expiring edit');
   const clientId = await addApplication(page, name, { 'Incident Response': 'Read' });
@@ -69,7 +69,25 @@ test('saving the Edit form after the session ended goes through login back to th
   await expect(page).toHaveURL(`${portal()}/applications/${clientId}/edit`);
   await expect(page.getByRole('heading', { level: 1, name: 'Edit Application' })).toBeVisible();
   await expect(page.locator('header.topbar')).toHaveCount(1);
-  // The POST without a session saved nothing: the form shows the stored application.
+  // What the user typed is back in the form, with a notice that it was not saved.
+  await expect(page.getByTestId('unsaved-restored')).toBeVisible();
+  await expect(page.getByTestId('unsaved-restored')).toContainText('signed out before your changes were saved');
+  await expect(page.getByLabel('Application name')).toHaveValue(`${name} renamed`);
+  await expect(scopeAccess(page, 'Reporting').getByRole('radio', { name: 'Read', exact: true })).toBeChecked();
+  await expect(scopeAccess(page, 'Incident Response').getByRole('radio', { name: 'Read', exact: true })).toBeChecked();
+
+  // The POST without a session saved nothing: the application is as it was.
+  await page.goto(`/applications/${clientId}`);
+  await expect(page.getByRole('heading', { level: 1, name })).toBeVisible();
+  await expect(page.getByTestId('scopes')).not.toContainText('Reporting');
+
+  // Only once: the Edit page opened again shows the stored values, no notice.
+  await page.goto(`/applications/${clientId}/edit`);
   await expect(page.getByLabel('Application name')).toHaveValue(name);
-  await expect(scopeAccess(page, 'Reporting').getByRole('radio', { name: 'No access', exact: true })).toBeChecked();
+  await expect(page.getByTestId('unsaved-restored')).toBeHidden();
+
+  // Saving the restored input after signing in works.
+  await page.getByLabel('Application name').fill(`${name} renamed`);
+  await page.getByRole('button', { name: 'Save application' }).click();
+  await expect(page.getByRole('heading', { level: 1, name: `${name} renamed` })).toBeVisible();
 });

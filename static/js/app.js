@@ -85,6 +85,46 @@
   // after Show or Hide), so its countdown starts too.
   document.addEventListener("htmx:load", function (e) { startCountdowns(e.detail.elt); });
 
+  // Unsaved input survives a session that ended: when saving a form sends
+  // the browser through login (HX-Redirect), what the user typed is kept in
+  // this tab's sessionStorage and put back into the same form on the page
+  // they return to, with a notice; nothing was saved. Only the form's visible
+  // fields are kept (never the CSRF token or a secret), and only once.
+  var UNSAVED = "tokenservice:unsaved-form";
+  document.addEventListener("htmx:beforeOnLoad", function (e) {
+    var xhr = e.detail.xhr;
+    var to = xhr && xhr.getResponseHeader("HX-Redirect");
+    var form = e.detail.elt && e.detail.elt.closest && e.detail.elt.closest("form[data-keep-unsaved]");
+    if (!to || to.indexOf("/auth/login") !== 0 || !form) return;
+    var values = [];
+    form.querySelectorAll("input[name]").forEach(function (f) {
+      if (f.type === "hidden" || f.type === "password") return;
+      if ((f.type === "radio" || f.type === "checkbox") && !f.checked) return;
+      values.push([f.name, f.value]);
+    });
+    try {
+      sessionStorage.setItem(UNSAVED, JSON.stringify({ path: location.pathname, form: form.id, values: values }));
+    } catch (err) { /* storage unavailable: the user retypes */ }
+  });
+  document.addEventListener("DOMContentLoaded", function () {
+    var saved;
+    try {
+      saved = JSON.parse(sessionStorage.getItem(UNSAVED) || "null");
+      sessionStorage.removeItem(UNSAVED);
+    } catch (err) { return; }
+    if (!saved || saved.path !== location.pathname) return;
+    var form = document.getElementById(saved.form);
+    if (!form || !form.matches("form[data-keep-unsaved]")) return;
+    saved.values.forEach(function (kv) {
+      form.querySelectorAll("input[name]").forEach(function (f) {
+        if (f.name !== kv[0] || f.type === "hidden") return;
+        if (f.type === "radio" || f.type === "checkbox") { f.checked = f.value === kv[1]; } else { f.value = kv[1]; }
+      });
+    });
+    var note = document.getElementById("unsaved-restored");
+    if (note) { note.hidden = false; }
+  });
+
   // Keyboard focus after htmx replaces part of the page: the replaced
   // element had it, so without this it falls back to the page's start. A
   // re-rendered form focuses its first invalid field (or its alert); other
