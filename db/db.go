@@ -152,11 +152,38 @@ type migration struct {
 // migrate applies every embedded migration not yet recorded in
 // schema_migrations, in order, each in its own transaction together with its
 // record, so a failed migration leaves no trace and the next Open retries it.
+//
+// Processes opening a new database together (replicas, the CLI next to the
+// server) queue on the write lock; the few places where SQLite answers BUSY
+// at once instead (turning the new file into WAL mode, a read transaction
+// that would have to become a write one) are retried for a while.
 func (db *DB) migrate(ctx context.Context) error {
-	if _, err := db.db.ExecContext(ctx, `CREATE TABLE IF NOT EXISTS schema_migrations (
+	for attempt := 0; ; attempt++ {
+		err := db.migrateOnce(ctx)
+		if err == nil || !isBusy(err) || attempt == 50 {
+			return err
+		}
+		select {
+		case <-ctx.Done():
+			return err
+		case <-time.After(time.Duration(10+attempt*10) * time.Millisecond):
+		}
+	}
+}
+
+func (db *DB) migrateOnce(ctx context.Context) error {
+	tx, err := db.db.BeginTx(ctx, nil) // BEGIN IMMEDIATE: waits for the write lock
+	if err != nil {
+		return fmt.Errorf("create schema_migrations: %w", err)
+	}
+	defer tx.Rollback()
+	if _, err := tx.ExecContext(ctx, `CREATE TABLE IF NOT EXISTS schema_migrations (
 		version    INTEGER PRIMARY KEY,
 		applied_at INTEGER NOT NULL
 	)`); err != nil {
+		return fmt.Errorf("create schema_migrations: %w", err)
+	}
+	if err := tx.Commit(); err != nil {
 		return fmt.Errorf("create schema_migrations: %w", err)
 	}
 	migrations, err := readMigrations()
@@ -252,6 +279,15 @@ func fromNullMillis(ms sql.NullInt64) time.Time {
 		return time.Time{}
 	}
 	return fromMillis(ms.Int64)
+}
+
+// isBusy reports whether err is SQLite answering that the database is locked.
+func isBusy(err error) bool {
+	var e *sqlite.Error
+	if !errors.As(err, &e) {
+		return false
+	}
+	return e.Code()&0xff == sqlite3.SQLITE_BUSY || e.Code()&0xff == sqlite3.SQLITE_LOCKED
 }
 
 // isUniqueViolation reports whether err is SQLite refusing a duplicate key.

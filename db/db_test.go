@@ -166,3 +166,48 @@ func versions(ms []migration) []int {
 	}
 	return out
 }
+
+// TestOpenConcurrently: processes opening a new database at once (replicas
+// starting together, the CLI next to the server) all succeed, and the
+// migrations run once.
+func TestOpenConcurrently(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "tokenservice.db")
+	errs := make(chan error, 8)
+	for range 8 {
+		go func() {
+			db, err := Open(context.Background(), path)
+			if err == nil {
+				err = db.Close()
+			}
+			errs <- err
+		}()
+	}
+	for range 8 {
+		if err := <-errs; err != nil {
+			t.Fatalf("open: %v", err)
+		}
+	}
+	db := openAt(t, path)
+	if got, want := countRows(t, db, `SELECT count(*) FROM schema_migrations`), len(mustReadMigrations(t)); got != want {
+		t.Fatalf("%d migrations recorded, want %d", got, want)
+	}
+}
+
+func openAt(t *testing.T, path string) *DB {
+	t.Helper()
+	db, err := Open(context.Background(), path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { db.Close() })
+	return db
+}
+
+func mustReadMigrations(t *testing.T) []migration {
+	t.Helper()
+	ms, err := readMigrations()
+	if err != nil {
+		t.Fatal(err)
+	}
+	return ms
+}
