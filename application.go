@@ -97,9 +97,12 @@ func (a *Application) Grant(key string) Access {
 }
 
 // OAuthScopes returns every OAuth scope the application may be granted.
-func (a *Application) OAuthScopes() []string {
+func (a *Application) OAuthScopes() []string { return OAuthScopes(a.Scopes) }
+
+// OAuthScopes returns every OAuth scope the grants confer, in their order.
+func OAuthScopes(grants []ScopeGrant) []string {
 	var out []string
-	for _, g := range a.Scopes {
+	for _, g := range grants {
 		out = append(out, g.OAuthScopes()...)
 	}
 	return out
@@ -136,13 +139,7 @@ type Client struct {
 }
 
 // OAuthScopes returns every OAuth scope the client may be granted.
-func (c *Client) OAuthScopes() []string {
-	var out []string
-	for _, g := range c.Scopes {
-		out = append(out, g.OAuthScopes()...)
-	}
-	return out
-}
+func (c *Client) OAuthScopes() []string { return OAuthScopes(c.Scopes) }
 
 // SigningKey is a token-signing key as the store keeps it: the private key
 // encrypted under a key derived from the server key.

@@ -180,7 +180,6 @@ func (h *Applications) details(c echo.Context, app *tokenservice.Application) vi
 		Issuer: h.issuer, TokenURL: h.issuer + "/oauth2/token", JWKSURL: h.issuer + "/.well-known/jwks.json",
 		Secret: h.secretPanel(c, app, now),
 	}
-	var example []string
 	for _, g := range app.Scopes {
 		sd := views.ScopeDetail{Access: g.Access.Label(), OAuthScopes: g.OAuthScopes()}
 		if e, ok := h.catalogue.Lookup(g.Key); ok {
@@ -189,9 +188,10 @@ func (h *Applications) details(c echo.Context, app *tokenservice.Application) vi
 			sd.Product, sd.Resource, sd.Retired = g.Key, "", true
 		}
 		d.Scopes = append(d.Scopes, sd)
-		example = append(example, g.OAuthScopes()...)
+		if d.ScopeExample == "" && len(sd.OAuthScopes) > 0 {
+			d.ScopeExample = sd.OAuthScopes[0]
+		}
 	}
-	d.ScopeExample = strings.Join(example, " ")
 	return d
 }
 

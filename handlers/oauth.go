@@ -175,19 +175,15 @@ type introspection struct {
 // introspect is POST /oauth2/introspect (RFC 7662). The caller is an
 // application of the account; tokens of other accounts are inactive to it.
 func (o *OAuth) introspect(c echo.Context) error {
-	req, caller, err := o.authenticate(c)
+	caller, raw, err := o.authenticateWithToken(c)
 	if err != nil {
 		return err
 	}
-	raw := req.Form.Get("token")
-	if raw == "" {
-		return invalidRequest("The token parameter is required.")
-	}
-	claims, err := o.activeClaims(c.Request().Context(), raw)
+	claims, err := o.activeClaims(c.Request().Context(), raw, caller.AccountID)
 	if err != nil {
 		return err
 	}
-	if claims == nil || claims.AccountID != caller.AccountID {
+	if claims == nil {
 		return writeOAuthJSON(c, http.StatusOK, introspection{Active: false})
 	}
 	return writeOAuthJSON(c, http.StatusOK, introspection{
@@ -197,14 +193,14 @@ func (o *OAuth) introspect(c echo.Context) error {
 	})
 }
 
-// activeClaims returns the claims of raw if it is an active token: it
-// verifies, its application still exists with the secret it was issued
-// under, and it was not revoked. It returns nil for any other token; the
-// error is only for the database failing.
-func (o *OAuth) activeClaims(ctx context.Context, raw string) (*token.Claims, error) {
+// activeClaims returns the claims of raw if it is an active token of the
+// account: it verifies, its application still exists with the secret it
+// was issued under, and it was not revoked. It returns nil for any other
+// token; the error is only for the database failing.
+func (o *OAuth) activeClaims(ctx context.Context, raw, accountID string) (*token.Claims, error) {
 	claims, err := o.keyring.Verify(ctx, raw, o.issuer)
-	if err != nil {
-		return nil, nil //nolint:nilerr // an invalid token is simply inactive
+	if err != nil || claims.AccountID != accountID {
+		return nil, nil //nolint:nilerr // an invalid or foreign token is simply inactive
 	}
 	client, err := o.store.Client(ctx, claims.ClientID)
 	if tokenservice.ErrorCode(err) == tokenservice.ENOTFOUND {
@@ -227,13 +223,9 @@ func (o *OAuth) activeClaims(ctx context.Context, raw string) (*token.Claims, er
 // tokens; for any other token, an invalid or an expired one, the answer is
 // the same 200 and nothing changes (§2.2).
 func (o *OAuth) revoke(c echo.Context) error {
-	req, caller, err := o.authenticate(c)
+	caller, raw, err := o.authenticateWithToken(c)
 	if err != nil {
 		return err
-	}
-	raw := req.Form.Get("token")
-	if raw == "" {
-		return invalidRequest("The token parameter is required.")
 	}
 	claims, verr := o.keyring.Verify(c.Request().Context(), raw, o.issuer)
 	if verr == nil && claims.ClientID == caller.ClientID && claims.AccountID == caller.AccountID {
@@ -297,6 +289,20 @@ func (o *OAuth) authenticate(c echo.Context) (*clientRequest, *tokenservice.Clie
 		return nil, nil, invalidClient("Client authentication failed: unknown client or wrong secret.")
 	}
 	return req, client, nil
+}
+
+// authenticateWithToken authenticates a request that is about a token
+// (introspection, revocation) and returns its caller and the token.
+func (o *OAuth) authenticateWithToken(c echo.Context) (*tokenservice.Client, string, error) {
+	req, caller, err := o.authenticate(c)
+	if err != nil {
+		return nil, "", err
+	}
+	raw := req.Form.Get("token")
+	if raw == "" {
+		return nil, "", invalidRequest("The token parameter is required.")
+	}
+	return caller, raw, nil
 }
 
 // checkCredentials returns the client if the secret is its current one, nil

@@ -19,7 +19,6 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"slices"
 	"strings"
 	"time"
 
@@ -290,9 +289,4 @@ func Verify(raw, issuer string, lookup func(kid string) *Key, now time.Time) (*C
 		return nil, fmt.Errorf("%w: missing claims", ErrInvalid)
 	}
 	return &c, nil
-}
-
-// HasScope reports whether the space-separated scope string s holds want.
-func HasScope(s, want string) bool {
-	return slices.Contains(strings.Fields(s), want)
 }

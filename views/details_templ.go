@@ -413,9 +413,9 @@ func Details(d ApplicationDetails) templ.Component {
 // application (no scope parameter); a comment shows how to ask for fewer.
 func exampleRequest(d ApplicationDetails) string {
 	var b strings.Builder
-	if first, _, _ := strings.Cut(d.ScopeExample, " "); first != "" {
+	if d.ScopeExample != "" {
 		b.WriteString("# Gets every scope of the application. For fewer, add e.g.\n")
-		b.WriteString("#   --data-urlencode 'scope=" + first + "'\n")
+		b.WriteString("#   --data-urlencode 'scope=" + d.ScopeExample + "'\n")
 	}
 	b.WriteString("curl " + d.TokenURL + " \\\n")
 	b.WriteString("  -u \"" + d.ClientID + ":$CLIENT_SECRET\" \\\n")

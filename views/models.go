@@ -79,7 +79,7 @@ type ApplicationDetails struct {
 	Issuer         string
 	TokenURL       string
 	JWKSURL        string
-	ScopeExample   string
+	ScopeExample   string    // one OAuth scope of the application, "" if it has none
 	TokensLastDay  int       // tokens issued in the last 24 hours
 	LastTokenAt    time.Time // zero: never
 	Flash          string
