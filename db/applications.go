@@ -20,7 +20,8 @@ type NewApplication struct {
 	Name      string
 	Scopes    []tokenservice.ScopeGrant // grants with AccessNone are not stored
 	Secret    tokenservice.StoredSecret
-	Actor     string // e-mail of who did it, or "cli"
+	Actor     tokenservice.Actor
+	FormKey   string // the form submission's id, so a second post is not a second application; "" for none
 	Now       time.Time
 }
 
@@ -32,7 +33,31 @@ type ApplicationUpdate struct {
 	Version   int
 	Name      string
 	Scopes    []tokenservice.ScopeGrant // the full new set; AccessNone grants are dropped
-	Actor     string
+	Actor     tokenservice.Actor
+	FormKey   string
+	Now       time.Time
+}
+
+// SecretReset replaces an application's secret, made against the Version
+// the admin confirmed (0: no check, for the operator CLI).
+type SecretReset struct {
+	AccountID string // "" for any account (the operator CLI)
+	ClientID  string
+	Version   int
+	Secret    tokenservice.StoredSecret
+	Actor     tokenservice.Actor
+	FormKey   string
+	Now       time.Time
+}
+
+// Deletion deletes an application, made against the Version the admin
+// confirmed (0: no check).
+type Deletion struct {
+	AccountID string // "" for any account (the operator CLI)
+	ClientID  string
+	Version   int
+	Actor     tokenservice.Actor
+	FormKey   string
 	Now       time.Time
 }
 
@@ -135,6 +160,9 @@ func (db *DB) CreateApplication(ctx context.Context, n NewApplication) (*tokense
 		return nil, fmt.Errorf("db: create application: %w", err)
 	}
 	defer tx.Rollback()
+	if err := checkFormKey(ctx, tx, n.AccountID, n.FormKey); err != nil {
+		return nil, fmt.Errorf("db: create application: %w", err)
+	}
 
 	now := millis(n.Now)
 	ciphertext, padding, revealUntil := db.secretColumns(n.Secret)
@@ -149,7 +177,7 @@ func (db *DB) CreateApplication(ctx context.Context, n NewApplication) (*tokense
 		RETURNING id`,
 		n.AccountID, n.ClientID, n.Name, nameKey(n.Name),
 		n.Secret.Hash, revealUntil,
-		now, n.Actor, now, n.Actor,
+		now, n.Actor.Name(), now, n.Actor.Name(),
 		padding, ciphertext,
 	).Scan(&id)
 	if isUniqueViolation(err) {
@@ -163,6 +191,11 @@ func (db *DB) CreateApplication(ctx context.Context, n NewApplication) (*tokense
 	}
 	app, err := applicationByID(ctx, tx, id)
 	if err != nil {
+		return nil, fmt.Errorf("db: create application: %w", err)
+	}
+	e := eventAt(app, tokenservice.ActionCreated, n.Actor, n.Now)
+	e.Scopes = app.Scopes
+	if err := recordEvent(ctx, tx, e, n.FormKey); err != nil {
 		return nil, fmt.Errorf("db: create application: %w", err)
 	}
 	if err := tx.Commit(); err != nil {
@@ -358,6 +391,26 @@ func (db *DB) UpdateApplication(ctx context.Context, u ApplicationUpdate) (*toke
 		return nil, fmt.Errorf("db: update application: %w", err)
 	}
 	defer tx.Rollback()
+	if err := checkFormKey(ctx, tx, u.AccountID, u.FormKey); err != nil {
+		return nil, fmt.Errorf("db: update application: %w", err)
+	}
+	before, err := scanApplication(tx.QueryRowContext(ctx,
+		`SELECT `+applicationColumns+` FROM applications WHERE account_id = ? AND client_id = ?`, u.AccountID, u.ClientID))
+	if errors.Is(err, sql.ErrNoRows) {
+		return nil, fmt.Errorf("db: update application: %w", errAppNotFound())
+	} else if err != nil {
+		return nil, fmt.Errorf("db: update application: %w", err)
+	}
+	if before.Version != u.Version {
+		return nil, fmt.Errorf("db: update application: %w", errVersionConflict())
+	}
+	if err := loadScopes(ctx, tx, before); err != nil {
+		return nil, fmt.Errorf("db: update application: %w", err)
+	}
+	if u.Name == before.Name && sameGrants(grants, before.Scopes) {
+		// Nothing changed: no new version, no event; saving twice is harmless.
+		return before, nil
+	}
 
 	var id int64
 	err = tx.QueryRowContext(ctx, `
@@ -365,7 +418,7 @@ func (db *DB) UpdateApplication(ctx context.Context, u ApplicationUpdate) (*toke
 		SET name = ?, name_lower = ?, version = version + 1, updated_at = ?, updated_by = ?
 		WHERE account_id = ? AND client_id = ? AND version = ?
 		RETURNING id`,
-		u.Name, nameKey(u.Name), millis(u.Now), u.Actor,
+		u.Name, nameKey(u.Name), millis(u.Now), u.Actor.Name(),
 		u.AccountID, u.ClientID, u.Version,
 	).Scan(&id)
 	if errors.Is(err, sql.ErrNoRows) {
@@ -382,6 +435,23 @@ func (db *DB) UpdateApplication(ctx context.Context, u ApplicationUpdate) (*toke
 	app, err := applicationByID(ctx, tx, id)
 	if err != nil {
 		return nil, fmt.Errorf("db: update application: %w", err)
+	}
+	// One event per kind of change; the form key goes on the first.
+	formKey := u.FormKey
+	if app.Name != before.Name {
+		e := eventAt(app, tokenservice.ActionRenamed, u.Actor, u.Now)
+		e.OldName = before.Name
+		if err := recordEvent(ctx, tx, e, formKey); err != nil {
+			return nil, fmt.Errorf("db: update application: %w", err)
+		}
+		formKey = ""
+	}
+	if !sameGrants(app.Scopes, before.Scopes) {
+		e := eventAt(app, tokenservice.ActionScopesChanged, u.Actor, u.Now)
+		e.OldScopes, e.Scopes = before.Scopes, app.Scopes
+		if err := recordEvent(ctx, tx, e, formKey); err != nil {
+			return nil, fmt.Errorf("db: update application: %w", err)
+		}
 	}
 	if err := tx.Commit(); err != nil {
 		return nil, fmt.Errorf("db: update application: %w", err)
@@ -405,69 +475,54 @@ func missingOrConflict(ctx context.Context, q queryer, accountID, clientID strin
 	return errVersionConflict()
 }
 
-// ResetSecret replaces the account's application's secret with s at once:
-// the old secret stops working, SecretGeneration and Version go up by one.
-// A version above 0 must match the application's (ECONFLICT otherwise);
-// 0 skips the check.
-func (db *DB) ResetSecret(ctx context.Context, accountID, clientID string, version int, s tokenservice.StoredSecret, actor string, now time.Time) (*tokenservice.Application, error) {
-	app, err := db.resetSecret(ctx, true, accountID, clientID, version, s, actor, now)
-	if err != nil {
-		return nil, fmt.Errorf("db: reset secret: %w", err)
-	}
-	return app, nil
-}
-
-// ResetSecretByClientID is ResetSecret for the operator CLI: any account,
-// no version check.
-func (db *DB) ResetSecretByClientID(ctx context.Context, clientID string, s tokenservice.StoredSecret, actor string, now time.Time) (*tokenservice.Application, error) {
-	app, err := db.resetSecret(ctx, false, "", clientID, 0, s, actor, now)
-	if err != nil {
-		return nil, fmt.Errorf("db: reset secret by client id: %w", err)
-	}
-	return app, nil
-}
-
-func (db *DB) resetSecret(ctx context.Context, scoped bool, accountID, clientID string, version int, s tokenservice.StoredSecret, actor string, now time.Time) (*tokenservice.Application, error) {
-	if len(s.Hash) == 0 {
-		return nil, tokenservice.Errorf(tokenservice.EINVALID, "A client secret is required.")
+// ResetSecret replaces the application's secret with r.Secret at once: the
+// old secret stops working, SecretGeneration and Version go up by one, and
+// the trail records it. With an AccountID, another account's application is
+// ENOTFOUND; a Version above 0 must match the application's (ECONFLICT
+// otherwise).
+func (db *DB) ResetSecret(ctx context.Context, r SecretReset) (*tokenservice.Application, error) {
+	if len(r.Secret.Hash) == 0 {
+		return nil, fmt.Errorf("db: reset secret: %w", tokenservice.Errorf(tokenservice.EINVALID, "A client secret is required."))
 	}
 	tx, err := db.db.BeginTx(ctx, nil)
 	if err != nil {
-		return nil, err
+		return nil, fmt.Errorf("db: reset secret: %w", err)
 	}
 	defer tx.Rollback()
-
-	ciphertext, padding, revealUntil := db.secretColumns(s)
-	scopedInt := 0
-	if scoped {
-		scopedInt = 1
+	if err := checkFormKey(ctx, tx, r.AccountID, r.FormKey); err != nil {
+		return nil, fmt.Errorf("db: reset secret: %w", err)
 	}
+
+	ciphertext, padding, revealUntil := db.secretColumns(r.Secret)
 	var id int64
 	err = tx.QueryRowContext(ctx, `
 		UPDATE applications
 		SET secret_hash = ?, secret_reveal_until = ?, secret_padding = zeroblob(?), secret_ciphertext = ?,
 			secret_generation = secret_generation + 1, version = version + 1,
 			updated_at = ?, updated_by = ?
-		WHERE client_id = ? AND (? = 0 OR account_id = ?) AND (? = 0 OR version = ?)
+		WHERE client_id = ? AND (? = '' OR account_id = ?) AND (? = 0 OR version = ?)
 		RETURNING id`,
-		s.Hash, revealUntil, padding, ciphertext,
-		millis(now), actor,
-		clientID, scopedInt, accountID, version, version,
+		r.Secret.Hash, revealUntil, padding, ciphertext,
+		millis(r.Now), r.Actor.Name(),
+		r.ClientID, r.AccountID, r.AccountID, r.Version, r.Version,
 	).Scan(&id)
 	if errors.Is(err, sql.ErrNoRows) {
-		if !scoped {
-			return nil, errAppNotFound()
+		if r.AccountID == "" {
+			return nil, fmt.Errorf("db: reset secret: %w", errAppNotFound())
 		}
-		return nil, missingOrConflict(ctx, tx, accountID, clientID)
+		return nil, fmt.Errorf("db: reset secret: %w", missingOrConflict(ctx, tx, r.AccountID, r.ClientID))
 	} else if err != nil {
-		return nil, err
+		return nil, fmt.Errorf("db: reset secret: %w", err)
 	}
 	app, err := applicationByID(ctx, tx, id)
 	if err != nil {
-		return nil, err
+		return nil, fmt.Errorf("db: reset secret: %w", err)
+	}
+	if err := recordEvent(ctx, tx, eventAt(app, tokenservice.ActionSecretReset, r.Actor, r.Now), r.FormKey); err != nil {
+		return nil, fmt.Errorf("db: reset secret: %w", err)
 	}
 	if err := tx.Commit(); err != nil {
-		return nil, err
+		return nil, fmt.Errorf("db: reset secret: %w", err)
 	}
 	return app, nil
 }
@@ -482,83 +537,87 @@ func (db *DB) secretColumns(s tokenservice.StoredSecret) (ciphertext []byte, pad
 	return s.Ciphertext, db.pageSize, millis(s.RevealUntil)
 }
 
-// DeleteApplication deletes the account's application with its scopes; its
-// client secret stops working at once. Another account's application is
-// ENOTFOUND. A version > 0 must match the application's (ECONFLICT
-// otherwise, nothing deleted): the admin confirmed what they saw.
-func (db *DB) DeleteApplication(ctx context.Context, accountID, clientID string, version int) error {
-	res, err := db.db.ExecContext(ctx,
-		`DELETE FROM applications WHERE account_id = ? AND client_id = ? AND (? = 0 OR version = ?)`,
-		accountID, clientID, version, version)
+// DeleteApplication deletes the application with its scopes; its client
+// secret stops working at once, and the trail records it. With an
+// AccountID, another account's application is ENOTFOUND. A Version above 0
+// must match the application's (ECONFLICT otherwise, nothing deleted): the
+// admin confirmed what they saw.
+func (db *DB) DeleteApplication(ctx context.Context, d Deletion) error {
+	tx, err := db.db.BeginTx(ctx, nil)
 	if err != nil {
 		return fmt.Errorf("db: delete application: %w", err)
 	}
-	if n, err := res.RowsAffected(); err != nil {
+	defer tx.Rollback()
+	if err := checkFormKey(ctx, tx, d.AccountID, d.FormKey); err != nil {
 		return fmt.Errorf("db: delete application: %w", err)
-	} else if n == 0 {
-		if _, err := db.GetApplication(ctx, accountID, clientID); err != nil {
-			return fmt.Errorf("db: delete application: %w", err)
+	}
+	app := &tokenservice.Application{ClientID: d.ClientID}
+	err = tx.QueryRowContext(ctx, `
+		DELETE FROM applications
+		WHERE client_id = ? AND (? = '' OR account_id = ?) AND (? = 0 OR version = ?)
+		RETURNING account_id, name`,
+		d.ClientID, d.AccountID, d.AccountID, d.Version, d.Version,
+	).Scan(&app.AccountID, &app.Name)
+	if errors.Is(err, sql.ErrNoRows) {
+		if d.AccountID == "" {
+			return fmt.Errorf("db: delete application: %w", errAppNotFound())
 		}
-		return fmt.Errorf("db: delete application: %w", tokenservice.Errorf(tokenservice.ECONFLICT,
-			"This application was changed by someone else after you opened it."))
+		return fmt.Errorf("db: delete application: %w", missingOrConflict(ctx, tx, d.AccountID, d.ClientID))
+	} else if err != nil {
+		return fmt.Errorf("db: delete application: %w", err)
 	}
-	return nil
-}
-
-// DeleteApplicationByClientID is DeleteApplication for the operator CLI, in
-// any account.
-func (db *DB) DeleteApplicationByClientID(ctx context.Context, clientID string) error {
-	res, err := db.db.ExecContext(ctx, `DELETE FROM applications WHERE client_id = ?`, clientID)
-	if err != nil {
-		return fmt.Errorf("db: delete application by client id: %w", err)
+	if err := recordEvent(ctx, tx, eventAt(app, tokenservice.ActionDeleted, d.Actor, d.Now), d.FormKey); err != nil {
+		return fmt.Errorf("db: delete application: %w", err)
 	}
-	if err := mustHaveAffected(res); err != nil {
-		return fmt.Errorf("db: delete application by client id: %w", err)
-	}
-	return nil
-}
-
-func mustHaveAffected(res sql.Result) error {
-	n, err := res.RowsAffected()
-	if err != nil {
-		return err
-	} else if n == 0 {
-		return errAppNotFound()
+	if err := tx.Commit(); err != nil {
+		return fmt.Errorf("db: delete application: %w", err)
 	}
 	return nil
 }
 
 // SecretCiphertext returns the encrypted current secret of the account's
-// application and its generation, while now is inside the reveal window.
-// After the window it is EGONE, and the ciphertext is erased from the row
-// right then, whether or not the sweep (EraseExpiredSecrets) has run yet:
-// the server, not the page, ends the window.
-func (db *DB) SecretCiphertext(ctx context.Context, accountID, clientID string, now time.Time) (ciphertext []byte, generation int, err error) {
+// application and its generation, while now is inside the reveal window, and
+// records in the trail that actor saw it: action is ActionSecretRevealed or
+// ActionSecretCopied. After the window it is EGONE, and the ciphertext is
+// erased from the row right then, whether or not the sweep
+// (EraseExpiredSecrets) has run yet: the server, not the page, ends the
+// window.
+func (db *DB) SecretCiphertext(ctx context.Context, accountID, clientID string, action tokenservice.Action, actor tokenservice.Actor, now time.Time) (ciphertext []byte, generation int, err error) {
+	tx, err := db.db.BeginTx(ctx, nil)
+	if err != nil {
+		return nil, 0, fmt.Errorf("db: secret ciphertext: %w", err)
+	}
+	defer tx.Rollback()
 	var (
-		id          int64
 		revealUntil sql.NullInt64
+		extra       = []any{&ciphertext, &revealUntil}
 	)
-	err = db.db.QueryRowContext(ctx, `
-		SELECT id, secret_ciphertext, secret_reveal_until, secret_generation
+	app, err := scanApplication(tx.QueryRowContext(ctx,
+		`SELECT `+applicationColumns+`, secret_ciphertext, secret_reveal_until
 		FROM applications WHERE account_id = ? AND client_id = ?`,
-		accountID, clientID,
-	).Scan(&id, &ciphertext, &revealUntil, &generation)
+		accountID, clientID), extra...)
 	if errors.Is(err, sql.ErrNoRows) {
 		return nil, 0, fmt.Errorf("db: secret ciphertext: %w", errAppNotFound())
 	} else if err != nil {
 		return nil, 0, fmt.Errorf("db: secret ciphertext: %w", err)
 	}
 	if ciphertext != nil && revealUntil.Valid && millis(now) < revealUntil.Int64 {
-		return ciphertext, generation, nil
+		if err := recordEvent(ctx, tx, eventAt(app, action, actor, now), ""); err != nil {
+			return nil, 0, fmt.Errorf("db: secret ciphertext: %w", err)
+		}
+		if err := tx.Commit(); err != nil {
+			return nil, 0, fmt.Errorf("db: secret ciphertext: %w", err)
+		}
+		return ciphertext, app.SecretGeneration, nil
 	}
 	if ciphertext != nil {
-		// The condition repeats the check, so a reset that just opened a new
-		// window is not erased.
-		if _, err := db.db.ExecContext(ctx, `
+		if _, err := tx.ExecContext(ctx, `
 			UPDATE applications
 			SET secret_ciphertext = NULL, secret_padding = NULL, secret_reveal_until = NULL
-			WHERE id = ? AND (secret_reveal_until IS NULL OR secret_reveal_until <= ?)`,
-			id, millis(now)); err != nil {
+			WHERE id = ?`, app.ID); err != nil {
+			return nil, 0, fmt.Errorf("db: secret ciphertext: erase: %w", err)
+		}
+		if err := tx.Commit(); err != nil {
 			return nil, 0, fmt.Errorf("db: secret ciphertext: erase: %w", err)
 		}
 	}
@@ -612,6 +671,24 @@ func (db *DB) checkpoint(ctx context.Context) error {
 		return fmt.Errorf("checkpoint: blocked by readers (%d of %d frames copied)", checkpointed, logFrames)
 	}
 	return nil
+}
+
+// sameGrants reports whether two sets of grants without AccessNone, each key
+// once, are the same, in whatever order.
+func sameGrants(a, b []tokenservice.ScopeGrant) bool {
+	if len(a) != len(b) {
+		return false
+	}
+	access := make(map[string]tokenservice.Access, len(a))
+	for _, g := range a {
+		access[g.Key] = g.Access
+	}
+	for _, g := range b {
+		if access[g.Key] != g.Access {
+			return false
+		}
+	}
+	return true
 }
 
 // storedGrants returns the grants to store: without AccessNone, each key

@@ -60,7 +60,7 @@ func TestCreateApplication(t *testing.T) {
 		mustCreate(t, db, "acme", "client-1", "First")
 		_, err := db.CreateApplication(ctx, NewApplication{
 			AccountID: "globex", ClientID: "client-1", Name: "Second",
-			Secret: testSecret("second"), Actor: "cli", Now: now,
+			Secret: testSecret("second"), Actor: testActor("cli"), Now: now,
 		})
 		wantCode(t, err, tokenservice.ECONFLICT)
 	})
@@ -79,7 +79,7 @@ func TestCreateApplication(t *testing.T) {
 		t.Run(tt.name, func(t *testing.T) {
 			db := openTestDB(t)
 			n := NewApplication{AccountID: "acme", ClientID: "client-1", Name: "App", Scopes: tt.scopes,
-				Secret: testSecret("x"), Actor: "cli", Now: now}
+				Secret: testSecret("x"), Actor: testActor("cli"), Now: now}
 			if tt.app.Name != "" {
 				n.Name = tt.app.Name
 			}
@@ -132,19 +132,19 @@ func TestOtherAccount(t *testing.T) {
 		{"Get", func(c string) error { _, err := db.GetApplication(ctx, "acme", c); return err }},
 		{"Update", func(c string) error {
 			_, err := db.UpdateApplication(ctx, ApplicationUpdate{AccountID: "acme", ClientID: c, Version: 1,
-				Name: "Mine now", Actor: "mallory@acme.example", Now: now})
+				Name: "Mine now", Actor: testActor("mallory@acme.example"), Now: now})
 			return err
 		}},
 		{"ResetSecret", func(c string) error {
-			_, err := db.ResetSecret(ctx, "acme", c, 1, testSecret("mallory"), "mallory@acme.example", now)
+			_, err := db.ResetSecret(ctx, SecretReset{AccountID: "acme", ClientID: c, Version: 1, Secret: testSecret("mallory"), Actor: testActor("mallory@acme.example"), Now: now})
 			return err
 		}},
 		{"ResetSecretUnversioned", func(c string) error {
-			_, err := db.ResetSecret(ctx, "acme", c, 0, testSecret("mallory"), "mallory@acme.example", now)
+			_, err := db.ResetSecret(ctx, SecretReset{AccountID: "acme", ClientID: c, Version: 0, Secret: testSecret("mallory"), Actor: testActor("mallory@acme.example"), Now: now})
 			return err
 		}},
-		{"SecretCiphertext", func(c string) error { _, _, err := db.SecretCiphertext(ctx, "acme", c, now); return err }},
-		{"Delete", func(c string) error { return db.DeleteApplication(ctx, "acme", c, 0) }},
+		{"SecretCiphertext", func(c string) error { _, _, err := db.SecretCiphertext(ctx, "acme", c, tokenservice.ActionSecretRevealed, testActor("test"), now); return err }},
+		{"Delete", func(c string) error { return db.DeleteApplication(ctx, Deletion{AccountID: "acme", ClientID: c, Version: 0}) }},
 	} {
 		t.Run(tt.name, func(t *testing.T) {
 			for _, clientID := range []string{"their-client", "no-such-client"} {
@@ -175,7 +175,7 @@ func TestUpdateApplication(t *testing.T) {
 		app, err := db.UpdateApplication(ctx, ApplicationUpdate{
 			AccountID: "acme", ClientID: "client-1", Version: 1,
 			Name: "Billing export", Scopes: []tokenservice.ScopeGrant{rwIncident, noReports},
-			Actor: "bob@acme.example", Now: later,
+			Actor: testActor("bob@acme.example"), Now: later,
 		})
 		if err != nil {
 			t.Fatal(err)
@@ -211,13 +211,13 @@ func TestUpdateApplication(t *testing.T) {
 		db := openTestDB(t)
 		mustCreate(t, db, "acme", "client-1", "Billing sync", readEmail)
 		edit := ApplicationUpdate{AccountID: "acme", ClientID: "client-1", Version: 1,
-			Name: "First edit", Scopes: []tokenservice.ScopeGrant{readEmail}, Actor: "alice@acme.example", Now: now}
+			Name: "First edit", Scopes: []tokenservice.ScopeGrant{readEmail}, Actor: testActor("alice@acme.example"), Now: now}
 		first, err := db.UpdateApplication(ctx, edit)
 		if err != nil {
 			t.Fatal(err)
 		}
 
-		edit.Name, edit.Scopes, edit.Actor = "Second edit", []tokenservice.ScopeGrant{rwIncident}, "bob@acme.example"
+		edit.Name, edit.Scopes, edit.Actor = "Second edit", []tokenservice.ScopeGrant{rwIncident}, testActor("bob@acme.example")
 		_, err = db.UpdateApplication(ctx, edit)
 		wantCode(t, err, tokenservice.ECONFLICT)
 		if got := tokenservice.ErrorMessage(err); !strings.HasPrefix(got, "This application was changed by someone else") {
@@ -255,7 +255,7 @@ func TestResetSecret(t *testing.T) {
 		t.Run(tt.name, func(t *testing.T) {
 			db := openTestDB(t)
 			mustCreate(t, db, "acme", "client-1", "Billing sync", readEmail)
-			app, err := db.ResetSecret(ctx, "acme", "client-1", tt.version, testSecret("new"), "bob@acme.example", later)
+			app, err := db.ResetSecret(ctx, SecretReset{AccountID: "acme", ClientID: "client-1", Version: tt.version, Secret: testSecret("new"), Actor: testActor("bob@acme.example"), Now: later})
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -281,11 +281,11 @@ func TestResetSecret(t *testing.T) {
 	t.Run("StaleVersion", func(t *testing.T) {
 		db := openTestDB(t)
 		mustCreate(t, db, "acme", "client-1", "Billing sync")
-		first, err := db.ResetSecret(ctx, "acme", "client-1", 1, testSecret("first"), "alice@acme.example", later)
+		first, err := db.ResetSecret(ctx, SecretReset{AccountID: "acme", ClientID: "client-1", Version: 1, Secret: testSecret("first"), Actor: testActor("alice@acme.example"), Now: later})
 		if err != nil {
 			t.Fatal(err)
 		}
-		_, err = db.ResetSecret(ctx, "acme", "client-1", 1, testSecret("second"), "bob@acme.example", later)
+		_, err = db.ResetSecret(ctx, SecretReset{AccountID: "acme", ClientID: "client-1", Version: 1, Secret: testSecret("second"), Actor: testActor("bob@acme.example"), Now: later})
 		wantCode(t, err, tokenservice.ECONFLICT)
 
 		after, hash, err := db.ApplicationByClientID(ctx, "client-1")
@@ -303,28 +303,28 @@ func TestResetSecret(t *testing.T) {
 	t.Run("ByClientID", func(t *testing.T) {
 		db := openTestDB(t)
 		mustCreate(t, db, "globex", "client-1", "Billing sync")
-		app, err := db.ResetSecretByClientID(ctx, "client-1", testSecret("cli"), "cli", later)
+		app, err := db.ResetSecret(ctx, SecretReset{ClientID: "client-1", Secret: testSecret("cli"), Actor: testActor("cli"), Now: later})
 		if err != nil {
 			t.Fatal(err)
 		}
 		if got, want := app.SecretGeneration, 2; got != want {
 			t.Errorf("SecretGeneration = %d, want %d", got, want)
 		}
-		_, err = db.ResetSecretByClientID(ctx, "client-2", testSecret("cli"), "cli", later)
+		_, err = db.ResetSecret(ctx, SecretReset{ClientID: "client-2", Secret: testSecret("cli"), Actor: testActor("cli"), Now: later})
 		wantCode(t, err, tokenservice.ENOTFOUND)
 	})
 
 	t.Run("WithoutRevealWindow", func(t *testing.T) {
 		db := openTestDB(t)
 		mustCreate(t, db, "acme", "client-1", "Billing sync")
-		app, err := db.ResetSecret(ctx, "acme", "client-1", 0, tokenservice.StoredSecret{Hash: []byte("h")}, "cli", later)
+		app, err := db.ResetSecret(ctx, SecretReset{AccountID: "acme", ClientID: "client-1", Version: 0, Secret: tokenservice.StoredSecret{Hash: []byte("h")}, Actor: testActor("cli"), Now: later})
 		if err != nil {
 			t.Fatal(err)
 		}
 		if !app.SecretRevealUntil.IsZero() {
 			t.Errorf("SecretRevealUntil = %v, want zero", app.SecretRevealUntil)
 		}
-		_, _, err = db.SecretCiphertext(ctx, "acme", "client-1", later)
+		_, _, err = db.SecretCiphertext(ctx, "acme", "client-1", tokenservice.ActionSecretRevealed, testActor("test"), later)
 		wantCode(t, err, tokenservice.EGONE)
 	})
 }
@@ -336,9 +336,9 @@ func TestDeleteApplication(t *testing.T) {
 		name   string
 		delete func(db *DB) error
 	}{
-		{"InAccount", func(db *DB) error { return db.DeleteApplication(ctx, "acme", "client-1", 0) }},
-		{"InAccountAtVersion", func(db *DB) error { return db.DeleteApplication(ctx, "acme", "client-1", 1) }},
-		{"ByClientID", func(db *DB) error { return db.DeleteApplicationByClientID(ctx, "client-1") }},
+		{"InAccount", func(db *DB) error { return db.DeleteApplication(ctx, Deletion{AccountID: "acme", ClientID: "client-1", Version: 0}) }},
+		{"InAccountAtVersion", func(db *DB) error { return db.DeleteApplication(ctx, Deletion{AccountID: "acme", ClientID: "client-1", Version: 1}) }},
+		{"ByClientID", func(db *DB) error { return db.DeleteApplication(ctx, Deletion{ClientID: "client-1"}) }},
 	} {
 		t.Run(tt.name, func(t *testing.T) {
 			db := openTestDB(t)
@@ -362,15 +362,15 @@ func TestDeleteApplicationStaleVersion(t *testing.T) {
 	db := openTestDB(t)
 	mustCreate(t, db, "acme", "client-1", "Billing sync", readEmail)
 	if _, err := db.UpdateApplication(ctx, ApplicationUpdate{AccountID: "acme", ClientID: "client-1", Version: 1,
-		Name: "Renamed", Actor: "b@acme.example", Now: time.Now()}); err != nil {
+		Name: "Renamed", Actor: testActor("b@acme.example"), Now: time.Now()}); err != nil {
 		t.Fatal(err)
 	}
-	wantCode(t, db.DeleteApplication(ctx, "acme", "client-1", 1), tokenservice.ECONFLICT)
+	wantCode(t, db.DeleteApplication(ctx, Deletion{AccountID: "acme", ClientID: "client-1", Version: 1}), tokenservice.ECONFLICT)
 	if _, _, err := db.ApplicationByClientID(ctx, "client-1"); err != nil {
 		t.Fatalf("a delete at a stale version deleted the application: %v", err)
 	}
-	wantCode(t, db.DeleteApplication(ctx, "globex", "client-1", 2), tokenservice.ENOTFOUND)
-	if err := db.DeleteApplication(ctx, "acme", "client-1", 2); err != nil {
+	wantCode(t, db.DeleteApplication(ctx, Deletion{AccountID: "globex", ClientID: "client-1", Version: 2}), tokenservice.ENOTFOUND)
+	if err := db.DeleteApplication(ctx, Deletion{AccountID: "acme", ClientID: "client-1", Version: 2}); err != nil {
 		t.Fatal(err)
 	}
 }
@@ -382,7 +382,7 @@ func TestSecretCiphertext(t *testing.T) {
 	windowEnd := now.Add(15 * time.Minute)
 
 	t.Run("InsideWindow", func(t *testing.T) {
-		ct, gen, err := db.SecretCiphertext(ctx, "acme", "client-1", windowEnd.Add(-time.Millisecond))
+		ct, gen, err := db.SecretCiphertext(ctx, "acme", "client-1", tokenservice.ActionSecretRevealed, testActor("test"), windowEnd.Add(-time.Millisecond))
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -395,7 +395,7 @@ func TestSecretCiphertext(t *testing.T) {
 	})
 
 	t.Run("WindowEnded", func(t *testing.T) {
-		_, _, err := db.SecretCiphertext(ctx, "acme", "client-1", windowEnd)
+		_, _, err := db.SecretCiphertext(ctx, "acme", "client-1", tokenservice.ActionSecretRevealed, testActor("test"), windowEnd)
 		wantCode(t, err, tokenservice.EGONE)
 		if got, want := tokenservice.ErrorMessage(err), "The client secret can no longer be viewed. Reset it to get a new one."; got != want {
 			t.Errorf("message = %q, want %q", got, want)
@@ -405,7 +405,7 @@ func TestSecretCiphertext(t *testing.T) {
 			t.Errorf("rows still holding a ciphertext = %d, want %d", got, want)
 		}
 		// Even a clock going back does not bring it back.
-		_, _, err = db.SecretCiphertext(ctx, "acme", "client-1", now)
+		_, _, err = db.SecretCiphertext(ctx, "acme", "client-1", tokenservice.ActionSecretRevealed, testActor("test"), now)
 		wantCode(t, err, tokenservice.EGONE)
 	})
 
@@ -413,10 +413,10 @@ func TestSecretCiphertext(t *testing.T) {
 		later := windowEnd.Add(time.Hour)
 		s := testSecret("reset")
 		s.RevealUntil = later.Add(15 * time.Minute)
-		if _, err := db.ResetSecret(ctx, "acme", "client-1", 0, s, "cli", later); err != nil {
+		if _, err := db.ResetSecret(ctx, SecretReset{AccountID: "acme", ClientID: "client-1", Version: 0, Secret: s, Actor: testActor("cli"), Now: later}); err != nil {
 			t.Fatal(err)
 		}
-		ct, gen, err := db.SecretCiphertext(ctx, "acme", "client-1", later)
+		ct, gen, err := db.SecretCiphertext(ctx, "acme", "client-1", tokenservice.ActionSecretRevealed, testActor("test"), later)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -436,7 +436,7 @@ func TestEraseExpiredSecrets(t *testing.T) {
 	s := testSecret("later")
 	s.RevealUntil = now.Add(time.Hour)
 	if _, err := db.CreateApplication(ctx, NewApplication{AccountID: "acme", ClientID: "client-2",
-		Name: "Ends later", Secret: s, Actor: "cli", Now: now}); err != nil {
+		Name: "Ends later", Secret: s, Actor: testActor("cli"), Now: now}); err != nil {
 		t.Fatal(err)
 	}
 

@@ -52,7 +52,7 @@ func TestClientCacheSeesEveryChange(t *testing.T) {
 			}
 
 			// A reset by the other store: the new hash and generation at once.
-			if _, err := cli.ResetSecretByClientID(ctx, "client-1", testSecret("second"), "cli", now); err != nil {
+			if _, err := cli.ResetSecret(ctx, SecretReset{ClientID: "client-1", Secret: testSecret("second"), Actor: testActor("cli"), Now: now}); err != nil {
 				t.Fatal(err)
 			}
 			if c := get(); c.SecretGeneration != 2 || string(c.SecretHash) != "hash:second" {
@@ -62,7 +62,7 @@ func TestClientCacheSeesEveryChange(t *testing.T) {
 			// A scope change through this store.
 			cur, _ := server.GetApplication(ctx, "acme", "client-1")
 			if _, err := server.UpdateApplication(ctx, ApplicationUpdate{AccountID: "acme", ClientID: "client-1", Version: cur.Version,
-				Name: "Cached", Scopes: []tokenservice.ScopeGrant{rwIncident}, Actor: "admin@example.com", Now: now}); err != nil {
+				Name: "Cached", Scopes: []tokenservice.ScopeGrant{rwIncident}, Actor: testActor("admin@example.com"), Now: now}); err != nil {
 				t.Fatal(err)
 			}
 			if got, want := get().Scopes, []tokenservice.ScopeGrant{rwIncident}; !reflect.DeepEqual(got, want) {
@@ -84,7 +84,7 @@ func TestClientCacheSeesEveryChange(t *testing.T) {
 				t.Fatal(err)
 			}
 			get()
-			if _, err := cli.ResetSecretByClientID(ctx, "client-1", testSecret("third"), "cli", now); err != nil {
+			if _, err := cli.ResetSecret(ctx, SecretReset{ClientID: "client-1", Secret: testSecret("third"), Actor: testActor("cli"), Now: now}); err != nil {
 				t.Fatal(err)
 			}
 			if c := get(); c.SecretGeneration != 3 {
@@ -92,7 +92,7 @@ func TestClientCacheSeesEveryChange(t *testing.T) {
 			}
 
 			// A delete by the other store: not found at once.
-			if err := cli.DeleteApplicationByClientID(ctx, app.ClientID); err != nil {
+			if err := cli.DeleteApplication(ctx, Deletion{ClientID: app.ClientID}); err != nil {
 				t.Fatal(err)
 			}
 			_, err = server.Client(ctx, "client-1")

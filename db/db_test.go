@@ -35,7 +35,7 @@ func mustCreate(tb testing.TB, db *DB, account, clientID, name string, scopes ..
 		Name:      name,
 		Scopes:    scopes,
 		Secret:    testSecret("secret of " + clientID),
-		Actor:     "admin@example.com",
+		Actor:     testActor("admin@example.com"),
 		Now:       now,
 	})
 	if err != nil {
@@ -210,4 +210,9 @@ func mustReadMigrations(t *testing.T) []migration {
 		t.Fatal(err)
 	}
 	return ms
+}
+
+// testActor is a person making a change in a test.
+func testActor(email string) tokenservice.Actor {
+	return tokenservice.Actor{Subject: "sub-" + email, Email: email, Address: "192.0.2.1", UserAgent: "test"}
 }

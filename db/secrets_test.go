@@ -28,16 +28,16 @@ func TestErasedSecretLeavesNoCopyInFiles(t *testing.T) {
 	}{
 		{"Sweep", func(t *testing.T, db *DB) {}},
 		{"ReadAfterWindow", func(t *testing.T, db *DB) {
-			_, _, err := db.SecretCiphertext(context.Background(), "acme", "the-client", windowEnd)
+			_, _, err := db.SecretCiphertext(context.Background(), "acme", "the-client", tokenservice.ActionSecretRevealed, testActor("test"), windowEnd)
 			wantCode(t, err, tokenservice.EGONE)
 		}},
 		{"Reset", func(t *testing.T, db *DB) {
-			if _, err := db.ResetSecret(context.Background(), "acme", "the-client", 0, testSecret("replacement"), "cli", windowEnd); err != nil {
+			if _, err := db.ResetSecret(context.Background(), SecretReset{AccountID: "acme", ClientID: "the-client", Version: 0, Secret: testSecret("replacement"), Actor: testActor("cli"), Now: windowEnd}); err != nil {
 				t.Fatal(err)
 			}
 		}},
 		{"Delete", func(t *testing.T, db *DB) {
-			if err := db.DeleteApplication(context.Background(), "acme", "the-client", 0); err != nil {
+			if err := db.DeleteApplication(context.Background(), Deletion{AccountID: "acme", ClientID: "the-client", Version: 0}); err != nil {
 				t.Fatal(err)
 			}
 		}},
@@ -59,7 +59,7 @@ func TestErasedSecretLeavesNoCopyInFiles(t *testing.T) {
 			if _, err := db.CreateApplication(ctx, NewApplication{
 				AccountID: "acme", ClientID: "the-client", Name: "Holds the secret", Scopes: []tokenservice.ScopeGrant{rwIncident},
 				Secret: tokenservice.StoredSecret{Hash: []byte("hash"), Ciphertext: ciphertext, RevealUntil: windowEnd},
-				Actor:  "admin@example.com", Now: now,
+				Actor:  testActor("admin@example.com"), Now: now,
 			}); err != nil {
 				t.Fatal(err)
 			}
@@ -67,10 +67,10 @@ func TestErasedSecretLeavesNoCopyInFiles(t *testing.T) {
 
 			churn(t, db, rng, "during")
 			if _, err := db.UpdateApplication(ctx, ApplicationUpdate{AccountID: "acme", ClientID: "the-client", Version: 1,
-				Name: "Holds the secret, renamed " + strings.Repeat("x", 500), Actor: "bob@acme.example", Now: now}); err != nil {
+				Name: "Holds the secret, renamed " + strings.Repeat("x", 500), Actor: testActor("bob@acme.example"), Now: now}); err != nil {
 				t.Fatal(err)
 			}
-			if got, _, err := db.SecretCiphertext(ctx, "acme", "the-client", windowEnd.Add(-time.Second)); err != nil {
+			if got, _, err := db.SecretCiphertext(ctx, "acme", "the-client", tokenservice.ActionSecretRevealed, testActor("test"), windowEnd.Add(-time.Second)); err != nil {
 				t.Fatal(err)
 			} else if !bytes.Equal(got, ciphertext) {
 				t.Fatal("ciphertext read back differs")
@@ -137,17 +137,17 @@ func churn(t *testing.T, db *DB, rng *rand.Rand, prefix string) {
 		}
 		switch rng.IntN(4) {
 		case 0:
-			if err := db.DeleteApplication(ctx, "acme", clientID, 0); err != nil {
+			if err := db.DeleteApplication(ctx, Deletion{AccountID: "acme", ClientID: clientID, Version: 0}); err != nil {
 				t.Fatal(err)
 			}
 		case 1:
-			if _, err := db.ResetSecret(ctx, "acme", clientID, 0, testSecret(clientID+" again"), "cli", now); err != nil {
+			if _, err := db.ResetSecret(ctx, SecretReset{AccountID: "acme", ClientID: clientID, Version: 0, Secret: testSecret(clientID+" again"), Actor: testActor("cli"), Now: now}); err != nil {
 				t.Fatal(err)
 			}
 		default:
 			name := fmt.Sprintf("%s %s", clientID, strings.Repeat("y", rng.IntN(1200)))
 			if _, err := db.UpdateApplication(ctx, ApplicationUpdate{AccountID: "acme", ClientID: clientID,
-				Version: app.Version, Name: name, Actor: "carol@acme.example", Now: now}); err != nil {
+				Version: app.Version, Name: name, Actor: testActor("carol@acme.example"), Now: now}); err != nil {
 				t.Fatal(err)
 			}
 		}

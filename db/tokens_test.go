@@ -35,7 +35,7 @@ func TestClient(t *testing.T) {
 		}
 	})
 	t.Run("AfterReset", func(t *testing.T) {
-		if _, err := db.ResetSecretByClientID(ctx, "client-1", testSecret("second"), "cli", now); err != nil {
+		if _, err := db.ResetSecret(ctx, SecretReset{ClientID: "client-1", Secret: testSecret("second"), Actor: testActor("cli"), Now: now}); err != nil {
 			t.Fatal(err)
 		}
 		c, err := db.Client(ctx, "client-1")
@@ -51,7 +51,7 @@ func TestClient(t *testing.T) {
 		wantCode(t, err, tokenservice.ENOTFOUND)
 	})
 	t.Run("Deleted", func(t *testing.T) {
-		if err := db.DeleteApplicationByClientID(ctx, "client-2"); err != nil {
+		if err := db.DeleteApplication(ctx, Deletion{ClientID: "client-2"}); err != nil {
 			t.Fatal(err)
 		}
 		_, err := db.Client(ctx, "client-2")
@@ -98,7 +98,7 @@ func TestTokenUsage(t *testing.T) {
 	if n, last, err := db.TokenUsage(ctx, "acme", "client-1", now); err != nil || n != 0 || !last.IsZero() {
 		t.Fatalf("TokenUsage before any token = %d, %v, %v", n, last, err)
 	}
-	if err := db.DeleteApplicationByClientID(ctx, "client-2"); err != nil {
+	if err := db.DeleteApplication(ctx, Deletion{ClientID: "client-2"}); err != nil {
 		t.Fatal(err)
 	}
 	batches := [][]tokenservice.TokenUsage{
@@ -144,7 +144,7 @@ func TestTokenUsage(t *testing.T) {
 		}
 	})
 	t.Run("DeletedWithTheApplication", func(t *testing.T) {
-		if err := db.DeleteApplicationByClientID(ctx, "client-1"); err != nil {
+		if err := db.DeleteApplication(ctx, Deletion{ClientID: "client-1"}); err != nil {
 			t.Fatal(err)
 		}
 		if got := countRows(t, db, `SELECT (SELECT count(*) FROM token_usage) + (SELECT count(*) FROM token_last_issued)`); got != 0 {

@@ -1,6 +1,7 @@
 package handlers
 
 import (
+	"errors"
 	"net/http"
 	"strconv"
 	"strings"
@@ -17,6 +18,7 @@ import (
 type applicationForm struct {
 	Name    string
 	Version int
+	FormKey string                         // the submission id (see newFormKey)
 	Access  map[string]tokenservice.Access // by catalogue key, from "scope.<key>" fields
 }
 
@@ -25,7 +27,7 @@ func parseApplicationForm(c echo.Context) (applicationForm, error) {
 	if err != nil {
 		return applicationForm{}, tokenservice.Errorf(tokenservice.EINVALID, "The form could not be read.")
 	}
-	f := applicationForm{Name: params.Get("name"), Access: map[string]tokenservice.Access{}}
+	f := applicationForm{Name: params.Get("name"), FormKey: params.Get("_form"), Access: map[string]tokenservice.Access{}}
 	f.Version, _ = strconv.Atoi(params.Get("version"))
 	for k, v := range params {
 		if key, ok := strings.CutPrefix(k, "scope."); ok && len(v) > 0 {
@@ -62,7 +64,7 @@ func (h *Applications) check(f applicationForm, current []tokenservice.ScopeGran
 // formView builds the Add/Edit page: one row per catalogue entry, plus a row
 // for every retired scope the application still has.
 func (h *Applications) formView(f applicationForm, current []tokenservice.ScopeGrant, errs map[string]string) views.ApplicationForm {
-	v := views.ApplicationForm{Name: f.Name, Version: f.Version, Errors: errs}
+	v := views.ApplicationForm{Name: f.Name, Version: f.Version, FormKey: f.FormKey, Errors: errs}
 	choice := func(a tokenservice.Access, label string, chosen tokenservice.Access) views.Choice {
 		return views.Choice{Value: string(a), Label: label, Checked: a == chosen}
 	}
@@ -145,7 +147,7 @@ func (h *Applications) newApplication(c echo.Context) error {
 	if err := requireAdmin(c); err != nil {
 		return err
 	}
-	return renderForm(c, http.StatusOK, h.formView(applicationForm{}, nil, nil))
+	return renderForm(c, http.StatusOK, h.formView(applicationForm{FormKey: newFormKey()}, nil, nil))
 }
 
 // createApplication registers an application and shows its details, where
@@ -166,9 +168,12 @@ func (h *Applications) createApplication(c echo.Context) error {
 	clientID := secret.NewClientID()
 	app, err := h.store.CreateApplication(c.Request().Context(), db.NewApplication{
 		AccountID: user.AccountID, ClientID: clientID, Name: name, Scopes: grants,
-		Secret: h.newSecret(clientID, now), Actor: user.Email, Now: now,
+		Secret: h.newSecret(clientID, now), Actor: actorOf(c), FormKey: f.FormKey, Now: now,
 	})
-	if err != nil {
+	var dup *db.DuplicateError
+	if errors.As(err, &dup) {
+		return redirect(c, "/applications/"+dup.ClientID) // the first post registered it
+	} else if err != nil {
 		return err
 	}
 	h.logger.Info("application created", append(logAttrs(c), "client_id", app.ClientID, "account", app.AccountID, "by", user.Email)...)
@@ -195,7 +200,7 @@ func (h *Applications) editApplication(c echo.Context) error {
 	if err != nil {
 		return err
 	}
-	v := h.formView(applicationForm{Name: app.Name, Version: app.Version, Access: grantsToAccess(app.Scopes)}, app.Scopes, nil)
+	v := h.formView(applicationForm{Name: app.Name, Version: app.Version, FormKey: newFormKey(), Access: grantsToAccess(app.Scopes)}, app.Scopes, nil)
 	v.Edit, v.ClientID = true, app.ClientID
 	return renderForm(c, http.StatusOK, v)
 }
@@ -220,14 +225,18 @@ func (h *Applications) updateApplication(c echo.Context) error {
 		return renderForm(c, http.StatusUnprocessableEntity, v)
 	}
 	updated, err := h.store.UpdateApplication(ctx, db.ApplicationUpdate{
-		AccountID: user.AccountID, ClientID: id, Version: f.Version, Name: name, Scopes: grants, Actor: user.Email, Now: h.now(),
+		AccountID: user.AccountID, ClientID: id, Version: f.Version, Name: name, Scopes: grants,
+		Actor: actorOf(c), FormKey: f.FormKey, Now: h.now(),
 	})
-	if tokenservice.ErrorCode(err) == tokenservice.ECONFLICT {
+	var dup *db.DuplicateError
+	if errors.As(err, &dup) {
+		return redirect(c, "/applications/"+id) // the first post saved it
+	} else if tokenservice.ErrorCode(err) == tokenservice.ECONFLICT {
 		latest, gerr := h.store.GetApplication(ctx, user.AccountID, id)
 		if gerr != nil {
 			return gerr
 		}
-		f.Version = latest.Version
+		f.Version, f.FormKey = latest.Version, newFormKey()
 		v := h.formView(f, latest.Scopes, nil)
 		v.Edit, v.ClientID = true, id
 		v.Conflict = &views.ConflictInfo{UpdatedBy: latest.UpdatedBy, UpdatedAt: latest.UpdatedAt, Name: latest.Name, Scopes: h.summaries(latest.Scopes)}
@@ -249,7 +258,7 @@ func (h *Applications) confirmReset(c echo.Context) error {
 		return err
 	}
 	return render(c, http.StatusOK, views.ConfirmPage(views.Confirm{
-		Title: "Reset client secret", AppName: app.Name, ClientID: app.ClientID, Version: app.Version,
+		Title: "Reset client secret", AppName: app.Name, ClientID: app.ClientID, Version: app.Version, FormKey: newFormKey(),
 		Message:     "Reset the Client Secret of “" + app.Name + "”?",
 		Consequence: "A new secret replaces the current one at once. The current secret stops working immediately, and the access tokens issued with it are no longer accepted at introspection. The new secret can be viewed for " + windowText(h.window) + ".",
 		Action:      "/applications/" + app.ClientID + "/reset", Button: "Reset client secret", CancelURL: "/applications/" + app.ClientID + "/edit",
@@ -267,8 +276,14 @@ func (h *Applications) resetSecret(c echo.Context) error {
 		version = app.Version
 	}
 	user, now := userOf(c), h.now()
-	_, err = h.store.ResetSecret(c.Request().Context(), user.AccountID, app.ClientID, version, h.newSecret(app.ClientID, now), user.Email, now)
-	if tokenservice.ErrorCode(err) == tokenservice.ECONFLICT {
+	_, err = h.store.ResetSecret(c.Request().Context(), db.SecretReset{
+		AccountID: user.AccountID, ClientID: app.ClientID, Version: version, Secret: h.newSecret(app.ClientID, now),
+		Actor: actorOf(c), FormKey: formKey(c), Now: now,
+	})
+	var dup *db.DuplicateError
+	if errors.As(err, &dup) {
+		return redirect(c, "/applications/"+app.ClientID) // the first post reset it
+	} else if tokenservice.ErrorCode(err) == tokenservice.ECONFLICT {
 		if err := setFlash(c, "The application changed while you were confirming (perhaps the secret was already reset), so nothing was reset. Check the details below and reset again if you still need to."); err != nil {
 			return err
 		}
@@ -290,7 +305,7 @@ func (h *Applications) confirmDelete(c echo.Context) error {
 		return err
 	}
 	return render(c, http.StatusOK, views.ConfirmPage(views.Confirm{
-		Title: "Delete application", AppName: app.Name, ClientID: app.ClientID, Version: app.Version,
+		Title: "Delete application", AppName: app.Name, ClientID: app.ClientID, Version: app.Version, FormKey: newFormKey(),
 		Message:     "Delete “" + app.Name + "”?",
 		Consequence: "Its Client ID and Client Secret stop working at once, and its access tokens are no longer accepted at introspection. This cannot be undone.",
 		Action:      "/applications/" + app.ClientID + "/delete", Button: "Delete application", CancelURL: "/applications/" + app.ClientID + "/edit",
@@ -300,12 +315,22 @@ func (h *Applications) confirmDelete(c echo.Context) error {
 // deleteApplication deletes the application and its credentials.
 func (h *Applications) deleteApplication(c echo.Context) error {
 	app, err := h.adminApp(c)
+	if tokenservice.ErrorCode(err) == tokenservice.ENOTFOUND && formKey(c) != "" {
+		// Posted twice: the first post deleted it.
+		if _, done, ferr := h.store.FormSubmitted(c.Request().Context(), userOf(c).AccountID, formKey(c)); ferr != nil {
+			return ferr
+		} else if done {
+			return redirect(c, "/applications")
+		}
+	}
 	if err != nil {
 		return err
 	}
 	user := userOf(c)
 	version, _ := strconv.Atoi(c.FormValue("version"))
-	err = h.store.DeleteApplication(c.Request().Context(), user.AccountID, app.ClientID, version)
+	err = h.store.DeleteApplication(c.Request().Context(), db.Deletion{
+		AccountID: user.AccountID, ClientID: app.ClientID, Version: version, Actor: actorOf(c), FormKey: formKey(c), Now: h.now(),
+	})
 	if tokenservice.ErrorCode(err) == tokenservice.ECONFLICT {
 		if err := setFlash(c, "The application changed while you were confirming, so it was not deleted. Check the details below and delete it again if you still want to."); err != nil {
 			return err

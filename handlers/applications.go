@@ -28,10 +28,16 @@ type Store interface {
 	GetApplication(ctx context.Context, accountID, clientID string) (*tokenservice.Application, error)
 	ListApplications(ctx context.Context, accountID string, opt db.ListOptions) (*db.ApplicationPage, error)
 	UpdateApplication(ctx context.Context, u db.ApplicationUpdate) (*tokenservice.Application, error)
-	ResetSecret(ctx context.Context, accountID, clientID string, version int, s tokenservice.StoredSecret, actor string, now time.Time) (*tokenservice.Application, error)
-	DeleteApplication(ctx context.Context, accountID, clientID string, version int) error
-	SecretCiphertext(ctx context.Context, accountID, clientID string, now time.Time) ([]byte, int, error)
+	ResetSecret(ctx context.Context, r db.SecretReset) (*tokenservice.Application, error)
+	DeleteApplication(ctx context.Context, d db.Deletion) error
+	SecretCiphertext(ctx context.Context, accountID, clientID string, action tokenservice.Action, actor tokenservice.Actor, now time.Time) ([]byte, int, error)
 	TokenUsage(ctx context.Context, accountID, clientID string, now time.Time) (int, time.Time, error)
+	RecordEvent(ctx context.Context, e *tokenservice.Event) error
+	ListEvents(ctx context.Context, accountID string, f db.EventFilter) (*db.EventPage, error)
+	EachEvent(ctx context.Context, accountID string, f db.EventFilter, fn func(*tokenservice.Event) error) error
+	EventActors(ctx context.Context, accountID string) ([]db.EventActor, error)
+	ApplicationNameInTrail(ctx context.Context, accountID, clientID string) (string, error)
+	FormSubmitted(ctx context.Context, accountID, formKey string) (clientID string, ok bool, err error)
 }
 
 // Applications serves the pages of an account's applications: list, add,
@@ -68,6 +74,19 @@ func clientIDParam(c echo.Context) (string, error) {
 	}
 	return id, nil
 }
+
+// actorOf is who makes the request's change, as the audit trail records it.
+func actorOf(c echo.Context) tokenservice.Actor {
+	u := userOf(c)
+	return tokenservice.Actor{Subject: u.Subject, Email: u.Email, Address: c.RealIP(), UserAgent: c.Request().UserAgent()}
+}
+
+// formKey is the submission id a form carries (see newFormKey).
+func formKey(c echo.Context) string { return c.FormValue("_form") }
+
+// newFormKey is the submission id of a form about to be rendered: posting it
+// twice (a double click, a resubmitted page) makes the change once.
+func newFormKey() string { return randomToken() }
 
 // flash stores a message for the next page of this session.
 func setFlash(c echo.Context, msg string) error {
@@ -218,8 +237,8 @@ func (h *Applications) secretPanel(c echo.Context, app *tokenservice.Application
 
 // plaintextSecret decrypts the current secret if its reveal window is open;
 // afterwards the store answers EGONE (and has erased the ciphertext).
-func (h *Applications) plaintextSecret(c echo.Context, id string) (string, error) {
-	ct, _, err := h.store.SecretCiphertext(c.Request().Context(), userOf(c).AccountID, id, h.now())
+func (h *Applications) plaintextSecret(c echo.Context, id string, action tokenservice.Action) (string, error) {
+	ct, _, err := h.store.SecretCiphertext(c.Request().Context(), userOf(c).AccountID, id, action, actorOf(c), h.now())
 	if err != nil {
 		return "", err
 	}
@@ -237,7 +256,7 @@ func (h *Applications) revealSecret(c echo.Context) error {
 		return err
 	}
 	id := app.ClientID
-	pt, err := h.plaintextSecret(c, id)
+	pt, err := h.plaintextSecret(c, id, tokenservice.ActionSecretRevealed)
 	if err != nil && tokenservice.ErrorCode(err) != tokenservice.EGONE {
 		return err
 	}
@@ -268,7 +287,7 @@ func (h *Applications) copySecret(c echo.Context) error {
 	if err != nil {
 		return err
 	}
-	pt, err := h.plaintextSecret(c, id)
+	pt, err := h.plaintextSecret(c, id, tokenservice.ActionSecretCopied)
 	if tokenservice.ErrorCode(err) == tokenservice.EGONE {
 		return c.String(http.StatusGone, tokenservice.ErrorMessage(err))
 	} else if tokenservice.ErrorCode(err) == tokenservice.ENOTFOUND {

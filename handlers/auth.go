@@ -1,6 +1,7 @@
 package handlers
 
 import (
+	"context"
 	"crypto/rand"
 	"crypto/subtle"
 	"encoding/base64"
@@ -47,8 +48,11 @@ type Auth struct {
 	public     string
 	region     string
 	regions    []views.Region
-	now        func() time.Time
-	logger     interface {
+	trail      interface {
+		RecordEvent(ctx context.Context, e *tokenservice.Event) error
+	}
+	now    func() time.Time
+	logger interface {
 		Info(string, ...any)
 		Warn(string, ...any)
 	}
@@ -61,7 +65,7 @@ func newAuth(cfg Config, secure bool) *Auth {
 	sc.MaxAge(int(loginTTL.Seconds()))
 	sc.SetSerializer(securecookie.JSONEncoder{})
 	return &Auth{oidc: cfg.OIDC, sessions: cfg.Sessions, loginCodec: sc, secure: secure, public: cfg.PublicURL,
-		region: cfg.Region, regions: cfg.Regions, now: cfg.Now, logger: cfg.Logger}
+		region: cfg.Region, regions: cfg.Regions, trail: cfg.Store, now: cfg.Now, logger: cfg.Logger}
 }
 
 type pendingLogin struct {
@@ -214,6 +218,11 @@ func (a *Auth) callback(c echo.Context) error {
 	if err := a.sessions.Renew(c.Request(), sess); err != nil {
 		return err
 	}
+	if user.AccountID != "" {
+		if err := a.trail.RecordEvent(ctx, a.sessionEvent(c, &user, tokenservice.ActionSignedIn)); err != nil {
+			return err
+		}
+	}
 	userJSON, _ := json.Marshal(user)
 	sess.Values = map[any]any{keyUser: string(userJSON), keyCSRF: randomToken(), keyIDToken: rawID}
 	if err := sess.Save(c.Request(), c.Response()); err != nil {
@@ -237,6 +246,11 @@ func (a *Auth) logout(c echo.Context) error {
 	if !a.validCSRF(c, sess) {
 		return tokenservice.Errorf(tokenservice.EFORBIDDEN, "The sign-out form has expired. Reload the page and try again.")
 	}
+	if user.AccountID != "" {
+		if err := a.trail.RecordEvent(c.Request().Context(), a.sessionEvent(c, user, tokenservice.ActionSignedOut)); err != nil {
+			return err
+		}
+	}
 	idToken, _ := sess.Values[keyIDToken].(string)
 	sess.Options.MaxAge = -1
 	if err := sess.Save(c.Request(), c.Response()); err != nil {
@@ -251,6 +265,12 @@ func (a *Auth) logout(c echo.Context) error {
 		q.Set("id_token_hint", idToken)
 	}
 	return c.Redirect(http.StatusSeeOther, a.oidc.endSession+"?"+q.Encode())
+}
+
+// sessionEvent is the audit trail's record of a sign-in or sign-out.
+func (a *Auth) sessionEvent(c echo.Context, user *tokenservice.User, action tokenservice.Action) *tokenservice.Event {
+	return &tokenservice.Event{AccountID: user.AccountID, At: a.now(), Action: action,
+		Actor: tokenservice.Actor{Subject: user.Subject, Email: user.Email, Address: c.RealIP(), UserAgent: c.Request().UserAgent()}}
 }
 
 func (a *Auth) signedOut(c echo.Context) error {

@@ -44,4 +44,7 @@ func (s *Server) routes(e *echo.Echo) {
 	g.POST("/applications/:client_id/reset", s.apps.resetSecret)
 	g.GET("/applications/:client_id/delete", s.apps.confirmDelete)
 	g.POST("/applications/:client_id/delete", s.apps.deleteApplication)
+	g.GET("/applications/:client_id/activity", s.apps.applicationActivity)
+	g.GET("/activity", s.apps.activity)
+	g.GET("/activity/export", s.apps.exportActivity)
 }

@@ -7,6 +7,8 @@ package views
 import (
 	"context"
 	"fmt"
+	"strconv"
+	"strings"
 	"time"
 )
 
@@ -71,3 +73,45 @@ func minutesLeft(seconds int) string {
 }
 
 func itoa(n int) string { return fmt.Sprintf("%d", n) }
+
+func int64Text(n int64) string { return strconv.FormatInt(n, 10) }
+
+func isoTime(t time.Time) string { return t.UTC().Format(time.RFC3339) }
+
+func formatSeconds(t time.Time) string { return t.UTC().Format("Jan 2, 2006 15:04:05 UTC") }
+
+// shortAgent names the browser and system of a User-Agent header, e.g.
+// "Chrome 131 on Linux"; the full header is the element's title.
+func shortAgent(ua string) string {
+	browser := ""
+	for _, b := range []struct{ token, name string }{
+		{"Edg/", "Edge"}, {"Firefox/", "Firefox"}, {"Chrome/", "Chrome"}, {"Version/", "Safari"}, {"curl/", "curl"},
+	} {
+		if i := strings.Index(ua, b.token); i >= 0 {
+			v := ua[i+len(b.token):]
+			if j := strings.IndexAny(v, ". ;)"); j >= 0 {
+				v = v[:j]
+			}
+			browser = strings.TrimSpace(b.name + " " + v)
+			break
+		}
+	}
+	system := ""
+	for _, s := range []struct{ token, name string }{
+		{"Android", "Android"}, {"iPhone", "iOS"}, {"iPad", "iPadOS"}, {"Windows", "Windows"}, {"Mac OS X", "macOS"}, {"Linux", "Linux"},
+	} {
+		if strings.Contains(ua, s.token) {
+			system = s.name
+			break
+		}
+	}
+	switch {
+	case browser != "" && system != "":
+		return browser + " on " + system
+	case browser != "":
+		return browser
+	case len(ua) > 40:
+		return strings.ToValidUTF8(ua[:40], "") + "…"
+	}
+	return ua
+}

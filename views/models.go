@@ -52,6 +52,7 @@ type ApplicationForm struct {
 	Edit     bool   // false: Add Application
 	ClientID string // Edit only
 	Version  int    // Edit only: the version the edit is made against
+	FormKey  string // the submission id: a second post of the form changes nothing
 	Name     string
 	Rows     []ScopeRow
 	Errors   map[string]string // per field: "name", "scope.<key>", "form"
@@ -114,6 +115,7 @@ type Confirm struct {
 	Action      string // POST URL
 	Button      string
 	Version     int
+	FormKey     string // the submission id: a second post of the form changes nothing
 	CancelURL   string
 }
 
@@ -124,4 +126,43 @@ type ErrorPage struct {
 	Message   string
 	RequestID string
 	SignOut   bool // offer to sign out (e.g. a user without an account)
+}
+
+// ActivityPage is the audit trail of the account, or of one application.
+type ActivityPage struct {
+	Title     string
+	Path      string // the page's own path, for the filter form
+	ClientID  string // one application's trail; "" for the account's
+	AppName   string
+	AppExists bool // false once the application is deleted
+	Filtered  bool
+	Actions   []Option
+	Actors    []Option
+	Rows      []ActivityRow
+	NewestURL string // "" on the newest page
+	NewerURL  string
+	OlderURL  string // "" on the oldest page
+	CSVURL    string
+	JSONLURL  string
+}
+
+// Option is one choice of a select.
+type Option struct {
+	Value    string
+	Label    string
+	Selected bool
+}
+
+// ActivityRow is one event of the trail.
+type ActivityRow struct {
+	ID          int64
+	At          time.Time
+	Action      string
+	Who         string
+	Subject     string
+	ClientID    string
+	Application string
+	Details     []string
+	Address     string
+	UserAgent   string
 }

@@ -169,7 +169,7 @@ func runApp(ctx context.Context, args []string, stdout, stderr io.Writer) error 
 		id := secret.NewClientID()
 		plaintext, stored := keys.NewStored(id, now.Add(cfg.RevealWindow))
 		app, err := store.CreateApplication(ctx, db.NewApplication{AccountID: account, ClientID: id, Name: name,
-			Scopes: grants, Secret: stored, Actor: "cli", Now: now})
+			Scopes: grants, Secret: stored, Actor: tokenservice.CLIActor, Now: now})
 		if err != nil {
 			return err
 		}
@@ -207,13 +207,13 @@ func runApp(ctx context.Context, args []string, stdout, stderr io.Writer) error 
 		return tw.Flush()
 	case "reset-secret":
 		plaintext, stored := keys.NewStored(clientID, now.Add(cfg.RevealWindow))
-		app, err := store.ResetSecretByClientID(ctx, clientID, stored, "cli", now)
+		app, err := store.ResetSecret(ctx, db.SecretReset{ClientID: clientID, Secret: stored, Actor: tokenservice.CLIActor, Now: now})
 		if err != nil {
 			return err
 		}
 		return printApp(stdout, app, plaintext, asJSON)
 	case "delete":
-		if err := store.DeleteApplicationByClientID(ctx, clientID); err != nil {
+		if err := store.DeleteApplication(ctx, db.Deletion{ClientID: clientID, Actor: tokenservice.CLIActor, Now: now}); err != nil {
 			return err
 		}
 		fmt.Fprintf(stdout, "deleted %s\n", clientID)

@@ -768,7 +768,7 @@ func TestOtherAccount(t *testing.T) {
 	id := acme.createApp("Acme secret app", defaultScopes)
 	plaintext := acme.reveal(id)
 	before := stateOf(t, m, id)
-	ciphertext, _, err := m.Store.SecretCiphertext(context.Background(), "acme", id, time.Now())
+	ciphertext, _, err := m.Store.SecretCiphertext(context.Background(), "acme", id, tokenservice.ActionSecretRevealed, tokenservice.Actor{Subject: "test"}, time.Now())
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -821,7 +821,7 @@ func TestOtherAccount(t *testing.T) {
 		t.Errorf("globex's list shows acme's application")
 	}
 	assertUnchanged(t, m, id, before)
-	if ct, _, err := m.Store.SecretCiphertext(context.Background(), "acme", id, time.Now()); err != nil || !bytes.Equal(ct, ciphertext) {
+	if ct, _, err := m.Store.SecretCiphertext(context.Background(), "acme", id, tokenservice.ActionSecretRevealed, tokenservice.Actor{Subject: "test"}, time.Now()); err != nil || !bytes.Equal(ct, ciphertext) {
 		t.Errorf("acme's secret ciphertext changed (err %v)", err)
 	}
 	if got := acme.reveal(id); got != plaintext {
@@ -1170,7 +1170,7 @@ func TestRevealWindow(t *testing.T) {
 	if c := admin.copySecret(id); c.status != http.StatusOK || c.body != plaintext {
 		t.Fatalf("copy in the window = %d %q, want %q", c.status, c.body, plaintext)
 	}
-	ciphertext, _, err := m.Store.SecretCiphertext(context.Background(), "acme", id, time.Now())
+	ciphertext, _, err := m.Store.SecretCiphertext(context.Background(), "acme", id, tokenservice.ActionSecretRevealed, tokenservice.Actor{Subject: "test"}, time.Now())
 	if err != nil || len(ciphertext) < 16 {
 		t.Fatalf("ciphertext in the window: %x, %v", ciphertext, err)
 	}
@@ -1239,7 +1239,7 @@ func TestRevealWindow(t *testing.T) {
 	if strings.Contains(c.body, plaintext) {
 		t.Error("copy after the window returns the secret")
 	}
-	if _, _, err := m.Store.SecretCiphertext(context.Background(), "acme", id, time.Now()); tokenservice.ErrorCode(err) != tokenservice.EGONE {
+	if _, _, err := m.Store.SecretCiphertext(context.Background(), "acme", id, tokenservice.ActionSecretRevealed, tokenservice.Actor{Subject: "test"}, time.Now()); tokenservice.ErrorCode(err) != tokenservice.EGONE {
 		t.Errorf("store after the window: err = %v, want gone", err)
 	}
 	if l := leaks(); len(l) > 0 {

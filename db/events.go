@@ -1,0 +1,387 @@
+package db
+
+import (
+	"context"
+	"database/sql"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"strings"
+	"time"
+
+	"tokenservice"
+)
+
+// EventFilter selects a page of an account's audit trail, newest first.
+type EventFilter struct {
+	Action   tokenservice.Action // "" for every action
+	Actor    string              // the actor's subject; "" for everyone
+	ClientID string              // one application's events; "" for the whole account
+
+	// Before and After page through the trail: events older than Before, or
+	// (when After is set) the ones just newer than After. 0 for the newest.
+	Before, After int64
+	Limit         int // DefaultEventLimit when 0 or less, at most MaxEventLimit
+}
+
+// Page sizes of ListEvents.
+const (
+	DefaultEventLimit = 50
+	MaxEventLimit     = 1000
+)
+
+// EventPage is one page of the audit trail, newest first.
+type EventPage struct {
+	Events []*tokenservice.Event
+	// Older is the Before of the next older page, Newer the After of the
+	// next newer one; 0 when there is none.
+	Older, Newer int64
+}
+
+// EventActor is a person who appears in an account's audit trail.
+type EventActor struct {
+	Subject string
+	Email   string
+}
+
+// DuplicateError is the answer to a form posted a second time (a double
+// click, a resubmitted page): the change was made once already, by the
+// first post, and nothing was done again.
+type DuplicateError struct {
+	ClientID string // the application the first post changed or created
+}
+
+func (e *DuplicateError) Error() string {
+	return "this form was already submitted; the change was made once"
+}
+
+// MaxFormKey is the longest form submission id the store records; longer
+// ones are ignored.
+const MaxFormKey = 64
+
+// eventDetails is the JSON of the details column.
+type eventDetails struct {
+	OldName   string       `json:"old_name,omitempty"`
+	OldScopes []eventGrant `json:"old_scopes,omitempty"`
+	Scopes    []eventGrant `json:"scopes,omitempty"`
+}
+
+type eventGrant struct {
+	Key    string `json:"key"`
+	Access string `json:"access"`
+}
+
+func toEventGrants(grants []tokenservice.ScopeGrant) []eventGrant {
+	var out []eventGrant
+	for _, g := range grants {
+		out = append(out, eventGrant{Key: g.Key, Access: string(g.Access)})
+	}
+	return out
+}
+
+func fromEventGrants(grants []eventGrant) []tokenservice.ScopeGrant {
+	var out []tokenservice.ScopeGrant
+	for _, g := range grants {
+		out = append(out, tokenservice.ScopeGrant{Key: g.Key, Access: tokenservice.Access(g.Access)})
+	}
+	return out
+}
+
+// checkFormKey answers DuplicateError when the account's trail already holds
+// a change made by the form submission key. It runs first in every write
+// transaction that takes a key: the transactions begin IMMEDIATE, so two
+// posts of one form are serialised and the second sees the first's event.
+func checkFormKey(ctx context.Context, q queryer, accountID, formKey string) error {
+	if formKey == "" {
+		return nil
+	}
+	var clientID string
+	err := q.QueryRowContext(ctx,
+		`SELECT client_id FROM events WHERE account_id = ? AND form_key = ?`,
+		accountID, formKey).Scan(&clientID)
+	if errors.Is(err, sql.ErrNoRows) {
+		return nil
+	} else if err != nil {
+		return fmt.Errorf("form key: %w", err)
+	}
+	return &DuplicateError{ClientID: clientID}
+}
+
+// FormSubmitted reports whether the account's trail holds a change made by
+// the form submission key, and the client ID it changed.
+func (db *DB) FormSubmitted(ctx context.Context, accountID, formKey string) (clientID string, ok bool, err error) {
+	var dup *DuplicateError
+	if err := checkFormKey(ctx, db.db, accountID, validFormKey(formKey)); errors.As(err, &dup) {
+		return dup.ClientID, true, nil
+	} else if err != nil {
+		return "", false, fmt.Errorf("db: %w", err)
+	}
+	return "", false, nil
+}
+
+// validFormKey returns the key if the store may record it, else "".
+func validFormKey(key string) string {
+	if len(key) > MaxFormKey || strings.ContainsFunc(key, func(r rune) bool {
+		return !(r >= 'a' && r <= 'z' || r >= 'A' && r <= 'Z' || r >= '0' && r <= '9' || r == '-' || r == '_')
+	}) {
+		return ""
+	}
+	return key
+}
+
+// execer is what writes need from *sql.Tx.
+type execer interface {
+	queryer
+	ExecContext(ctx context.Context, query string, args ...any) (sql.Result, error)
+}
+
+// recordEvent adds e to the trail inside the change's transaction, with the
+// form key (or "") of the submission that made it.
+func recordEvent(ctx context.Context, tx execer, e *tokenservice.Event, formKey string) error {
+	details, err := json.Marshal(eventDetails{OldName: e.OldName, OldScopes: toEventGrants(e.OldScopes), Scopes: toEventGrants(e.Scopes)})
+	if err != nil {
+		return fmt.Errorf("record event: %w", err)
+	}
+	var key any
+	if k := validFormKey(formKey); k != "" {
+		key = k
+	}
+	at := millis(e.At)
+	if _, err := tx.ExecContext(ctx, `
+		INSERT INTO events (account_id, at, action, actor_subject, actor_email, address, user_agent,
+			client_id, application_name, details, form_key)
+		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+		e.AccountID, at, string(e.Action), e.Actor.Subject, e.Actor.Email, e.Actor.Address, truncate(e.Actor.UserAgent, 512),
+		e.ClientID, e.ApplicationName, string(details), key); err != nil {
+		return fmt.Errorf("record event: %w", err)
+	}
+	if _, err := tx.ExecContext(ctx, `
+		INSERT INTO event_actors (account_id, subject, email, last_at) VALUES (?, ?, ?, ?)
+		ON CONFLICT (account_id, subject) DO UPDATE SET email = excluded.email, last_at = excluded.last_at`,
+		e.AccountID, e.Actor.Subject, e.Actor.Email, at); err != nil {
+		return fmt.Errorf("record event: actor: %w", err)
+	}
+	return nil
+}
+
+// truncate cuts s to at most n bytes, dropping a rune cut in two.
+func truncate(s string, n int) string {
+	if len(s) <= n {
+		return s
+	}
+	return strings.ToValidUTF8(s[:n], "")
+}
+
+// RecordEvent adds an event that goes with no other change: sign-in and
+// sign-out.
+func (db *DB) RecordEvent(ctx context.Context, e *tokenservice.Event) error {
+	tx, err := db.db.BeginTx(ctx, nil)
+	if err != nil {
+		return fmt.Errorf("db: %w", err)
+	}
+	defer tx.Rollback()
+	if err := recordEvent(ctx, tx, e, ""); err != nil {
+		return fmt.Errorf("db: %w", err)
+	}
+	if err := tx.Commit(); err != nil {
+		return fmt.Errorf("db: record event: %w", err)
+	}
+	return nil
+}
+
+const eventColumns = `id, account_id, at, action, actor_subject, actor_email, address, user_agent,
+	client_id, application_name, details`
+
+// ListEvents returns a page of the account's audit trail, newest first.
+// Paging is by keyset on the event id, through one of the account's indexes,
+// so the newest page and a deep one cost the same with a million events.
+func (db *DB) ListEvents(ctx context.Context, accountID string, f EventFilter) (*EventPage, error) {
+	limit := f.Limit
+	if limit <= 0 {
+		limit = DefaultEventLimit
+	} else if limit > MaxEventLimit {
+		limit = MaxEventLimit
+	}
+	from, where, args := eventWhere(accountID, f)
+	newer := f.After > 0
+	order := "DESC"
+	if newer {
+		where += ` AND id > ?`
+		args = append(args, f.After)
+		order = "ASC"
+	} else if f.Before > 0 {
+		where += ` AND id < ?`
+		args = append(args, f.Before)
+	}
+	rows, err := db.db.QueryContext(ctx,
+		`SELECT `+eventColumns+` FROM `+from+` WHERE `+where+` ORDER BY id `+order+` LIMIT ?`,
+		append(args, limit+1)...)
+	if err != nil {
+		return nil, fmt.Errorf("db: list events: %w", err)
+	}
+	defer rows.Close()
+	page := &EventPage{}
+	more := false
+	for rows.Next() {
+		if len(page.Events) == limit {
+			more = true
+			break
+		}
+		e, err := scanEvent(rows)
+		if err != nil {
+			return nil, fmt.Errorf("db: list events: %w", err)
+		}
+		page.Events = append(page.Events, e)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, fmt.Errorf("db: list events: %w", err)
+	}
+	if newer {
+		for i, j := 0, len(page.Events)-1; i < j; i, j = i+1, j-1 {
+			page.Events[i], page.Events[j] = page.Events[j], page.Events[i]
+		}
+	}
+	if len(page.Events) == 0 {
+		return page, nil
+	}
+	first, last := page.Events[0].ID, page.Events[len(page.Events)-1].ID
+	if newer {
+		page.Older = last
+		if more {
+			page.Newer = first
+		}
+	} else {
+		if more {
+			page.Older = last
+		}
+		if f.Before > 0 {
+			page.Newer = first
+		}
+	}
+	return page, nil
+}
+
+// eventWhere is the table, with the index to read it by, and the condition
+// of a filter on the account's trail. The index is named rather than left
+// to the planner: with one account holding most of the events, SQLite would
+// rather walk the whole table by id, which is fast for the newest page and
+// slow for everything else.
+func eventWhere(accountID string, f EventFilter) (from, where string, args []any) {
+	switch {
+	case f.ClientID != "":
+		from = `events INDEXED BY events_account_client`
+	case f.Actor != "":
+		from = `events INDEXED BY events_account_actor`
+	case f.Action != "":
+		from = `events INDEXED BY events_account_action`
+	default:
+		from = `events INDEXED BY events_account`
+	}
+	where, args = `account_id = ?`, []any{accountID}
+	if f.Action != "" {
+		where += ` AND action = ?`
+		args = append(args, string(f.Action))
+	}
+	if f.Actor != "" {
+		where += ` AND actor_subject = ?`
+		args = append(args, f.Actor)
+	}
+	if f.ClientID != "" {
+		where += ` AND client_id = ?`
+		args = append(args, f.ClientID)
+	}
+	return from, where, args
+}
+
+func scanEvent(row interface{ Scan(...any) error }) (*tokenservice.Event, error) {
+	var (
+		e       tokenservice.Event
+		at      int64
+		action  string
+		details string
+	)
+	if err := row.Scan(&e.ID, &e.AccountID, &at, &action, &e.Actor.Subject, &e.Actor.Email, &e.Actor.Address, &e.Actor.UserAgent,
+		&e.ClientID, &e.ApplicationName, &details); err != nil {
+		return nil, err
+	}
+	e.At, e.Action = fromMillis(at), tokenservice.Action(action)
+	var d eventDetails
+	if err := json.Unmarshal([]byte(details), &d); err != nil {
+		return nil, fmt.Errorf("event %d: details: %w", e.ID, err)
+	}
+	e.OldName, e.OldScopes, e.Scopes = d.OldName, fromEventGrants(d.OldScopes), fromEventGrants(d.Scopes)
+	return &e, nil
+}
+
+// EachEvent calls fn with every event of the filter, newest first, reading
+// the trail a page at a time (no long transaction holds the database), and
+// stops at fn's first error. Events added meanwhile are not included.
+func (db *DB) EachEvent(ctx context.Context, accountID string, f EventFilter, fn func(*tokenservice.Event) error) error {
+	f.After, f.Limit = 0, MaxEventLimit
+	if f.Before == 0 {
+		// Fix the end now, so an export is the trail as it was when it began.
+		var maxID sql.NullInt64
+		if err := db.db.QueryRowContext(ctx, `SELECT max(id) FROM events`).Scan(&maxID); err != nil {
+			return fmt.Errorf("db: each event: %w", err)
+		}
+		f.Before = maxID.Int64 + 1
+	}
+	for {
+		page, err := db.ListEvents(ctx, accountID, f)
+		if err != nil {
+			return err
+		}
+		for _, e := range page.Events {
+			if err := fn(e); err != nil {
+				return err
+			}
+		}
+		if page.Older == 0 {
+			return nil
+		}
+		f.Before = page.Older
+	}
+}
+
+// EventActors returns the people in the account's trail, by e-mail.
+func (db *DB) EventActors(ctx context.Context, accountID string) ([]EventActor, error) {
+	rows, err := db.db.QueryContext(ctx,
+		`SELECT subject, email FROM event_actors WHERE account_id = ? ORDER BY email, subject LIMIT 1000`, accountID)
+	if err != nil {
+		return nil, fmt.Errorf("db: event actors: %w", err)
+	}
+	defer rows.Close()
+	var out []EventActor
+	for rows.Next() {
+		var a EventActor
+		if err := rows.Scan(&a.Subject, &a.Email); err != nil {
+			return nil, fmt.Errorf("db: event actors: %w", err)
+		}
+		out = append(out, a)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, fmt.Errorf("db: event actors: %w", err)
+	}
+	return out, nil
+}
+
+// ApplicationNameInTrail returns the latest name the account's trail knows
+// for a client ID (also of a deleted application), or ENOTFOUND.
+func (db *DB) ApplicationNameInTrail(ctx context.Context, accountID, clientID string) (string, error) {
+	var name string
+	err := db.db.QueryRowContext(ctx,
+		`SELECT application_name FROM events WHERE account_id = ? AND client_id = ? ORDER BY id DESC LIMIT 1`,
+		accountID, clientID).Scan(&name)
+	if errors.Is(err, sql.ErrNoRows) {
+		return "", fmt.Errorf("db: application in trail: %w", errAppNotFound())
+	} else if err != nil {
+		return "", fmt.Errorf("db: application in trail: %w", err)
+	}
+	return name, nil
+}
+
+// eventAt builds the event of a change to app.
+func eventAt(app *tokenservice.Application, action tokenservice.Action, actor tokenservice.Actor, now time.Time) *tokenservice.Event {
+	return &tokenservice.Event{AccountID: app.AccountID, At: now, Action: action, Actor: actor,
+		ClientID: app.ClientID, ApplicationName: app.Name}
+}

@@ -1,0 +1,103 @@
+package tokenservice
+
+import (
+	"time"
+)
+
+// Action is what an entry of the audit trail records.
+type Action string
+
+// The actions of the audit trail.
+const (
+	ActionCreated        Action = "application.created"
+	ActionRenamed        Action = "application.renamed"
+	ActionScopesChanged  Action = "application.scopes_changed"
+	ActionSecretReset    Action = "secret.reset"
+	ActionSecretRevealed Action = "secret.revealed"
+	ActionSecretCopied   Action = "secret.copied"
+	ActionDeleted        Action = "application.deleted"
+	ActionSignedIn       Action = "session.signed_in"
+	ActionSignedOut      Action = "session.signed_out"
+)
+
+// Actions lists every action, in the order the Activity filter offers them.
+var Actions = []Action{
+	ActionCreated, ActionRenamed, ActionScopesChanged, ActionSecretReset,
+	ActionSecretRevealed, ActionSecretCopied, ActionDeleted, ActionSignedIn, ActionSignedOut,
+}
+
+// Valid reports whether a is one of the known actions.
+func (a Action) Valid() bool {
+	for _, known := range Actions {
+		if a == known {
+			return true
+		}
+	}
+	return false
+}
+
+// Label is the wording the Activity page shows for a.
+func (a Action) Label() string {
+	switch a {
+	case ActionCreated:
+		return "Application created"
+	case ActionRenamed:
+		return "Application renamed"
+	case ActionScopesChanged:
+		return "Scopes changed"
+	case ActionSecretReset:
+		return "Client secret reset"
+	case ActionSecretRevealed:
+		return "Client secret shown"
+	case ActionSecretCopied:
+		return "Client secret copied"
+	case ActionDeleted:
+		return "Application deleted"
+	case ActionSignedIn:
+		return "Signed in"
+	case ActionSignedOut:
+		return "Signed out"
+	}
+	return string(a)
+}
+
+// Actor is who made a change and from where, as the audit trail records it.
+type Actor struct {
+	Subject   string // the identity provider's subject; "cli" for the operator CLI
+	Email     string
+	Address   string // the client's address (see --trusted-proxies); "" for the CLI
+	UserAgent string
+}
+
+// CLIActor is the actor of the operator CLI's changes.
+var CLIActor = Actor{Subject: "cli", UserAgent: "tokenservice CLI"}
+
+// Name is how pages show who did something: the e-mail, else the subject.
+func (a Actor) Name() string {
+	if a.Email != "" {
+		return a.Email
+	}
+	return a.Subject
+}
+
+// Event is one entry of an account's audit trail. It never holds a secret or
+// a token.
+type Event struct {
+	ID        int64 // increases with time: the trail's order and its page cursor
+	AccountID string
+	At        time.Time
+	Action    Action
+	Actor     Actor
+
+	// ClientID and ApplicationName name the application, as it was then;
+	// both are "" for sign-in and sign-out.
+	ClientID        string
+	ApplicationName string
+
+	// OldName is the name before a rename.
+	OldName string
+	// OldScopes and Scopes are the grants before and after a scope change;
+	// Scopes alone are the grants an application was created with.
+	OldScopes []ScopeGrant
+	Scopes    []ScopeGrant
+}

@@ -1,0 +1,341 @@
+package handlers
+
+import (
+	"bufio"
+	"encoding/csv"
+	"encoding/json"
+	"net/http"
+	"net/url"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/labstack/echo/v4"
+
+	"tokenservice"
+	"tokenservice/db"
+	"tokenservice/secret"
+	"tokenservice/views"
+)
+
+// activityQuery is what the Activity page and its export are asked for.
+type activityQuery struct {
+	filter db.EventFilter
+	format string // export: "csv" or "jsonl"
+}
+
+// parseActivityQuery reads the filter of the Activity page. Values that are
+// not valid (an unknown action, a cursor that is not a number) are dropped,
+// which shows the trail unfiltered or from its newest event rather than an
+// error.
+func parseActivityQuery(q url.Values) activityQuery {
+	var a activityQuery
+	if action := tokenservice.Action(q.Get("action")); action.Valid() {
+		a.filter.Action = action
+	}
+	if actor := q.Get("actor"); len(actor) <= 255 && !strings.ContainsRune(actor, 0) {
+		a.filter.Actor = actor
+	}
+	if id := q.Get("application"); secret.ValidClientID(id) {
+		a.filter.ClientID = id
+	}
+	if n, err := strconv.ParseInt(q.Get("before"), 10, 64); err == nil && n > 0 {
+		a.filter.Before = n
+	}
+	if n, err := strconv.ParseInt(q.Get("after"), 10, 64); err == nil && n > 0 {
+		a.filter.After = n
+	}
+	switch f := q.Get("format"); f {
+	case "csv", "jsonl":
+		a.format = f
+	}
+	return a
+}
+
+// values is the query string of the filter, without the page cursor.
+func (a activityQuery) values() url.Values {
+	v := url.Values{}
+	if a.filter.Action != "" {
+		v.Set("action", string(a.filter.Action))
+	}
+	if a.filter.Actor != "" {
+		v.Set("actor", a.filter.Actor)
+	}
+	return v
+}
+
+// requireActivity lets admins see the trail: it holds who did what from
+// which address, which read-only members do not need.
+func requireActivity(c echo.Context) error {
+	if u := userOf(c); u == nil || !u.Admin {
+		return tokenservice.Errorf(tokenservice.EFORBIDDEN, "Only admins of the account can see its activity.")
+	}
+	return nil
+}
+
+// activity is the account's audit trail.
+func (h *Applications) activity(c echo.Context) error {
+	if err := requireActivity(c); err != nil {
+		return err
+	}
+	q := parseActivityQuery(c.QueryParams())
+	q.filter.ClientID = "" // one application's trail has its own page
+	return h.renderActivity(c, q, views.ActivityPage{Title: "Activity", Path: "/activity"})
+}
+
+// applicationActivity is one application's trail, also once it is deleted.
+// Another account's application is not found, like a missing one.
+func (h *Applications) applicationActivity(c echo.Context) error {
+	if err := requireActivity(c); err != nil {
+		return err
+	}
+	id, err := clientIDParam(c)
+	if err != nil {
+		return err
+	}
+	p := views.ActivityPage{ClientID: id, Path: "/applications/" + id + "/activity"}
+	if p.AppName, p.AppExists, err = h.applicationName(c, id); err != nil {
+		return err
+	}
+	p.Title = "Activity of “" + p.AppName + "”"
+	q := parseActivityQuery(c.QueryParams())
+	q.filter.ClientID = id
+	return h.renderActivity(c, q, p)
+}
+
+// applicationName is the name of the account's application, or the last
+// name its trail has once it is deleted; ENOTFOUND if the account never had it.
+func (h *Applications) applicationName(c echo.Context, id string) (name string, exists bool, err error) {
+	ctx, account := c.Request().Context(), userOf(c).AccountID
+	if app, err := h.store.GetApplication(ctx, account, id); err == nil {
+		return app.Name, true, nil
+	} else if tokenservice.ErrorCode(err) != tokenservice.ENOTFOUND {
+		return "", false, err
+	}
+	name, err = h.store.ApplicationNameInTrail(ctx, account, id)
+	return name, false, err
+}
+
+func (h *Applications) renderActivity(c echo.Context, q activityQuery, p views.ActivityPage) error {
+	ctx, account := c.Request().Context(), userOf(c).AccountID
+	page, err := h.store.ListEvents(ctx, account, q.filter)
+	if err != nil {
+		return err
+	}
+	actors, err := h.store.EventActors(ctx, account)
+	if err != nil {
+		return err
+	}
+	p.Filtered = q.filter.Action != "" || q.filter.Actor != ""
+	p.Actions = []views.Option{{Value: "", Label: "All actions"}}
+	for _, a := range tokenservice.Actions {
+		if p.ClientID != "" && (a == tokenservice.ActionSignedIn || a == tokenservice.ActionSignedOut) {
+			continue
+		}
+		p.Actions = append(p.Actions, views.Option{Value: string(a), Label: a.Label(), Selected: a == q.filter.Action})
+	}
+	p.Actors = []views.Option{{Value: "", Label: "Everyone"}}
+	for _, a := range actors {
+		label := a.Email
+		if label == "" {
+			label = a.Subject
+		}
+		p.Actors = append(p.Actors, views.Option{Value: a.Subject, Label: label, Selected: a.Subject == q.filter.Actor})
+	}
+	for _, e := range page.Events {
+		p.Rows = append(p.Rows, views.ActivityRow{
+			ID: e.ID, At: e.At, Action: e.Action.Label(), Who: e.Actor.Name(), Subject: e.Actor.Subject,
+			ClientID: e.ClientID, Application: e.ApplicationName, Details: h.eventDetails(e),
+			Address: e.Actor.Address, UserAgent: e.Actor.UserAgent,
+		})
+	}
+	v := q.values()
+	if page.Newer != 0 {
+		p.NewestURL = p.Path + "?" + v.Encode()
+		p.NewerURL = p.Path + "?" + with(v, "after", page.Newer).Encode()
+	}
+	if page.Older != 0 {
+		p.OlderURL = p.Path + "?" + with(v, "before", page.Older).Encode()
+	}
+	export := q.values()
+	if p.ClientID != "" {
+		export.Set("application", p.ClientID)
+	}
+	export.Set("format", "csv")
+	p.CSVURL = "/activity/export?" + export.Encode()
+	export.Set("format", "jsonl")
+	p.JSONLURL = "/activity/export?" + export.Encode()
+	if isHTMX(c) && c.Request().Header.Get("HX-Target") == "activity-table" {
+		return render(c, http.StatusOK, views.ActivityTable(p))
+	}
+	return render(c, http.StatusOK, views.Activity(p))
+}
+
+// with returns a copy of v with key set to n.
+func with(v url.Values, key string, n int64) url.Values {
+	out := url.Values{}
+	for k, vs := range v {
+		out[k] = vs
+	}
+	out.Set(key, strconv.FormatInt(n, 10))
+	return out
+}
+
+// eventDetails describes what an event changed, one line per change.
+func (h *Applications) eventDetails(e *tokenservice.Event) []string {
+	var out []string
+	switch e.Action {
+	case tokenservice.ActionRenamed:
+		out = append(out, "Renamed from “"+e.OldName+"” to “"+e.ApplicationName+"”")
+	case tokenservice.ActionCreated:
+		if len(e.Scopes) == 0 {
+			out = append(out, "No scopes")
+		}
+		for _, g := range e.Scopes {
+			out = append(out, h.scopeLabel(g.Key)+": "+g.Access.Label())
+		}
+	case tokenservice.ActionScopesChanged:
+		before := grantsToAccess(e.OldScopes)
+		after := grantsToAccess(e.Scopes)
+		var keys []string
+		for _, g := range e.OldScopes {
+			keys = append(keys, g.Key)
+		}
+		for _, g := range e.Scopes {
+			if _, ok := before[g.Key]; !ok {
+				keys = append(keys, g.Key)
+			}
+		}
+		for _, k := range keys {
+			if before[k] != after[k] {
+				out = append(out, h.scopeLabel(k)+": "+accessLabel(before[k])+" → "+accessLabel(after[k]))
+			}
+		}
+	}
+	return out
+}
+
+func accessLabel(a tokenservice.Access) string {
+	if a == "" {
+		return tokenservice.AccessNone.Label()
+	}
+	return a.Label()
+}
+
+// scopeLabel names a catalogue key the way the forms do, or the key itself
+// once the catalogue no longer has it.
+func (h *Applications) scopeLabel(key string) string {
+	if e, ok := h.catalogue.Lookup(key); ok {
+		return e.Product + " (" + key + ")"
+	}
+	return key
+}
+
+// exportActivity streams the trail of the filter as CSV or JSON lines,
+// newest first, as it was when the export began.
+func (h *Applications) exportActivity(c echo.Context) error {
+	if err := requireActivity(c); err != nil {
+		return err
+	}
+	q := parseActivityQuery(c.QueryParams())
+	if q.format == "" {
+		return tokenservice.Errorf(tokenservice.EINVALID, "Choose the export format: CSV or JSON lines.")
+	}
+	q.filter.Before, q.filter.After = 0, 0
+	ctx, account := c.Request().Context(), userOf(c).AccountID
+	if id := q.filter.ClientID; id != "" {
+		// Only the account's own applications, existing or deleted.
+		if _, _, err := h.applicationName(c, id); err != nil {
+			return err
+		}
+	}
+	name := "activity-" + h.now().UTC().Format("2006-01-02")
+	if q.filter.ClientID != "" {
+		name += "-" + q.filter.ClientID
+	}
+	w := c.Response()
+	w.Header().Set(echo.HeaderContentDisposition, `attachment; filename="`+name+"."+q.format+`"`)
+	if q.format == "csv" {
+		w.Header().Set(echo.HeaderContentType, "text/csv; charset=utf-8")
+	} else {
+		w.Header().Set(echo.HeaderContentType, "application/jsonl; charset=utf-8")
+	}
+	w.WriteHeader(http.StatusOK)
+	buf := bufio.NewWriterSize(w, 64<<10)
+	var write func(*tokenservice.Event) error
+	if q.format == "csv" {
+		cw := csv.NewWriter(buf)
+		if err := cw.Write([]string{"time", "action", "actor_email", "actor_subject", "client_id", "application", "details", "address", "user_agent"}); err != nil {
+			return err
+		}
+		write = func(e *tokenservice.Event) error {
+			return cw.Write(csvRow(
+				e.At.UTC().Format(time.RFC3339Nano), string(e.Action), e.Actor.Email, e.Actor.Subject,
+				e.ClientID, e.ApplicationName, strings.Join(h.eventDetails(e), "; "), e.Actor.Address, e.Actor.UserAgent))
+		}
+		defer func() { cw.Flush(); buf.Flush() }()
+	} else {
+		enc := json.NewEncoder(buf)
+		enc.SetEscapeHTML(true)
+		write = func(e *tokenservice.Event) error { return enc.Encode(toEventJSON(e)) }
+		defer buf.Flush()
+	}
+	err := h.store.EachEvent(ctx, account, q.filter, write)
+	if err != nil {
+		// The status is sent: the download ends short, and the log says why.
+		h.logger.Info("activity export ended early", append(logAttrs(c), "err", err)...)
+	}
+	return nil
+}
+
+// csvRow makes every cell inert in a spreadsheet: a cell that would start a
+// formula (=, +, -, @, tab, carriage return) gets a leading apostrophe.
+func csvRow(cells ...string) []string {
+	for i, s := range cells {
+		if s != "" && strings.ContainsRune("=+-@\t\r", rune(s[0])) {
+			cells[i] = "'" + s
+		}
+	}
+	return cells
+}
+
+// eventJSON is one line of the JSON lines export.
+type eventJSON struct {
+	ID          int64       `json:"id"`
+	Time        time.Time   `json:"time"`
+	Action      string      `json:"action"`
+	Actor       actorJSON   `json:"actor"`
+	ClientID    string      `json:"client_id,omitempty"`
+	Application string      `json:"application,omitempty"`
+	OldName     string      `json:"old_name,omitempty"`
+	OldScopes   []grantJSON `json:"old_scopes,omitempty"`
+	Scopes      []grantJSON `json:"scopes,omitempty"`
+}
+
+type actorJSON struct {
+	Subject   string `json:"subject"`
+	Email     string `json:"email,omitempty"`
+	Address   string `json:"address,omitempty"`
+	UserAgent string `json:"user_agent,omitempty"`
+}
+
+type grantJSON struct {
+	Scope  string `json:"scope"`
+	Access string `json:"access"`
+}
+
+func toEventJSON(e *tokenservice.Event) eventJSON {
+	grants := func(gs []tokenservice.ScopeGrant) []grantJSON {
+		var out []grantJSON
+		for _, g := range gs {
+			out = append(out, grantJSON{Scope: g.Key, Access: string(g.Access)})
+		}
+		return out
+	}
+	return eventJSON{
+		ID: e.ID, Time: e.At.UTC(), Action: string(e.Action),
+		Actor:    actorJSON{Subject: e.Actor.Subject, Email: e.Actor.Email, Address: e.Actor.Address, UserAgent: e.Actor.UserAgent},
+		ClientID: e.ClientID, Application: e.ApplicationName, OldName: e.OldName,
+		OldScopes: grants(e.OldScopes), Scopes: grants(e.Scopes),
+	}
+}
