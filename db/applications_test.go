@@ -143,8 +143,13 @@ func TestOtherAccount(t *testing.T) {
 			_, err := db.ResetSecret(ctx, SecretReset{AccountID: "acme", ClientID: c, Version: 0, Secret: testSecret("mallory"), Actor: testActor("mallory@acme.example"), Now: now})
 			return err
 		}},
-		{"SecretCiphertext", func(c string) error { _, _, err := db.SecretCiphertext(ctx, "acme", c, tokenservice.ActionSecretRevealed, testActor("test"), now); return err }},
-		{"Delete", func(c string) error { return db.DeleteApplication(ctx, Deletion{AccountID: "acme", ClientID: c, Version: 0}) }},
+		{"SecretCiphertext", func(c string) error {
+			_, _, err := db.SecretCiphertext(ctx, "acme", c, tokenservice.ActionSecretRevealed, testActor("test"), now)
+			return err
+		}},
+		{"Delete", func(c string) error {
+			return db.DeleteApplication(ctx, Deletion{AccountID: "acme", ClientID: c, Version: 0})
+		}},
 	} {
 		t.Run(tt.name, func(t *testing.T) {
 			for _, clientID := range []string{"their-client", "no-such-client"} {
@@ -336,8 +341,12 @@ func TestDeleteApplication(t *testing.T) {
 		name   string
 		delete func(db *DB) error
 	}{
-		{"InAccount", func(db *DB) error { return db.DeleteApplication(ctx, Deletion{AccountID: "acme", ClientID: "client-1", Version: 0}) }},
-		{"InAccountAtVersion", func(db *DB) error { return db.DeleteApplication(ctx, Deletion{AccountID: "acme", ClientID: "client-1", Version: 1}) }},
+		{"InAccount", func(db *DB) error {
+			return db.DeleteApplication(ctx, Deletion{AccountID: "acme", ClientID: "client-1", Version: 0})
+		}},
+		{"InAccountAtVersion", func(db *DB) error {
+			return db.DeleteApplication(ctx, Deletion{AccountID: "acme", ClientID: "client-1", Version: 1})
+		}},
 		{"ByClientID", func(db *DB) error { return db.DeleteApplication(ctx, Deletion{ClientID: "client-1"}) }},
 	} {
 		t.Run(tt.name, func(t *testing.T) {

@@ -141,7 +141,7 @@ func churn(t *testing.T, db *DB, rng *rand.Rand, prefix string) {
 				t.Fatal(err)
 			}
 		case 1:
-			if _, err := db.ResetSecret(ctx, SecretReset{AccountID: "acme", ClientID: clientID, Version: 0, Secret: testSecret(clientID+" again"), Actor: testActor("cli"), Now: now}); err != nil {
+			if _, err := db.ResetSecret(ctx, SecretReset{AccountID: "acme", ClientID: clientID, Version: 0, Secret: testSecret(clientID + " again"), Actor: testActor("cli"), Now: now}); err != nil {
 				t.Fatal(err)
 			}
 		default:
