@@ -48,3 +48,7 @@ func (s *Server) routes(e *echo.Echo) {
 	g.GET("/activity", s.apps.activity)
 	g.GET("/activity/export", s.apps.exportActivity)
 }
+
+// Routes lists every route of the portal, for the tests that must cover
+// each one (another account's application, read-only members).
+func (s *Server) Routes() []*echo.Route { return s.echo.Routes() }

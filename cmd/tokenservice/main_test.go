@@ -776,20 +776,21 @@ func TestOtherAccount(t *testing.T) {
 	globex := signIn(t, m, "admin@globex.example")
 	missing := secret.NewClientID()
 	writeForm := url.Values{"version": {fmt.Sprint(before.Version)}, "name": {"Taken over"}, "scope.forensics:account": {"read"}}
-	tests := []struct {
-		name   string
-		method string
-		path   string
-	}{
-		{"Details", http.MethodGet, "/applications/%s"},
-		{"EditPage", http.MethodGet, "/applications/%s/edit"},
-		{"ResetPage", http.MethodGet, "/applications/%s/reset"},
-		{"DeletePage", http.MethodGet, "/applications/%s/delete"},
-		{"Update", http.MethodPost, "/applications/%s"},
-		{"Reveal", http.MethodPost, "/applications/%s/secret/reveal"},
-		{"Copy", http.MethodPost, "/applications/%s/secret/copy"},
-		{"Reset", http.MethodPost, "/applications/%s/reset"},
-		{"Delete", http.MethodPost, "/applications/%s/delete"},
+	// Every route that names an application, so a new one cannot be
+	// forgotten here, and the export that takes one as a parameter.
+	type route struct{ name, method, path string }
+	tests := []route{{"ExportActivity", http.MethodGet, "/activity/export?format=csv&application=%s"}}
+	for _, r := range m.server.Routes() {
+		if !strings.Contains(r.Path, ":client_id") {
+			continue
+		}
+		if r.Method != http.MethodGet && r.Method != http.MethodPost {
+			t.Fatalf("route %s %s: the test sends only GET and POST", r.Method, r.Path)
+		}
+		tests = append(tests, route{r.Method + strings.ReplaceAll(r.Path, "/", "_"), r.Method, strings.Replace(r.Path, ":client_id", "%s", 1)})
+	}
+	if len(tests) < 11 {
+		t.Fatalf("only %d routes name an application: %v", len(tests), tests)
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -896,6 +897,20 @@ func TestViewer(t *testing.T) {
 		{"Reset", http.MethodPost, "/applications/%s/reset"},
 		{"DeletePage", http.MethodGet, "/applications/%s/delete"},
 		{"Delete", http.MethodPost, "/applications/%s/delete"},
+		{"Activity", http.MethodGet, "/activity"},
+		{"ActivityExport", http.MethodGet, "/activity/export?format=csv"},
+		{"ApplicationActivity", http.MethodGet, "/applications/%s/activity"},
+	}
+	// Every write route of the portal is among them.
+	covered := map[string]bool{}
+	for _, tt := range tests {
+		covered[tt.method+" "+tt.path] = true
+	}
+	for _, r := range m.server.Routes() {
+		if r.Method == http.MethodPost && !strings.HasPrefix(r.Path, "/auth/") && !strings.HasPrefix(r.Path, "/oauth2/") &&
+			!covered["POST "+strings.Replace(r.Path, ":client_id", "%s", 1)] {
+			t.Errorf("the write route POST %s is not tested with a read-only member", r.Path)
+		}
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -929,7 +944,13 @@ func TestCSRF(t *testing.T) {
 	admin := signIn(t, m, "admin@acme.example")
 	id := admin.createApp("Guarded", defaultScopes)
 	before := stateOf(t, m, id)
-	other := signIn(t, m, "admin@acme.example") // a second session of the same user
+	other := signIn(t, m, "admin@acme.example")     // a second session of the same user
+	viewer := signIn(t, m, "viewer@acme.example")   // another user of the account
+	globex := signIn(t, m, "admin@globex.example")  // another account's admin
+	signedOut := signIn(t, m, "admin@acme.example") // a session of the same user, ended
+	if p := signedOut.post("/auth/logout", nil); p.status != http.StatusSeeOther {
+		t.Fatalf("logout = %d, want %d", p.status, http.StatusSeeOther)
+	}
 
 	endpoints := []struct {
 		name string
@@ -953,27 +974,58 @@ func TestCSRF(t *testing.T) {
 		{"Wrong", url.Values{"_csrf": {"not-the-token"}}, nil},
 		{"WrongHeader", url.Values{}, http.Header{"X-Csrf-Token": {"not-the-token"}}},
 		{"OtherSession", url.Values{"_csrf": {other.csrf}}, nil},
+		{"OtherSessionHeader", url.Values{}, http.Header{"X-Csrf-Token": {other.csrf}}},
+		{"OtherUser", url.Values{"_csrf": {viewer.csrf}}, nil},
+		{"OtherAccount", url.Values{"_csrf": {globex.csrf}}, nil},
+		{"SignedOutSession", url.Values{"_csrf": {signedOut.csrf}}, nil},
+		{"RightLengthHeader", url.Values{}, http.Header{"X-Csrf-Token": {strings.Repeat("A", len(admin.csrf))}}},
+	}
+	// What a cross-site request may claim about where it comes from: none of
+	// it stands in for the token.
+	claims := []struct {
+		name   string
+		header http.Header
+	}{
+		{"", nil},
+		{"+SameOrigin", http.Header{"Sec-Fetch-Site": {"same-origin"}, "Sec-Fetch-Mode": {"navigate"}, "Origin": {m.URL}, "Referer": {m.URL + "/applications/" + id}}},
+		{"+HTMX", http.Header{"Hx-Request": {"true"}, "Hx-Current-Url": {m.URL + "/applications/" + id}, "Sec-Fetch-Site": {"same-origin"}, "Sec-Fetch-Mode": {"cors"}, "Origin": {m.URL}}},
+		{"+NoOrigin", http.Header{"Sec-Fetch-Site": {"none"}, "Origin": {"null"}}},
 	}
 	for _, e := range endpoints {
 		for _, tok := range tokens {
-			t.Run(e.name+"/"+tok.name, func(t *testing.T) {
-				form := url.Values{"version": {fmt.Sprint(before.Version)}, "name": {"Forged"}, "scope.forensics:account": {"read"}}
-				for k, v := range tok.form {
-					form[k] = v
-				}
-				p := admin.request(http.MethodPost, e.path, form, tok.header, false)
-				if got, want := p.status, http.StatusForbidden; got != want {
-					t.Fatalf("POST %s = %d, want %d", e.path, got, want)
-				}
-				if strings.Contains(p.body, secret.Prefix) {
-					t.Error("the refusal contains a secret")
-				}
-				assertUnchanged(t, m, id, before)
-				if got, want := countApps(t, m, "acme"), 1; got != want {
-					t.Errorf("applications = %d, want %d", got, want)
-				}
-			})
+			for _, claim := range claims {
+				t.Run(e.name+"/"+tok.name+claim.name, func(t *testing.T) {
+					form := url.Values{"version": {fmt.Sprint(before.Version)}, "name": {"Forged"}, "scope.forensics:account": {"read"}}
+					for k, v := range tok.form {
+						form[k] = v
+					}
+					header := http.Header{}
+					for _, h := range []http.Header{claim.header, tok.header} {
+						for k, v := range h {
+							header[k] = v
+						}
+					}
+					p := admin.request(http.MethodPost, e.path, form, header, false)
+					if got, want := p.status, http.StatusForbidden; got != want {
+						t.Fatalf("POST %s = %d, want %d", e.path, got, want)
+					}
+					if strings.Contains(p.body, secret.Prefix) {
+						t.Error("the refusal contains a secret")
+					}
+					if msg := testIDText(t, p.body, "error-page"); !strings.Contains(msg, "Reload the page and try again") {
+						t.Errorf("the refusal says %q, want the reload advice", msg)
+					}
+					assertUnchanged(t, m, id, before)
+					if got, want := countApps(t, m, "acme"), 1; got != want {
+						t.Errorf("applications = %d, want %d", got, want)
+					}
+				})
+			}
 		}
+	}
+	// The control: the same request with the session's own token goes through.
+	if p := admin.request(http.MethodPost, "/applications/"+id+"/secret/reveal", url.Values{}, http.Header{"X-Csrf-Token": {admin.csrf}}, false); p.status != http.StatusOK {
+		t.Errorf("reveal with the session's token in the header = %d, want 200", p.status)
 	}
 	// Still signed in: the forged logouts did nothing.
 	if p := admin.getRaw("/applications", nil); p.status != http.StatusOK {
