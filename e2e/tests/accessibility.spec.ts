@@ -41,6 +41,14 @@ test('an admin\'s pages: list, add (with errors), details (secret hidden and sho
   await page.getByRole('button', { name: 'Save application' }).click();
   await expect(page.getByTestId('form-errors')).toBeVisible();
   await axe.check('edit application with errors');
+  await page.goto('/activity');
+  await expect(page.getByTestId('activity')).toBeVisible();
+  await axe.check('activity');
+  await page.getByLabel('Action').selectOption('secret.revealed');
+  await expect(page).toHaveURL(/action=secret.revealed/);
+  await axe.check('activity filtered');
+  await page.goto(`/applications/${clientId}/activity`);
+  await axe.check('activity of one application');
   await page.goto(`/applications/${clientId}/reset`);
   await axe.check('confirm reset');
   await page.goto(`/applications/${clientId}/delete`);

@@ -98,6 +98,12 @@ for (const width of WIDTHS) {
     await admin.goto(`/applications/${clientId}/delete`);
     await expect(admin.getByTestId('confirm')).toBeVisible();
     await shoot(admin, '09-confirm-delete');
+    await admin.goto('/activity');
+    await expect(admin.getByTestId('activity')).toBeVisible();
+    await shoot(admin, '09b-activity');
+    await admin.goto(`/applications/${clientId}/activity`);
+    await expect(admin.getByTestId('activity')).toBeVisible();
+    await shoot(admin, '09c-activity-of-one-application');
     const missing = await admin.goto('/applications/doesnotexist0000000000000000');
     expect(missing?.status()).toBe(404);
     await shoot(admin, '10-not-found-404');
