@@ -378,3 +378,33 @@ func TestDoubleSubmit(t *testing.T) {
 		t.Errorf("trail = %s, want %s", got, want)
 	}
 }
+
+// TestActivityAddress: the trail records the connection's address, and the
+// X-Forwarded-For client only when the connection is from a proxy listed in
+// --trusted-proxies.
+func TestActivityAddress(t *testing.T) {
+	t.Parallel()
+	for _, tt := range []struct {
+		name, trusted, want string
+	}{
+		{"NoProxyTrusted", "", "127.0.0.1"},
+		{"OtherProxyTrusted", "127.0.0.9", "127.0.0.1"},
+		{"ThroughTrustedProxy", "127.0.0.0/8", "203.0.113.9"},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
+			m := newMain(t, func(m *Main) { m.Config.TrustedProxies = tt.trusted })
+			admin := signIn(t, m, "admin@acme.example")
+			admin.get("/applications/new")
+			p := admin.request(http.MethodPost, "/applications", url.Values{"name": {"Forwarded"}, "_csrf": {admin.csrf}},
+				http.Header{"X-Forwarded-For": {"203.0.113.9"}, "User-Agent": {"Proxy test agent/1.0"}}, false)
+			if p.status != http.StatusSeeOther {
+				t.Fatalf("create = %d", p.status)
+			}
+			rows := activityRows(t, admin.get("/activity?action=application.created").body)
+			if len(rows) != 1 || rows[0].from != tt.want+"Proxy test agent/1.0" {
+				t.Errorf("recorded from %+v, want %s and the user agent", rows, tt.want)
+			}
+		})
+	}
+}
