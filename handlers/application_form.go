@@ -331,7 +331,10 @@ func (h *Applications) deleteApplication(c echo.Context) error {
 	err = h.store.DeleteApplication(c.Request().Context(), db.Deletion{
 		AccountID: user.AccountID, ClientID: app.ClientID, Version: version, Actor: actorOf(c), FormKey: formKey(c), Now: h.now(),
 	})
-	if tokenservice.ErrorCode(err) == tokenservice.ECONFLICT {
+	var dup *db.DuplicateError
+	if errors.As(err, &dup) {
+		return redirect(c, "/applications") // the first post deleted it
+	} else if tokenservice.ErrorCode(err) == tokenservice.ECONFLICT {
 		if err := setFlash(c, "The application changed while you were confirming, so it was not deleted. Check the details below and delete it again if you still want to."); err != nil {
 			return err
 		}

@@ -366,8 +366,10 @@ func TestDoubleSubmit(t *testing.T) {
 		t.Error("after the double reset the new secret cannot be shown")
 	}
 
-	a, b = postTwice("/applications/"+id+"/delete", confirm("delete"))
-	for _, p := range []*page{a, b} {
+	deletion := confirm("delete")
+	a, b = postTwice("/applications/"+id+"/delete", deletion)
+	c = admin.post("/applications/"+id+"/delete", deletion) // after it is gone
+	for _, p := range []*page{a, b, c} {
 		if p.status != http.StatusSeeOther || p.header.Get("Location") != "/applications" {
 			t.Errorf("delete posted twice: %d %q, want 303 to the list", p.status, p.header.Get("Location"))
 		}
