@@ -5,6 +5,8 @@
 //	tokenservice [flags]                 run the service
 //	tokenservice app create|list|reset-secret|delete …
 //	tokenservice keys rotate|list
+//	tokenservice backup FILE             a consistent copy while the server runs
+//	tokenservice restore FILE            put a backup back (server stopped)
 package main
 
 import (
@@ -40,6 +42,9 @@ import (
 func main() {
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
+	// The first signal starts a graceful shutdown; a second one ends the
+	// process at once, as if no handler were installed.
+	go func() { <-ctx.Done(); stop() }()
 	if err := run(ctx, os.Args[1:], os.Stdout, os.Stderr); err != nil {
 		msg := err.Error()
 		if code := tokenservice.ErrorCode(err); code != tokenservice.EINTERNAL {
@@ -57,6 +62,12 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	}
 	if len(args) > 0 && args[0] == "keys" {
 		return runKeys(ctx, args[1:], stdout, stderr)
+	}
+	if len(args) > 0 && args[0] == "backup" {
+		return runBackup(ctx, args[1:], stdout, stderr)
+	}
+	if len(args) > 0 && args[0] == "restore" {
+		return runRestore(ctx, args[1:], stdout, stderr)
 	}
 	if len(args) > 0 && args[0] == "serve" {
 		args = args[1:]
@@ -180,12 +191,14 @@ func (m *Main) Open(ctx context.Context) (err error) {
 
 	hashKey, _ := secret.Derive(serverKey, "tokenservice session cookie hmac v1")
 	blockKey, _ := secret.Derive(serverKey, "tokenservice session cookie aes v1")
+	sessions := session.NewStore(m.Store, hashKey, blockKey)
+	sessions.Now = func() time.Time { return m.Now() } // the idle and absolute timeouts run on the service's clock
 	m.server = handlers.NewServer(handlers.Config{
 		PublicURL: m.URL, Region: m.Config.Region, Regions: regions, RevealWindow: m.Config.RevealWindow,
 		Catalogue: catalogue, Keys: keys, ServerKey: serverKey, Store: m.Store,
 		TokenStore: m.Store, Keyring: m.Keyring, TokenTTL: m.Config.TokenTTL, Audience: m.Config.audience(),
 		TrustedProxies: proxies,
-		Sessions:       session.NewStore(m.Store, hashKey, blockKey), OIDC: oidcClient, Logger: m.Logger,
+		Sessions:       sessions, OIDC: oidcClient, Logger: m.Logger,
 		Now: func() time.Time { return m.Now() },
 	})
 	m.serve(ln, m.server)
@@ -308,13 +321,25 @@ func (m *Main) sweep(ctx context.Context) {
 	}
 }
 
-// Close finishes in-flight requests, stops the sweeper and closes the store.
+// shutdownGrace is how long Close lets in-flight requests finish.
+const shutdownGrace = 10 * time.Second
+
+// Close stops accepting connections, lets in-flight requests finish (for up
+// to shutdownGrace, then cuts their connections), stops the sweeper, writes
+// the token counters and closes the store, whose last connection
+// checkpoints the WAL into the database file and removes it.
+//
+// The portal stops before the bundled provider (servers are closed in
+// reverse order), so a sign-in in flight can still reach the provider.
 func (m *Main) Close() error {
-	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	ctx, cancel := context.WithTimeout(context.Background(), shutdownGrace)
 	defer cancel()
 	var errs []error
 	for i := len(m.servers) - 1; i >= 0; i-- {
-		errs = append(errs, m.servers[i].Shutdown(ctx))
+		if err := m.servers[i].Shutdown(ctx); err != nil {
+			m.Logger.Warn("requests still running at the end of the shutdown grace period: closing their connections", "grace", shutdownGrace, "err", err)
+			errs = append(errs, err, m.servers[i].Close())
+		}
 	}
 	if m.stop != nil {
 		m.stop()

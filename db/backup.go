@@ -1,0 +1,419 @@
+package db
+
+import (
+	"context"
+	"crypto/rand"
+	"database/sql"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"io"
+	"io/fs"
+	"net/url"
+	"os"
+	"path/filepath"
+	"strconv"
+	"time"
+
+	"tokenservice"
+)
+
+// BackupInfo describes a database file: one Backup wrote, or one Inspect read.
+type BackupInfo struct {
+	Path          string
+	Size          int64
+	SchemaVersion int // the newest migration the file has
+	Applications  int
+	Events        int // 0 in files from before the audit trail
+}
+
+// Backup writes a consistent copy of the database to path while the service
+// keeps running. VACUUM INTO reads one snapshot (a read transaction, which
+// under WAL never blocks the writers), so the copy holds every change
+// committed before it began and nothing of one committed later: never an
+// application without its scopes. Copying the file with cp instead can catch
+// it between the database file and the WAL and give a corrupt copy.
+//
+// The copy is written under a temporary name in path's directory, synced,
+// checked, and only then linked to path, so path is either a complete,
+// durable backup or absent. An existing path is never overwritten.
+func (db *DB) Backup(ctx context.Context, path string) (*BackupInfo, error) {
+	if err := refuseExisting(path); err != nil {
+		return nil, err
+	}
+	tmp, err := createTemp(path)
+	if err != nil {
+		return nil, fmt.Errorf("db: backup: %w", err)
+	}
+	defer os.Remove(tmp)
+	// VACUUM INTO takes a file that is absent or empty; the empty one made
+	// above gives the copy the mode 0600 of the database itself.
+	if _, err := db.db.ExecContext(ctx, `VACUUM INTO ?`, tmp); err != nil {
+		return nil, fmt.Errorf("db: backup: vacuum into %s: %w", tmp, err)
+	}
+	if err := syncFile(tmp); err != nil {
+		return nil, fmt.Errorf("db: backup: %w", err)
+	}
+	info, err := Inspect(ctx, tmp)
+	if err != nil {
+		return nil, fmt.Errorf("db: backup: the copy does not check out: %w", err)
+	}
+	if err := linkNew(tmp, path); err != nil {
+		return nil, err
+	}
+	if err := syncDir(filepath.Dir(path)); err != nil {
+		return nil, fmt.Errorf("db: backup: %w", err)
+	}
+	info.Path = path
+	return info, nil
+}
+
+// Inspect checks that the file at path is a complete token service database
+// this binary can use: SQLite's integrity check passes, it has the
+// migrations table, and no migration newer than the ones this binary knows.
+// It reads the file alone, as it is: a -wal file next to it is ignored, as a
+// restore ignores it.
+func Inspect(ctx context.Context, path string) (*BackupInfo, error) {
+	return inspect(ctx, path, path)
+}
+
+// inspect checks the file at path, naming it name in its messages.
+func inspect(ctx context.Context, path, name string) (*BackupInfo, error) {
+	st, err := os.Stat(path)
+	if err != nil {
+		return nil, fmt.Errorf("db: inspect: %w", err)
+	}
+	if !st.Mode().IsRegular() {
+		return nil, tokenservice.Errorf(tokenservice.EINVALID, "%s is not a file", name)
+	}
+	sqldb, err := openFile(path, "mode=ro&immutable=1")
+	if err != nil {
+		return nil, fmt.Errorf("db: inspect %s: %w", path, err)
+	}
+	defer sqldb.Close()
+	invalid := func(format string, args ...any) error {
+		return tokenservice.Errorf(tokenservice.EINVALID, "%s is not a usable Token Service backup: "+format, append([]any{name}, args...)...)
+	}
+
+	var result string
+	if err := sqldb.QueryRowContext(ctx, `PRAGMA integrity_check(1)`).Scan(&result); err != nil {
+		return nil, invalid("not a SQLite database (%v)", err)
+	} else if result != "ok" {
+		return nil, invalid("the integrity check failed: %s", result)
+	}
+	var tables int
+	if err := sqldb.QueryRowContext(ctx,
+		`SELECT count(*) FROM sqlite_schema WHERE type = 'table' AND name IN ('schema_migrations', 'applications')`,
+	).Scan(&tables); err != nil {
+		return nil, invalid("%v", err)
+	} else if tables != 2 {
+		return nil, invalid("it has no schema_migrations or applications table")
+	}
+	info := &BackupInfo{Path: path, Size: st.Size()}
+	if err := sqldb.QueryRowContext(ctx, `SELECT coalesce(max(version), 0) FROM schema_migrations`).Scan(&info.SchemaVersion); err != nil {
+		return nil, invalid("%v", err)
+	}
+	known, err := latestMigration()
+	if err != nil {
+		return nil, err
+	}
+	if info.SchemaVersion > known {
+		return nil, invalid("it was made by a newer tokenservice (schema version %d; this binary knows up to %d): restore it with that version", info.SchemaVersion, known)
+	}
+	if err := sqldb.QueryRowContext(ctx, `SELECT count(*) FROM applications`).Scan(&info.Applications); err != nil {
+		return nil, invalid("%v", err)
+	}
+	var hasEvents bool
+	if err := sqldb.QueryRowContext(ctx,
+		`SELECT EXISTS (SELECT 1 FROM sqlite_schema WHERE type = 'table' AND name = 'events')`,
+	).Scan(&hasEvents); err != nil {
+		return nil, invalid("%v", err)
+	}
+	if hasEvents {
+		if err := sqldb.QueryRowContext(ctx, `SELECT count(*) FROM events`).Scan(&info.Events); err != nil {
+			return nil, invalid("%v", err)
+		}
+	}
+	return info, nil
+}
+
+// ErrInUse is Restore's answer while another process (a running server, an
+// operator command) has the database open.
+var ErrInUse = tokenservice.Errorf(tokenservice.ECONFLICT,
+	"the database is in use by a running server or another tokenservice command: stop it first, then restore")
+
+// RestoreOptions are Restore's optional parts.
+type RestoreOptions struct {
+	// Now names the file the replaced database is kept as.
+	Now time.Time
+	// Check, when set, runs on the copy about to be put in place, opened
+	// (and migrated) as the server will open it; an error stops the
+	// restore before anything is replaced. The CLI checks here that the
+	// server key decrypts the backup's signing keys.
+	Check func(ctx context.Context, copy *DB) error
+}
+
+// RestoreInfo says what Restore did.
+type RestoreInfo struct {
+	BackupInfo
+	// Previous is where the replaced database was kept; "" when there was
+	// none.
+	Previous string
+}
+
+// Restore puts the backup at backupPath in place of the database at
+// dbPath. The server must be stopped: Restore refuses with ErrInUse while
+// any process has the database open, which it learns by taking SQLite's
+// exclusive lock on it.
+//
+// It copies the backup next to dbPath, syncs and checks the copy (see
+// Inspect and RestoreOptions.Check), then checkpoints the current
+// database's WAL into it, so that no -wal file is left to be replayed onto
+// the restored one, keeps it as <db>.before-restore-<time> (a hard link, so
+// dbPath never goes missing) and renames the copy over dbPath.
+func Restore(ctx context.Context, backupPath, dbPath string, opts RestoreOptions) (*RestoreInfo, error) {
+	if opts.Now.IsZero() {
+		opts.Now = time.Now()
+	}
+	tmp, err := createTemp(dbPath)
+	if err != nil {
+		return nil, fmt.Errorf("db: restore: %w", err)
+	}
+	defer func() {
+		os.Remove(tmp)
+		os.Remove(tmp + "-wal")
+		os.Remove(tmp + "-shm")
+	}()
+	if err := copyFile(backupPath, tmp); err != nil {
+		return nil, fmt.Errorf("db: restore: %w", err)
+	}
+	info, err := inspect(ctx, tmp, backupPath)
+	if err != nil {
+		return nil, err
+	}
+	info.Path = backupPath
+	if opts.Check != nil {
+		copy, err := Open(ctx, tmp)
+		if err != nil {
+			return nil, fmt.Errorf("db: restore: open the copy: %w", err)
+		}
+		err = opts.Check(ctx, copy)
+		if cerr := copy.Close(); err == nil {
+			err = cerr
+		}
+		if err != nil {
+			return nil, err
+		}
+		if err := syncFile(tmp); err != nil {
+			return nil, fmt.Errorf("db: restore: %w", err)
+		}
+	}
+
+	out := &RestoreInfo{BackupInfo: *info}
+	if _, err := os.Lstat(dbPath); err == nil {
+		if err := quiesce(ctx, dbPath); err != nil {
+			return nil, err
+		}
+		if out.Previous, err = keepPrevious(dbPath, opts.Now); err != nil {
+			return nil, err
+		}
+	} else if !errors.Is(err, fs.ErrNotExist) {
+		return nil, fmt.Errorf("db: restore: %w", err)
+	}
+	// A -shm file left next to the database indexes the old WAL; the next
+	// server rebuilds it, but only if it is not there to be trusted.
+	if err := os.Remove(dbPath + "-shm"); err != nil && !errors.Is(err, fs.ErrNotExist) {
+		return nil, fmt.Errorf("db: restore: %w", err)
+	}
+	if err := os.Rename(tmp, dbPath); err != nil {
+		return nil, fmt.Errorf("db: restore: %w", err)
+	}
+	if err := syncDir(filepath.Dir(dbPath)); err != nil {
+		return nil, fmt.Errorf("db: restore: %w", err)
+	}
+	return out, nil
+}
+
+// quiesce makes sure no other process has the database at path open, and
+// moves everything its WAL holds into the database file, so the file alone
+// is the whole database and no -wal is left behind.
+//
+// Every connection of a WAL database holds a shared lock on the file for as
+// long as it is open; in exclusive locking mode SQLite needs an exclusive
+// one to read, so the first query fails with SQLITE_BUSY while a server (or
+// any other tokenservice process) has the database open.
+func quiesce(ctx context.Context, path string) error {
+	sqldb, err := openFile(path, "_pragma=busy_timeout(200)&_pragma=locking_mode(EXCLUSIVE)")
+	if err != nil {
+		return fmt.Errorf("db: restore: open %s: %w", path, err)
+	}
+	defer sqldb.Close()
+	sqldb.SetMaxOpenConns(1)
+	var mode string
+	if err := sqldb.QueryRowContext(ctx, `PRAGMA journal_mode`).Scan(&mode); err != nil {
+		if isBusy(err) {
+			return ErrInUse
+		}
+		return fmt.Errorf("db: restore: read %s: %w", path, err)
+	}
+	// Take the lock for certain: a write transaction in exclusive mode
+	// keeps it until the connection closes.
+	if _, err := sqldb.ExecContext(ctx, `BEGIN EXCLUSIVE; COMMIT`); err != nil {
+		if isBusy(err) {
+			return ErrInUse
+		}
+		return fmt.Errorf("db: restore: lock %s: %w", path, err)
+	}
+	if mode == "wal" {
+		var busy, logFrames, checkpointed int
+		if err := sqldb.QueryRowContext(ctx, `PRAGMA wal_checkpoint(TRUNCATE)`).Scan(&busy, &logFrames, &checkpointed); err != nil {
+			return fmt.Errorf("db: restore: checkpoint %s: %w", path, err)
+		} else if busy != 0 {
+			return ErrInUse
+		}
+	}
+	if err := sqldb.Close(); err != nil {
+		return fmt.Errorf("db: restore: close %s: %w", path, err)
+	}
+	// Closing the last connection removed the WAL; one still holding
+	// frames would be replayed onto the restored database.
+	if st, err := os.Stat(path + "-wal"); err == nil && st.Size() > 0 {
+		return ErrInUse
+	} else if err == nil {
+		os.Remove(path + "-wal")
+	}
+	return nil
+}
+
+// keepPrevious hard-links the database at path to
+// <path>.before-restore-<now> and returns that name.
+func keepPrevious(path string, now time.Time) (string, error) {
+	base := path + ".before-restore-" + now.UTC().Format("20060102T150405Z")
+	for n := 1; ; n++ {
+		name := base
+		if n > 1 {
+			name += "-" + strconv.Itoa(n)
+		}
+		err := os.Link(path, name)
+		if err == nil {
+			return name, syncDir(filepath.Dir(path))
+		}
+		if !errors.Is(err, fs.ErrExist) || n == 100 {
+			return "", fmt.Errorf("db: restore: keep the current database: %w", err)
+		}
+	}
+}
+
+// refuseExisting answers a conflict when path exists.
+func refuseExisting(path string) error {
+	if _, err := os.Lstat(path); err == nil {
+		return tokenservice.Errorf(tokenservice.ECONFLICT, "%s already exists: a backup never overwrites a file; choose a new name", path)
+	} else if !errors.Is(err, fs.ErrNotExist) {
+		return fmt.Errorf("db: backup: %w", err)
+	}
+	return nil
+}
+
+// linkNew gives the file tmp the name path unless path exists (a link,
+// unlike a rename, never replaces one), then drops the name tmp.
+func linkNew(tmp, path string) error {
+	err := os.Link(tmp, path)
+	if errors.Is(err, fs.ErrExist) {
+		return refuseExisting(path)
+	}
+	if err != nil {
+		// A file system without hard links: check, then rename.
+		if err := refuseExisting(path); err != nil {
+			return err
+		}
+		if err := os.Rename(tmp, path); err != nil {
+			return fmt.Errorf("db: backup: %w", err)
+		}
+		return nil
+	}
+	if err := os.Remove(tmp); err != nil {
+		return fmt.Errorf("db: backup: %w", err)
+	}
+	return nil
+}
+
+// createTemp creates an empty file of mode 0600 with a temporary name next
+// to path, on the same file system, so renaming it to path is atomic.
+func createTemp(path string) (string, error) {
+	b := make([]byte, 8)
+	rand.Read(b)
+	name := filepath.Join(filepath.Dir(path), "."+filepath.Base(path)+".tmp-"+hex.EncodeToString(b))
+	f, err := os.OpenFile(name, os.O_WRONLY|os.O_CREATE|os.O_EXCL, 0o600)
+	if err != nil {
+		return "", err
+	}
+	return name, f.Close()
+}
+
+// copyFile copies src into the existing file dst and syncs it.
+func copyFile(src, dst string) error {
+	in, err := os.Open(src)
+	if err != nil {
+		return err
+	}
+	defer in.Close()
+	out, err := os.OpenFile(dst, os.O_WRONLY|os.O_TRUNC, 0)
+	if err != nil {
+		return err
+	}
+	if _, err := io.Copy(out, in); err != nil {
+		out.Close()
+		return err
+	}
+	if err := out.Sync(); err != nil {
+		out.Close()
+		return err
+	}
+	return out.Close()
+}
+
+// syncFile flushes the file at path to stable storage.
+func syncFile(path string) error {
+	f, err := os.OpenFile(path, os.O_RDWR, 0)
+	if err != nil {
+		return err
+	}
+	if err := f.Sync(); err != nil {
+		f.Close()
+		return err
+	}
+	return f.Close()
+}
+
+// syncDir makes the names created or renamed in dir durable.
+func syncDir(dir string) error {
+	f, err := os.Open(dir)
+	if err != nil {
+		return err
+	}
+	defer f.Close()
+	return f.Sync()
+}
+
+// openFile opens the SQLite file at path with the URI parameters query,
+// outside Open: without the migrations and the pool's pragmas.
+func openFile(path, query string) (*sql.DB, error) {
+	abs, err := filepath.Abs(path)
+	if err != nil {
+		return nil, err
+	}
+	u := url.URL{Scheme: "file", OmitHost: true, Path: abs, RawQuery: query}
+	return sql.Open("sqlite", u.String())
+}
+
+// latestMigration is the newest schema version this binary knows.
+func latestMigration() (int, error) {
+	ms, err := readMigrations()
+	if err != nil {
+		return 0, err
+	}
+	if len(ms) == 0 {
+		return 0, nil
+	}
+	return ms[len(ms)-1].version, nil
+}
