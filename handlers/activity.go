@@ -143,11 +143,7 @@ func (h *Applications) renderActivity(c echo.Context, q activityQuery, p views.A
 		p.Actors = append(p.Actors, views.Option{Value: a.Subject, Label: label, Selected: a.Subject == q.filter.Actor})
 	}
 	for _, e := range page.Events {
-		p.Rows = append(p.Rows, views.ActivityRow{
-			ID: e.ID, At: e.At, Action: e.Action.Label(), Who: e.Actor.Name(), Subject: e.Actor.Subject,
-			ClientID: e.ClientID, Application: e.ApplicationName, Details: h.eventDetails(e),
-			Address: e.Actor.Address, UserAgent: e.Actor.UserAgent,
-		})
+		p.Rows = append(p.Rows, h.activityRow(e))
 	}
 	v := q.values()
 	if page.Newer != 0 {
@@ -169,6 +165,23 @@ func (h *Applications) renderActivity(c echo.Context, q activityQuery, p views.A
 		return render(c, http.StatusOK, views.ActivityTable(p))
 	}
 	return render(c, http.StatusOK, views.Activity(p))
+}
+
+func (h *Applications) activityRow(e *tokenservice.Event) views.ActivityRow {
+	return views.ActivityRow{
+		ID: e.ID, At: e.At, Action: e.Action.Label(), Who: e.Actor.Name(), Subject: e.Actor.Subject,
+		ClientID: e.ClientID, Application: e.ApplicationName, Details: h.eventDetails(e),
+		Address: e.Actor.Address, UserAgent: e.Actor.UserAgent,
+	}
+}
+
+// newestEvent is the id of the application's newest event, 0 if none.
+func (h *Applications) newestEvent(c echo.Context, clientID string) (int64, error) {
+	page, err := h.store.ListEvents(c.Request().Context(), userOf(c).AccountID, db.EventFilter{ClientID: clientID, Limit: 1})
+	if err != nil || len(page.Events) == 0 {
+		return 0, err
+	}
+	return page.Events[0].ID, nil
 }
 
 // with returns a copy of v with key set to n.

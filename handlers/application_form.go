@@ -19,6 +19,7 @@ type applicationForm struct {
 	Name    string
 	Version int
 	FormKey string                         // the submission id (see newFormKey)
+	Seen    int64                          // Edit: the application's newest event when the form was opened
 	Access  map[string]tokenservice.Access // by catalogue key, from "scope.<key>" fields
 }
 
@@ -29,6 +30,7 @@ func parseApplicationForm(c echo.Context) (applicationForm, error) {
 	}
 	f := applicationForm{Name: params.Get("name"), FormKey: params.Get("_form"), Access: map[string]tokenservice.Access{}}
 	f.Version, _ = strconv.Atoi(params.Get("version"))
+	f.Seen, _ = strconv.ParseInt(params.Get("seen"), 10, 64)
 	for k, v := range params {
 		if key, ok := strings.CutPrefix(k, "scope."); ok && len(v) > 0 {
 			f.Access[key] = tokenservice.Access(v[0])
@@ -64,7 +66,7 @@ func (h *Applications) check(f applicationForm, current []tokenservice.ScopeGran
 // formView builds the Add/Edit page: one row per catalogue entry, plus a row
 // for every retired scope the application still has.
 func (h *Applications) formView(f applicationForm, current []tokenservice.ScopeGrant, errs map[string]string) views.ApplicationForm {
-	v := views.ApplicationForm{Name: f.Name, Version: f.Version, FormKey: f.FormKey, Errors: errs}
+	v := views.ApplicationForm{Name: f.Name, Version: f.Version, FormKey: f.FormKey, Seen: f.Seen, Errors: errs}
 	choice := func(a tokenservice.Access, label string, chosen tokenservice.Access) views.Choice {
 		return views.Choice{Value: string(a), Label: label, Checked: a == chosen}
 	}
@@ -200,7 +202,11 @@ func (h *Applications) editApplication(c echo.Context) error {
 	if err != nil {
 		return err
 	}
-	v := h.formView(applicationForm{Name: app.Name, Version: app.Version, FormKey: newFormKey(), Access: grantsToAccess(app.Scopes)}, app.Scopes, nil)
+	seen, err := h.newestEvent(c, app.ClientID)
+	if err != nil {
+		return err
+	}
+	v := h.formView(applicationForm{Name: app.Name, Version: app.Version, FormKey: newFormKey(), Seen: seen, Access: grantsToAccess(app.Scopes)}, app.Scopes, nil)
 	v.Edit, v.ClientID = true, app.ClientID
 	return renderForm(c, http.StatusOK, v)
 }
@@ -236,10 +242,23 @@ func (h *Applications) updateApplication(c echo.Context) error {
 		if gerr != nil {
 			return gerr
 		}
+		changes, err := h.store.ListEvents(ctx, user.AccountID, db.EventFilter{ClientID: id, After: f.Seen, Limit: 20})
+		if err != nil {
+			return err
+		}
 		f.Version, f.FormKey = latest.Version, newFormKey()
+		if len(changes.Events) > 0 {
+			f.Seen = changes.Events[0].ID
+		}
 		v := h.formView(f, latest.Scopes, nil)
 		v.Edit, v.ClientID = true, id
 		v.Conflict = &views.ConflictInfo{UpdatedBy: latest.UpdatedBy, UpdatedAt: latest.UpdatedAt, Name: latest.Name, Scopes: h.summaries(latest.Scopes)}
+		for _, e := range changes.Events {
+			if e.Action == tokenservice.ActionSecretRevealed || e.Action == tokenservice.ActionSecretCopied {
+				continue // views, not changes
+			}
+			v.Conflict.Changes = append(v.Conflict.Changes, h.activityRow(e))
+		}
 		return renderForm(c, http.StatusConflict, v)
 	} else if err != nil {
 		return err

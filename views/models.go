@@ -53,6 +53,7 @@ type ApplicationForm struct {
 	ClientID string // Edit only
 	Version  int    // Edit only: the version the edit is made against
 	FormKey  string // the submission id: a second post of the form changes nothing
+	Seen     int64  // Edit only: the newest event of the application when the form was opened
 	Name     string
 	Rows     []ScopeRow
 	Errors   map[string]string // per field: "name", "scope.<key>", "form"
@@ -65,6 +66,7 @@ type ConflictInfo struct {
 	UpdatedAt time.Time
 	Name      string
 	Scopes    []ScopeSummary
+	Changes   []ActivityRow // what was done since the form was opened, newest first
 }
 
 // ApplicationDetails is the Application Details page.

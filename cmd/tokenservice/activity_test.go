@@ -410,3 +410,59 @@ func TestActivityAddress(t *testing.T) {
 		})
 	}
 }
+
+// TestEditConflictShowsChanges: the loser of two edits gets the form back
+// with their own input, told what the other admin changed meanwhile, and
+// nothing of theirs is saved until they save again.
+func TestEditConflictShowsChanges(t *testing.T) {
+	t.Parallel()
+	m := newMain(t)
+	alice := signIn(t, m, "admin@acme.example")
+	bob := signIn(t, m, "admin@acme.example")
+	id := alice.createApp("Shared app", url.Values{"scope.forensics:account": {"read"}})
+
+	mine := appForm(t, alice.get("/applications/"+id+"/edit").body)
+	theirs := appForm(t, bob.get("/applications/"+id+"/edit").body)
+	theirs.values.Set("name", "Renamed by Bob")
+	if p := bob.post("/applications/"+id, theirs.values); p.status != http.StatusSeeOther {
+		t.Fatalf("bob's save = %d", p.status)
+	}
+	reset := findForm(t, bob.get("/applications/"+id+"/reset").body, func(n *html.Node) bool { return strings.HasSuffix(attr(n, "action"), "/reset") })
+	if p := bob.post("/applications/"+id+"/reset", reset.values); p.status != http.StatusSeeOther {
+		t.Fatalf("bob's reset = %d", p.status)
+	}
+	bob.reveal(id) // a view, not a change: not listed
+	before := stateOf(t, m, id)
+
+	mine.values.Set("name", "Alice's name")
+	mine.values.Set("scope.forensics:account", "read-write")
+	p := alice.post("/applications/"+id, mine.values)
+	if p.status != http.StatusConflict {
+		t.Fatalf("alice's stale save = %d, want 409", p.status)
+	}
+	assertUnchanged(t, m, id, before)
+	changes := byTestID(t, p.body, "conflict-changes")
+	if len(changes) != 1 {
+		t.Fatalf("the conflict does not list the changes:\n%s", p.body)
+	}
+	text := strings.Join(strings.Fields(textOf(changes[0])), " ")
+	for _, want := range []string{"Client secret reset by admin@acme.example", "Application renamed by admin@acme.example", "Renamed from “Shared app” to “Renamed by Bob”"} {
+		if !strings.Contains(text, want) {
+			t.Errorf("changes %q lack %q", text, want)
+		}
+	}
+	if strings.Contains(text, "shown") {
+		t.Errorf("a view of the secret is listed as a change: %q", text)
+	}
+	again := appForm(t, p.body)
+	if again.values.Get("name") != "Alice's name" || again.values.Get("scope.forensics:account") != "read-write" {
+		t.Errorf("alice's input is lost: %v", again.values)
+	}
+	// Saving again, now against what she has seen, goes through.
+	if p := alice.post("/applications/"+id, again.values); p.status != http.StatusSeeOther {
+		t.Fatalf("alice's second save = %d", p.status)
+	}
+	if got := stateOf(t, m, id); got.Name != "Alice's name" {
+		t.Errorf("name = %q", got.Name)
+	}
+}
