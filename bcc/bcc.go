@@ -31,6 +31,8 @@ import (
 	"github.com/zitadel/oidc/v3/pkg/oidc"
 	"github.com/zitadel/oidc/v3/pkg/op"
 	"golang.org/x/text/language"
+
+	"tokenservice/ratelimit"
 )
 
 // Config is what the provider needs to start.
@@ -79,6 +81,11 @@ type Provider struct {
 	csrfKey  []byte
 	prefix   string // the issuer's path, "" when it has none
 	secure   bool   // the issuer is https, so cookies are Secure
+
+	// Failed sign-ins are limited per source address and per e-mail from
+	// that address; see signIn.
+	failuresPerAddress *ratelimit.Limiter
+	failuresPerEmail   *ratelimit.Limiter
 }
 
 // New builds the provider for cfg: it loads the users, generates the signing key and wires the
@@ -107,6 +114,9 @@ func New(cfg Config, logger *slog.Logger) (*Provider, error) {
 		csrfKey:  make([]byte, 32),
 		prefix:   strings.TrimSuffix(issuer.Path, "/"),
 		secure:   issuer.Scheme == "https",
+
+		failuresPerAddress: ratelimit.New(loginAddressBurst, loginAddressEvery, loginLimiterSize),
+		failuresPerEmail:   ratelimit.New(loginEmailBurst, loginEmailEvery, loginLimiterSize),
 	}
 	rand.Read(p.csrfKey)
 

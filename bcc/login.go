@@ -7,9 +7,14 @@ import (
 	"crypto/sha256"
 	"embed"
 	"encoding/base64"
+	"encoding/hex"
+	"fmt"
 	"html/template"
+	"math"
+	"net"
 	"net/http"
 	"net/url"
+	"strconv"
 	"strings"
 	"time"
 
@@ -20,6 +25,19 @@ import (
 // errBadCredentials is the only thing a failed sign-in tells the user: it never says whether
 // the e-mail or the password was wrong.
 const errBadCredentials = "Incorrect e-mail or password."
+
+// Failed sign-ins are limited to slow down password guessing: a source address may fail 20
+// times, then once every 3 seconds (guessing many users' passwords from one place); an e-mail
+// may fail 5 times from one address, then once every 30 seconds (guessing one user's). The
+// e-mail's limit is counted per address because a limit on the e-mail alone would let anyone
+// lock a user out by failing on purpose. While limited, the password is not even checked.
+const (
+	loginAddressBurst = 20
+	loginAddressEvery = 3 * time.Second
+	loginEmailBurst   = 5
+	loginEmailEvery   = 30 * time.Second
+	loginLimiterSize  = 16384
+)
 
 //go:embed templates/*.html
 var templateFS embed.FS
@@ -147,8 +165,21 @@ func (p *Provider) signIn(w http.ResponseWriter, r *http.Request) {
 	}
 
 	email := strings.TrimSpace(r.PostForm.Get("email"))
+	now := time.Now()
+	addr, emailKey := failureKeys(r, email)
+	if wait := max(p.failuresPerAddress.Wait(addr, now), p.failuresPerEmail.Wait(emailKey, now)); wait > 0 {
+		secs := int(math.Ceil(wait.Seconds()))
+		p.logger.Debug("bcc: sign-in refused: too many failures", "email", email, "remote_addr", addr, "retry_after", secs)
+		w.Header().Set("Retry-After", strconv.Itoa(secs))
+		page := p.loginPage(w, r, a, email)
+		page.Error = fmt.Sprintf("Too many failed sign-in attempts. Wait %d seconds, then try again.", secs)
+		p.renderLogin(w, http.StatusTooManyRequests, page)
+		return
+	}
 	u, ok := p.users.authenticate(email, r.PostForm.Get("password"))
 	if !ok {
+		p.failuresPerAddress.Fail(addr, now)
+		p.failuresPerEmail.Fail(emailKey, now)
 		p.logger.Warn("bcc: sign-in failed", "email", email, "client_id", a.ClientID, "remote_addr", r.RemoteAddr)
 		page := p.loginPage(w, r, a, email)
 		page.Error = errBadCredentials
@@ -156,7 +187,6 @@ func (p *Provider) signIn(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 
-	now := time.Now()
 	if c, err := r.Cookie(sessionCookie); err == nil {
 		p.sessions.delete(c.Value)
 	}
@@ -168,6 +198,17 @@ func (p *Provider) signIn(w http.ResponseWriter, r *http.Request) {
 	p.logger.Info("bcc: signed in",
 		"email", u.Email, "sub", u.Subject, "account", u.AccountID, "client_id", a.ClientID)
 	http.Redirect(w, r, p.callbackURL(a.ID), http.StatusSeeOther)
+}
+
+// failureKeys are the keys a failed sign-in counts against: the source address, and the e-mail
+// (case-insensitive, hashed so that a long one costs no memory) from that address.
+func failureKeys(r *http.Request, email string) (addr, emailKey string) {
+	addr = r.RemoteAddr
+	if host, _, err := net.SplitHostPort(r.RemoteAddr); err == nil {
+		addr = host
+	}
+	sum := sha256.Sum256([]byte(strings.ToLower(email)))
+	return addr, addr + " " + hex.EncodeToString(sum[:])
 }
 
 func (p *Provider) showLoggedOut(w http.ResponseWriter, _ *http.Request) {

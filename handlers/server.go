@@ -78,13 +78,15 @@ func NewServer(cfg Config) *Server {
 	e.HidePort = true
 	e.HTTPErrorHandler = s.errorHandler
 	e.IPExtractor = clientAddress(cfg.TrustedProxies)
+	// Before routing and every other middleware, so that no answer lacks
+	// the headers: not Echo's 404 and 405, not a refused body, not a panic.
+	e.Pre(securityHeaders(cfg.OIDC.formActionOrigin(), secureCookies))
 	e.Use(middleware.RequestID())
 	e.Use(s.logRequests)
 	e.Use(middleware.RecoverWithConfig(middleware.RecoverConfig{DisableStackAll: true, DisableErrorHandler: true, LogErrorFunc: func(c echo.Context, err error, stack []byte) error {
 		s.logger.Error("panic", append(logAttrs(c), "err", err, "stack", string(stack))...)
 		return err
 	}}))
-	e.Use(securityHeaders(cfg.OIDC.formActionOrigin()))
 	e.Use(middleware.BodyLimit("64K"))
 	s.routes(e)
 	return s
@@ -111,7 +113,10 @@ func clientAddress(trusted []*net.IPNet) echo.IPExtractor {
 // securityHeaders sets the headers every response carries. The CSP allows no
 // inline script or style; forms may post only to the portal and (for the
 // redirect to the provider's end-session endpoint at logout) the provider.
-func securityHeaders(providerOrigin string) echo.MiddlewareFunc {
+// When the public URL is https (TLS ends at a proxy in front of the
+// service), HSTS tells browsers never to come back over plain http; over
+// plain http (local development) it would be meaningless, and is left out.
+func securityHeaders(providerOrigin string, https bool) echo.MiddlewareFunc {
 	formAction := "'self'"
 	if providerOrigin != "" {
 		formAction += " " + providerOrigin
@@ -127,6 +132,9 @@ func securityHeaders(providerOrigin string) echo.MiddlewareFunc {
 			h.Set("Referrer-Policy", "same-origin")
 			h.Set("Cross-Origin-Opener-Policy", "same-origin")
 			h.Set("Permissions-Policy", "camera=(), microphone=(), geolocation=()")
+			if https {
+				h.Set("Strict-Transport-Security", "max-age=31536000; includeSubDomains")
+			}
 			if !strings.HasPrefix(c.Request().URL.Path, "/static/") {
 				// Pages show private data: never from a cache, not even the
 				// back button's after logout.

@@ -79,6 +79,9 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 		return err
 	}
 	m.Logger = newLogger(m.Config, stderr)
+	// Libraries that log through slog's default (the OpenID client) log
+	// like the service does.
+	slog.SetDefault(m.Logger)
 	if err := m.Open(ctx); err != nil {
 		return err
 	}

@@ -1,0 +1,49 @@
+package handlers
+
+import (
+	"bytes"
+	"io"
+	"log/slog"
+	"net/http"
+	"net/http/httptest"
+	"strings"
+	"testing"
+
+	"github.com/labstack/echo/v4"
+
+	"tokenservice/scope"
+	"tokenservice/session"
+)
+
+// TestSecurityHeadersOnPanic: a handler that panics still answers with the
+// error page and every security header. No route of the portal panics on
+// purpose, so the test adds one; cmd/tokenservice's TestSecurityHeaders
+// checks every other kind of response on the real server.
+func TestSecurityHeadersOnPanic(t *testing.T) {
+	for _, publicURL := range []string{"http://127.0.0.1:8080", "https://tokens.example.com"} {
+		t.Run(strings.SplitN(publicURL, ":", 2)[0], func(t *testing.T) {
+			key := bytes.Repeat([]byte{1}, 32)
+			s := NewServer(Config{PublicURL: publicURL, Catalogue: scope.Default(), ServerKey: key,
+				Sessions: session.NewStore(nil, key, key), Logger: slog.New(slog.NewTextHandler(io.Discard, nil))})
+			s.echo.GET("/panic", func(echo.Context) error { panic("boom") })
+			rec := httptest.NewRecorder()
+			s.ServeHTTP(rec, httptest.NewRequest(http.MethodGet, "/panic", nil))
+			if got, want := rec.Code, http.StatusInternalServerError; got != want {
+				t.Fatalf("status = %d, want %d", got, want)
+			}
+			h := rec.Header()
+			if csp := h.Get("Content-Security-Policy"); !strings.Contains(csp, "frame-ancestors 'none'") || !strings.Contains(csp, "script-src 'self'") || strings.Contains(csp, "unsafe-inline") {
+				t.Errorf("Content-Security-Policy = %q", csp)
+			}
+			if got, want := h.Get("X-Content-Type-Options"), "nosniff"; got != want {
+				t.Errorf("X-Content-Type-Options = %q, want %q", got, want)
+			}
+			if h.Get("Referrer-Policy") == "" {
+				t.Error("no Referrer-Policy")
+			}
+			if got, https := h.Get("Strict-Transport-Security"), strings.HasPrefix(publicURL, "https:"); (got != "") != https {
+				t.Errorf("Strict-Transport-Security = %q for public URL %s", got, publicURL)
+			}
+		})
+	}
+}
