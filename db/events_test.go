@@ -525,24 +525,35 @@ func TestFormKey(t *testing.T) {
 // wins; the other is refused and changes nothing; the trail says which.
 func TestResetRacingDelete(t *testing.T) {
 	ctx := context.Background()
+	wins := map[string]int{}
 	for round := range 20 {
 		db := openTestDB(t)
 		app := mustCreate(t, db, "acme", "client-1", "Contested", readEmail)
 		var resetErr, deleteErr error
 		var wg sync.WaitGroup
 		wg.Add(2)
+		// Half the rounds give the reset a head start, half the delete, so
+		// both orders happen; within a round they still race.
+		head := func(first bool) {
+			if first != (round%2 == 0) {
+				time.Sleep(2 * time.Millisecond)
+			}
+		}
 		go func() {
 			defer wg.Done()
+			head(true)
 			_, resetErr = db.ResetSecret(ctx, SecretReset{AccountID: "acme", ClientID: "client-1", Version: app.Version, Secret: testSecret("reset"), Actor: testActor("a@acme.example"), Now: now})
 		}()
 		go func() {
 			defer wg.Done()
+			head(false)
 			deleteErr = db.DeleteApplication(ctx, Deletion{AccountID: "acme", ClientID: "client-1", Version: app.Version, Actor: testActor("b@acme.example"), Now: now})
 		}()
 		wg.Wait()
 		got := actions(t, db, "acme")
 		switch {
 		case resetErr == nil && deleteErr != nil:
+			wins["reset"]++
 			wantCode(t, deleteErr, tokenservice.ECONFLICT)
 			if _, err := db.GetApplication(ctx, "acme", "client-1"); err != nil {
 				t.Fatalf("round %d: the reset won but the application is gone: %v", round, err)
@@ -551,6 +562,7 @@ func TestResetRacingDelete(t *testing.T) {
 				t.Fatalf("round %d: trail %v, want %v", round, got, want)
 			}
 		case deleteErr == nil && resetErr != nil:
+			wins["delete"]++
 			wantCode(t, resetErr, tokenservice.ENOTFOUND)
 			if n := countRows(t, db, `SELECT count(*) FROM applications`); n != 0 {
 				t.Fatalf("round %d: the delete won but the reset brought the application back", round)
@@ -561,6 +573,9 @@ func TestResetRacingDelete(t *testing.T) {
 		default:
 			t.Fatalf("round %d: reset %v, delete %v; want exactly one to succeed", round, resetErr, deleteErr)
 		}
+	}
+	if wins["reset"] == 0 || wins["delete"] == 0 {
+		t.Errorf("wins %v: want both orders to have happened", wins)
 	}
 }
 
