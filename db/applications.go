@@ -173,7 +173,7 @@ func (db *DB) CreateApplication(ctx context.Context, n NewApplication) (*tokense
 			secret_hash, secret_reveal_until, secret_generation, version,
 			created_at, created_by, updated_at, updated_by,
 			secret_padding, secret_ciphertext
-		) VALUES (?, ?, ?, ?, ?, ?, 1, 1, ?, ?, ?, ?, zeroblob(?), ?)
+		) VALUES (?, ?, ?, ?, ?, ?, 1, 1, ?, ?, ?, ?, `+db.d.padding+`, ?)
 		RETURNING id`,
 		n.AccountID, n.ClientID, n.Name, nameKey(n.Name),
 		n.Secret.Hash, revealUntil,
@@ -253,6 +253,9 @@ func (db *DB) ApplicationByClientID(ctx context.Context, clientID string) (*toke
 // matching only a few of an account's 100,000 applications reads the whole
 // index range (tens of milliseconds); a trigram index (FTS5 here, pg_trgm on
 // PostgreSQL) is the remedy if that ever matters.
+//
+// The sort keys compare bytewise on both databases (COLLATE "C" on
+// PostgreSQL), so the order does not depend on the server's locale.
 func (db *DB) ListApplications(ctx context.Context, accountID string, opt ListOptions) (*ApplicationPage, error) {
 	limit := opt.Limit
 	if limit <= 0 {
@@ -263,14 +266,15 @@ func (db *DB) ListApplications(ctx context.Context, accountID string, opt ListOp
 
 	if strings.ContainsRune(opt.Filter, 0) {
 		// SQLite's LIKE ends a pattern at a NUL, so "x\x00" would match what
-		// ends in "x"; no name or client ID contains one, so nothing matches.
+		// ends in "x", and PostgreSQL's text refuses a NUL; no name or client
+		// ID contains one, so nothing matches.
 		return &ApplicationPage{}, nil
 	}
 	filter := `account_id = ?`
 	filterArgs := []any{accountID}
 	if opt.Filter != "" {
 		// name_lower holds Go's lower-casing; LIKE folds ASCII case for the client ID.
-		filter += ` AND (name_lower LIKE ? ESCAPE '\' OR client_id LIKE ? ESCAPE '\')`
+		filter += ` AND (name_lower ` + db.d.like + ` ? ESCAPE '\' OR client_id ` + db.d.like + ` ? ESCAPE '\')`
 		pattern := "%" + escapeLike(strings.ToLower(opt.Filter)) + "%"
 		filterArgs = append(filterArgs, pattern, pattern)
 	}
@@ -331,7 +335,7 @@ func (db *DB) ListApplications(ctx context.Context, accountID string, opt ListOp
 		return page, nil
 	}
 	if err := tx.QueryRowContext(ctx,
-		`SELECT count(*) FROM (SELECT 1 FROM applications WHERE `+filter+` LIMIT ?)`,
+		`SELECT count(*) FROM (SELECT 1 FROM applications WHERE `+filter+` LIMIT ?) AS matches`,
 		append(filterArgs, MaxListTotal+1)...,
 	).Scan(&page.Total); err != nil {
 		return nil, fmt.Errorf("db: list applications: count: %w", err)
@@ -426,11 +430,13 @@ func (db *DB) UpdateApplication(ctx context.Context, u ApplicationUpdate) (*toke
 	} else if err != nil {
 		return nil, fmt.Errorf("db: update application: %w", err)
 	}
-	if _, err := tx.ExecContext(ctx, `DELETE FROM application_scopes WHERE application_id = ?`, id); err != nil {
-		return nil, fmt.Errorf("db: update application: %w", err)
-	}
-	if err := insertScopes(ctx, tx, id, grants); err != nil {
-		return nil, fmt.Errorf("db: update application: %w", err)
+	if !sameGrants(grants, before.Scopes) {
+		if _, err := tx.ExecContext(ctx, `DELETE FROM application_scopes WHERE application_id = ?`, id); err != nil {
+			return nil, fmt.Errorf("db: update application: %w", err)
+		}
+		if err := insertScopes(ctx, tx, id, grants); err != nil {
+			return nil, fmt.Errorf("db: update application: %w", err)
+		}
 	}
 	app, err := applicationByID(ctx, tx, id)
 	if err != nil {
@@ -497,7 +503,7 @@ func (db *DB) ResetSecret(ctx context.Context, r SecretReset) (*tokenservice.App
 	var id int64
 	err = tx.QueryRowContext(ctx, `
 		UPDATE applications
-		SET secret_hash = ?, secret_reveal_until = ?, secret_padding = zeroblob(?), secret_ciphertext = ?,
+		SET secret_hash = ?, secret_reveal_until = ?, secret_padding = `+db.d.padding+`, secret_ciphertext = ?,
 			secret_generation = secret_generation + 1, version = version + 1,
 			updated_at = ?, updated_by = ?
 		WHERE client_id = ? AND (? = '' OR account_id = ?) AND (? = 0 OR version = ?)
@@ -528,11 +534,14 @@ func (db *DB) ResetSecret(ctx context.Context, r SecretReset) (*tokenservice.App
 }
 
 // secretColumns returns what the secret_ciphertext, secret_padding (the
-// zeroblob length) and secret_reveal_until columns get for s. Without a
-// ciphertext all three are NULL.
+// zeroblob length; none on PostgreSQL) and secret_reveal_until columns get
+// for s. Without a ciphertext all three are NULL.
 func (db *DB) secretColumns(s tokenservice.StoredSecret) (ciphertext []byte, padding any, revealUntil any) {
 	if len(s.Ciphertext) == 0 || s.RevealUntil.IsZero() {
 		return nil, nil, nil
+	}
+	if db.d.postgres {
+		return s.Ciphertext, nil, millis(s.RevealUntil)
 	}
 	return s.Ciphertext, db.pageSize, millis(s.RevealUntil)
 }
@@ -642,6 +651,15 @@ func (db *DB) SecretCiphertext(ctx context.Context, accountID, clientID string, 
 // SecretCiphertext may have erased a row since the last sweep. If readers
 // keep the checkpoint from finishing within the busy timeout, the rows are
 // erased but the error says so, and the next sweep tries again.
+//
+// On PostgreSQL the erased ciphertext is unreadable by any query at once,
+// but the bytes stay in the dead row version until VACUUM reuses its space
+// and in the WAL until it is recycled: the no-copy-in-the-files promise is
+// SQLite's (see the README).
+//
+// Replicas may sweep at the same moment: the UPDATE of one waits for the
+// other's row locks and then finds nothing left to erase, so each secret is
+// erased, and counted, once.
 func (db *DB) EraseExpiredSecrets(ctx context.Context, now time.Time) (int, error) {
 	res, err := db.db.ExecContext(ctx, `
 		UPDATE applications
@@ -654,6 +672,9 @@ func (db *DB) EraseExpiredSecrets(ctx context.Context, now time.Time) (int, erro
 	n, err := res.RowsAffected()
 	if err != nil {
 		return 0, fmt.Errorf("db: erase expired secrets: %w", err)
+	}
+	if db.d.postgres {
+		return int(n), nil
 	}
 	if err := db.checkpoint(ctx); err != nil {
 		return int(n), fmt.Errorf("db: erase expired secrets: %w", err)
@@ -713,7 +734,7 @@ func storedGrants(scopes []tokenservice.ScopeGrant) ([]tokenservice.ScopeGrant, 
 	return out, nil
 }
 
-func insertScopes(ctx context.Context, tx *sql.Tx, applicationID int64, grants []tokenservice.ScopeGrant) error {
+func insertScopes(ctx context.Context, tx execer, applicationID int64, grants []tokenservice.ScopeGrant) error {
 	for _, g := range grants {
 		if _, err := tx.ExecContext(ctx,
 			`INSERT INTO application_scopes (application_id, scope_key, access) VALUES (?, ?, ?)`,

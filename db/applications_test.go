@@ -20,7 +20,9 @@ var (
 	noReports  = tokenservice.ScopeGrant{Key: "reporting:account", Access: tokenservice.AccessNone}
 )
 
-func TestCreateApplication(t *testing.T) {
+func TestCreateApplication(t *testing.T) { forEachStore(t, testCreateApplication) }
+
+func testCreateApplication(t *testing.T) {
 	ctx := context.Background()
 
 	t.Run("StoresWhatWasGiven", func(t *testing.T) {
@@ -94,7 +96,9 @@ func TestCreateApplication(t *testing.T) {
 	}
 }
 
-func TestApplicationByClientID(t *testing.T) {
+func TestApplicationByClientID(t *testing.T) { forEachStore(t, testApplicationByClientID) }
+
+func testApplicationByClientID(t *testing.T) {
 	ctx := context.Background()
 	db := openTestDB(t)
 	created := mustCreate(t, db, "acme", "client-1", "Billing sync", readEmail)
@@ -120,7 +124,9 @@ func TestApplicationByClientID(t *testing.T) {
 
 // TestOtherAccount checks that every account-scoped method treats another
 // account's application exactly like a missing one, and changes nothing.
-func TestOtherAccount(t *testing.T) {
+func TestOtherAccount(t *testing.T) { forEachStore(t, testOtherAccount) }
+
+func testOtherAccount(t *testing.T) {
 	ctx := context.Background()
 	db := openTestDB(t)
 	theirs := mustCreate(t, db, "globex", "their-client", "Their app", readEmail)
@@ -170,7 +176,9 @@ func TestOtherAccount(t *testing.T) {
 	}
 }
 
-func TestUpdateApplication(t *testing.T) {
+func TestUpdateApplication(t *testing.T) { forEachStore(t, testUpdateApplication) }
+
+func testUpdateApplication(t *testing.T) {
 	ctx := context.Background()
 
 	t.Run("Saves", func(t *testing.T) {
@@ -246,7 +254,9 @@ func TestUpdateApplication(t *testing.T) {
 	})
 }
 
-func TestResetSecret(t *testing.T) {
+func TestResetSecret(t *testing.T) { forEachStore(t, testResetSecret) }
+
+func testResetSecret(t *testing.T) {
 	ctx := context.Background()
 	later := now.Add(time.Hour)
 
@@ -334,7 +344,9 @@ func TestResetSecret(t *testing.T) {
 	})
 }
 
-func TestDeleteApplication(t *testing.T) {
+func TestDeleteApplication(t *testing.T) { forEachStore(t, testDeleteApplication) }
+
+func testDeleteApplication(t *testing.T) {
 	ctx := context.Background()
 
 	for _, tt := range []struct {
@@ -367,6 +379,10 @@ func TestDeleteApplication(t *testing.T) {
 }
 
 func TestDeleteApplicationStaleVersion(t *testing.T) {
+	forEachStore(t, testDeleteApplicationStaleVersion)
+}
+
+func testDeleteApplicationStaleVersion(t *testing.T) {
 	ctx := context.Background()
 	db := openTestDB(t)
 	mustCreate(t, db, "acme", "client-1", "Billing sync", readEmail)
@@ -384,7 +400,9 @@ func TestDeleteApplicationStaleVersion(t *testing.T) {
 	}
 }
 
-func TestSecretCiphertext(t *testing.T) {
+func TestSecretCiphertext(t *testing.T) { forEachStore(t, testSecretCiphertext) }
+
+func testSecretCiphertext(t *testing.T) {
 	ctx := context.Background()
 	db := openTestDB(t)
 	mustCreate(t, db, "acme", "client-1", "Billing sync")
@@ -438,7 +456,9 @@ func TestSecretCiphertext(t *testing.T) {
 	})
 }
 
-func TestEraseExpiredSecrets(t *testing.T) {
+func TestEraseExpiredSecrets(t *testing.T) { forEachStore(t, testEraseExpiredSecrets) }
+
+func testEraseExpiredSecrets(t *testing.T) {
 	ctx := context.Background()
 	db := openTestDB(t)
 	mustCreate(t, db, "acme", "client-1", "Ends first")
@@ -478,7 +498,9 @@ func TestEraseExpiredSecrets(t *testing.T) {
 	}
 }
 
-func TestListApplications(t *testing.T) {
+func TestListApplications(t *testing.T) { forEachStore(t, testListApplications) }
+
+func testListApplications(t *testing.T) {
 	ctx := context.Background()
 	db := openTestDB(t)
 
@@ -660,7 +682,9 @@ func TestListApplications(t *testing.T) {
 	})
 }
 
-func TestListApplicationsTotalCapped(t *testing.T) {
+func TestListApplicationsTotalCapped(t *testing.T) { forEachStore(t, testListApplicationsTotalCapped) }
+
+func testListApplicationsTotalCapped(t *testing.T) {
 	ctx := context.Background()
 	db := openTestDB(t)
 	seedApplications(t, db, "acme", MaxListTotal+50)
@@ -773,4 +797,42 @@ func countRows(tb testing.TB, db *DB, query string, args ...any) int {
 		tb.Fatal(err)
 	}
 	return n
+}
+
+// TestListApplicationsOrderIsBytewise: names sort by the bytes of their
+// lower-cased form, whatever the database's locale (an ICU one in the
+// PostgreSQL tests, which would put "éclair" next to "eclair" and "~tilde"
+// first), so that keyset paging, which compares the same way, neither
+// repeats nor skips.
+func TestListApplicationsOrderIsBytewise(t *testing.T) {
+	forEachStore(t, testListApplicationsOrderIsBytewise)
+}
+
+func testListApplicationsOrderIsBytewise(t *testing.T) {
+	ctx := context.Background()
+	db := openTestDB(t)
+	names := []string{"zeta", "Éclair", "~tilde", "eclair", "alpha", "_under", "Zulu", "émile", "a-b", "ab", "a b", "Ab"}
+	for i, name := range names {
+		mustCreate(t, db, "acme", fmt.Sprintf("client-%02d", i), name)
+	}
+	want := slices.Clone(names)
+	slices.SortStableFunc(want, func(a, b string) int { return strings.Compare(nameKey(a), nameKey(b)) })
+	var got []string
+	after := ""
+	for {
+		page, err := db.ListApplications(ctx, "acme", ListOptions{After: after, Limit: 3})
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, a := range page.Applications {
+			got = append(got, a.Name)
+		}
+		if page.Next == "" {
+			break
+		}
+		after = page.Next
+	}
+	if !reflect.DeepEqual(got, want) {
+		t.Errorf("order:\n got %q\nwant %q", got, want)
+	}
 }

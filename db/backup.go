@@ -18,6 +18,12 @@ import (
 	"tokenservice"
 )
 
+// ErrBackupPostgres is Backup's and Restore's answer for a PostgreSQL store.
+var ErrBackupPostgres = tokenservice.Errorf(tokenservice.EINVALID,
+	"backup and restore work on a SQLite database file; back up PostgreSQL with pg_dump "+
+		"(e.g. pg_dump --format=custom --file=tokenservice.dump \"$DATABASE_URL\") and restore with pg_restore, "+
+		"and keep the server key apart from the dump")
+
 // BackupInfo describes a database file: one Backup wrote, or one Inspect read.
 type BackupInfo struct {
 	Path          string
@@ -37,7 +43,13 @@ type BackupInfo struct {
 // The copy is written under a temporary name in path's directory, synced,
 // checked, and only then linked to path, so path is either a complete,
 // durable backup or absent. An existing path is never overwritten.
+//
+// Backup, Inspect and Restore are SQLite's: a PostgreSQL store is EINVALID
+// (back it up with pg_dump).
 func (db *DB) Backup(ctx context.Context, path string) (*BackupInfo, error) {
+	if db.d.postgres {
+		return nil, ErrBackupPostgres
+	}
 	if err := refuseExisting(path); err != nil {
 		return nil, err
 	}
@@ -172,6 +184,9 @@ type RestoreInfo struct {
 // the restored one, keeps it as <db>.before-restore-<time> (a hard link, so
 // dbPath never goes missing) and renames the copy over dbPath.
 func Restore(ctx context.Context, backupPath, dbPath string, opts RestoreOptions) (*RestoreInfo, error) {
+	if IsPostgres(dbPath) {
+		return nil, ErrBackupPostgres
+	}
 	if opts.Now.IsZero() {
 		opts.Now = time.Now()
 	}
@@ -408,7 +423,7 @@ func openFile(path, query string) (*sql.DB, error) {
 
 // latestMigration is the newest schema version this binary knows.
 func latestMigration() (int, error) {
-	ms, err := readMigrations()
+	ms, err := readMigrations(sqliteDialect)
 	if err != nil {
 		return 0, err
 	}

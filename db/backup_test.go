@@ -17,6 +17,9 @@ import (
 	"tokenservice"
 )
 
+// TestBackup and TestRestore are SQLite only: backup and restore copy a
+// SQLite file (PostgreSQL is backed up with pg_dump; see
+// TestBackupRefusesPostgres).
 func TestBackup(t *testing.T) {
 	ctx := context.Background()
 

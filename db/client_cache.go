@@ -13,7 +13,7 @@ import (
 
 // clientCache keeps the token endpoint's view of applications in memory
 // and still sees every change at the next request, whoever made it: this
-// process, the operator CLI, another replica on the same file.
+// process, the operator CLI, another replica on the same file or database.
 //
 // Every entry remembers the database's change mark read before it was
 // loaded, and is used only while the mark is the same: an entry is never
@@ -31,11 +31,23 @@ import (
 // under it. When the header cannot be read or is not the one documented,
 // the mark falls back to PRAGMA data_version on that same connection, which
 // never writes and so sees every other connection's commits.
+//
+// On PostgreSQL the change mark is a counter in the database itself
+// (client_changes, see migrations/postgres/0001_init.sql): triggers bump it
+// in the same transaction as every change to an application's client ID,
+// account, secret or scopes, so it moves exactly when such a change
+// commits, whichever replica or CLI made it. Reading it is one tiny query
+// by primary key per token request; the application and its scopes are read
+// only when it has moved. Unlike SQLite's mark, other writes (sessions,
+// token counters, renames, the reveal-window sweep) leave it, and the cache,
+// alone.
 type clientCache struct {
 	mu      sync.Mutex // serializes the version connection
 	conn    *sql.Conn
 	version *sql.Stmt
 	shm     *os.File // nil: fall back to data_version
+
+	counter *sql.Stmt // PostgreSQL's change counter; nil on SQLite
 
 	entriesMu sync.RWMutex
 	entries   map[string]cachedClient
@@ -46,6 +58,7 @@ type clientCache struct {
 type changeMark struct {
 	header      [4]uint32 // iChange, mxFrame, aSalt[0], aSalt[1]
 	dataVersion int64
+	counter     int64 // PostgreSQL's client_changes
 }
 
 type cachedClient struct {
@@ -86,9 +99,27 @@ func newClientCache(ctx context.Context, sqldb *sql.DB, path string) (*clientCac
 	return c, nil
 }
 
+// newCounterCache returns the cache of a PostgreSQL store.
+func newCounterCache(ctx context.Context, p pool) (*clientCache, error) {
+	stmt, err := p.PrepareContext(ctx, `SELECT n FROM client_changes WHERE id = 1`)
+	if err != nil {
+		return nil, err
+	}
+	c := &clientCache{counter: stmt, entries: make(map[string]cachedClient)}
+	if _, err := c.mark(ctx); err != nil {
+		stmt.Close()
+		return nil, err
+	}
+	return c, nil
+}
+
 func (c *clientCache) close() {
 	if c.shm != nil {
 		c.shm.Close()
+	}
+	if c.counter != nil {
+		c.counter.Close()
+		return
 	}
 	c.version.Close()
 	c.conn.Close()
@@ -110,6 +141,11 @@ func (c *clientCache) readHeader() ([4]uint32, bool) {
 
 // mark returns the database's current change mark.
 func (c *clientCache) mark(ctx context.Context) (changeMark, error) {
+	if c.counter != nil {
+		var m changeMark
+		err := c.counter.QueryRowContext(ctx).Scan(&m.counter)
+		return m, err
+	}
 	if c.shm != nil {
 		if h, ok := c.readHeader(); ok {
 			return changeMark{header: h}, nil

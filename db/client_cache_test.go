@@ -2,7 +2,6 @@ package db
 
 import (
 	"context"
-	"path/filepath"
 	"reflect"
 	"testing"
 
@@ -11,24 +10,37 @@ import (
 
 // TestClientCacheSeesEveryChange: the cached view of an application follows
 // every commit at once, whether made through the same store or through
-// another one on the same file (as the CLI or another replica does), and
-// with the WAL-index header or its data_version fallback.
-func TestClientCacheSeesEveryChange(t *testing.T) {
-	for _, mode := range []string{"WALIndexHeader", "DataVersion"} {
+// another one on the same database (as the CLI or another replica does):
+// on SQLite with the WAL-index header or its data_version fallback, on
+// PostgreSQL with the change counter.
+func TestClientCacheSeesEveryChange(t *testing.T) { forEachStore(t, testClientCacheSeesEveryChange) }
+
+func testClientCacheSeesEveryChange(t *testing.T) {
+	modes := []string{"WALIndexHeader", "DataVersion"}
+	if storeKind(t) == onPostgres {
+		modes = []string{"ChangeCounter"}
+	}
+	for _, mode := range modes {
 		t.Run(mode, func(t *testing.T) {
 			ctx := context.Background()
-			path := filepath.Join(t.TempDir(), "tokenservice.db")
+			path := newTestURL(t)
 			server, err := Open(ctx, path)
 			if err != nil {
 				t.Fatal(err)
 			}
 			defer server.Close()
-			if server.clients.shm == nil {
-				t.Fatal("the WAL-index header is not readable; the cache would always ask SQLite")
-			}
-			if mode == "DataVersion" {
+			switch mode {
+			case "ChangeCounter":
+				if server.clients.counter == nil {
+					t.Fatal("the PostgreSQL store's cache has no change counter")
+				}
+			case "DataVersion":
 				server.clients.shm.Close()
 				server.clients.shm = nil
+			default:
+				if server.clients.shm == nil {
+					t.Fatal("the WAL-index header is not readable; the cache would always ask SQLite")
+				}
 			}
 			cli, err := Open(ctx, path)
 			if err != nil {
@@ -69,14 +81,24 @@ func TestClientCacheSeesEveryChange(t *testing.T) {
 				t.Fatalf("scopes after an edit = %v, want %v", got, want)
 			}
 
-			// A commit that does not touch the application empties the
-			// cache in effect; the next lookup reads the same values again.
+			// On SQLite a commit that does not touch the application
+			// empties the cache in effect; the next lookup reads the same
+			// values again. PostgreSQL's counter moves only with what the
+			// cache holds: the entry stays.
 			before := get()
 			if err := cli.RevokeToken(ctx, "jti", "acme", now); err != nil {
 				t.Fatal(err)
 			}
-			if after := get(); after == before || !reflect.DeepEqual(after, before) {
-				t.Fatalf("after an unrelated commit: same pointer %v, equal %v", after == before, reflect.DeepEqual(after, before))
+			if _, err := cli.UpdateApplication(ctx, ApplicationUpdate{AccountID: "acme", ClientID: "client-1", Version: cur.Version + 1,
+				Name: "Cached, renamed", Scopes: []tokenservice.ScopeGrant{rwIncident}, Actor: testActor("admin@example.com"), Now: now}); err != nil {
+				t.Fatal(err)
+			}
+			after := get()
+			if !reflect.DeepEqual(after, before) {
+				t.Fatalf("after unrelated commits: %+v, want %+v", after, before)
+			}
+			if cached := mode == "ChangeCounter"; (after == before) != cached {
+				t.Fatalf("after unrelated commits: served from the cache %v, want %v", after == before, cached)
 			}
 
 			// A checkpoint resets the WAL; changes after it are still seen.

@@ -1,6 +1,8 @@
 // Package db stores the token service's applications, their scopes and
-// secrets, and the portal's sessions in SQLite, with hand-written SQL on
-// database/sql and embedded, numbered migrations.
+// secrets, and the portal's sessions in SQLite or, for several replicas
+// sharing one database, in PostgreSQL, with hand-written SQL on database/sql
+// and embedded, numbered migrations for each. What the two do differently
+// is in dialect.go.
 //
 // Every method that takes an account ID scopes its query by it, so another
 // account's application is as missing as one that never existed.
@@ -10,7 +12,6 @@ import (
 	"context"
 	"database/sql"
 	"embed"
-	"errors"
 	"fmt"
 	"io/fs"
 	"net/url"
@@ -22,11 +23,12 @@ import (
 	"strings"
 	"time"
 
-	"modernc.org/sqlite"
-	sqlite3 "modernc.org/sqlite/lib"
+	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/stdlib"
+	_ "modernc.org/sqlite" // the "sqlite" database/sql driver
 )
 
-//go:embed migrations/sqlite/*.sql
+//go:embed migrations/sqlite/*.sql migrations/postgres/*.sql
 var migrationFS embed.FS
 
 // pragmas are applied by the driver to every connection the pool opens, so no
@@ -52,7 +54,8 @@ var pragmas = []string{
 
 // DB is the token service's store.
 type DB struct {
-	db *sql.DB
+	db pool
+	d  *dialect
 
 	// client is the token endpoint's query (see Client), prepared once:
 	// parsing it again on every request costs more than running it.
@@ -60,17 +63,27 @@ type DB struct {
 	clients *clientCache
 
 	// pageSize is the database page size, the size of the padding that keeps
-	// a secret's ciphertext on overflow pages (see EraseExpiredSecrets).
+	// a secret's ciphertext on overflow pages (see EraseExpiredSecrets); 0
+	// on PostgreSQL.
 	pageSize int
 }
 
-// Open opens the SQLite database at path, creating it if needed, and applies
-// the migrations it has not seen yet.
+// Open opens the store at databaseURL, a PostgreSQL URL (postgres://… or
+// postgresql://…) or the path of a SQLite file, creating the SQLite file if
+// needed, and applies the migrations the database has not seen yet.
+func Open(ctx context.Context, databaseURL string) (*DB, error) {
+	if IsPostgres(databaseURL) {
+		return openPostgres(ctx, databaseURL)
+	}
+	return openSQLite(ctx, databaseURL)
+}
+
+// openSQLite opens the SQLite database at path.
 //
 // Write transactions begin IMMEDIATE (they take the write lock at BEGIN), so
 // two writers queue on the busy timeout instead of one failing with
 // SQLITE_BUSY when it upgrades a read lock.
-func Open(ctx context.Context, path string) (*DB, error) {
+func openSQLite(ctx context.Context, path string) (*DB, error) {
 	if path == "" {
 		return nil, fmt.Errorf("db: open: path required")
 	}
@@ -95,7 +108,7 @@ func Open(ctx context.Context, path string) (*DB, error) {
 	sqldb.SetMaxOpenConns(maxConns)
 	sqldb.SetMaxIdleConns(maxConns)
 	sqldb.SetConnMaxIdleTime(5 * time.Minute)
-	db := &DB{db: sqldb}
+	db := &DB{db: pool{DB: sqldb, d: sqliteDialect}, d: sqliteDialect}
 	if err := db.migrate(ctx); err != nil {
 		sqldb.Close()
 		return nil, fmt.Errorf("db: open %q: %w", path, err)
@@ -115,12 +128,43 @@ func Open(ctx context.Context, path string) (*DB, error) {
 	return db, nil
 }
 
+// openPostgres opens the PostgreSQL database at databaseURL. Several
+// replicas share it: migrations and write transactions are serialised by an
+// advisory lock (see pool.BeginTx), and the client cache is validated by a
+// change counter the database keeps (see clientCache).
+func openPostgres(ctx context.Context, databaseURL string) (*DB, error) {
+	cfg, err := pgx.ParseConfig(databaseURL)
+	if err != nil {
+		// The parse error may quote the URL, password and all.
+		return nil, fmt.Errorf("db: open postgres: the database URL does not parse")
+	}
+	where := fmt.Sprintf("postgres %s:%d/%s", cfg.Host, cfg.Port, cfg.Database)
+	sqldb := stdlib.OpenDB(*cfg)
+	sqldb.SetMaxOpenConns(maxConns)
+	sqldb.SetMaxIdleConns(maxConns)
+	sqldb.SetConnMaxIdleTime(5 * time.Minute)
+	db := &DB{db: pool{DB: sqldb, d: postgresDialect}, d: postgresDialect}
+	if err := db.migrate(ctx); err != nil {
+		sqldb.Close()
+		return nil, fmt.Errorf("db: open %s: %w", where, err)
+	}
+	if db.client, err = db.db.PrepareContext(ctx, clientQuery); err != nil {
+		sqldb.Close()
+		return nil, fmt.Errorf("db: open %s: prepare: %w", where, err)
+	}
+	if db.clients, err = newCounterCache(ctx, db.db); err != nil {
+		sqldb.Close()
+		return nil, fmt.Errorf("db: open %s: client cache: %w", where, err)
+	}
+	return db, nil
+}
+
 // maxConns bounds the connection pool: enough for every core to read at
 // once with room for writers waiting on the write lock.
 var maxConns = max(8, 2*runtime.GOMAXPROCS(0))
 
-// Close closes the database. The last connection to close checkpoints the
-// WAL and removes the -wal and -shm files.
+// Close closes the database. On SQLite the last connection to close
+// checkpoints the WAL and removes the -wal and -shm files.
 func (db *DB) Close() error {
 	if db.clients != nil {
 		db.clients.close()
@@ -143,7 +187,7 @@ func (db *DB) Ping(ctx context.Context) error {
 	return nil
 }
 
-// migration is one numbered file of migrations/sqlite.
+// migration is one numbered file of migrations/sqlite or migrations/postgres.
 type migration struct {
 	version int
 	name    string
@@ -154,9 +198,10 @@ type migration struct {
 // record, so a failed migration leaves no trace and the next Open retries it.
 //
 // Processes opening a new database together (replicas, the CLI next to the
-// server) queue on the write lock; the few places where SQLite answers BUSY
-// at once instead (turning the new file into WAL mode, a read transaction
-// that would have to become a write one) are retried for a while.
+// server) queue on the write lock, SQLite's or PostgreSQL's advisory one
+// (see pool.BeginTx); the few places where SQLite answers BUSY at once
+// instead (turning the new file into WAL mode, a read transaction that
+// would have to become a write one) are retried for a while.
 func (db *DB) migrate(ctx context.Context) error {
 	for attempt := 0; ; attempt++ {
 		err := db.migrateOnce(ctx)
@@ -172,21 +217,18 @@ func (db *DB) migrate(ctx context.Context) error {
 }
 
 func (db *DB) migrateOnce(ctx context.Context) error {
-	tx, err := db.db.BeginTx(ctx, nil) // BEGIN IMMEDIATE: waits for the write lock
+	tx, err := db.db.BeginTx(ctx, nil) // waits for the write lock
 	if err != nil {
 		return fmt.Errorf("create schema_migrations: %w", err)
 	}
 	defer tx.Rollback()
-	if _, err := tx.ExecContext(ctx, `CREATE TABLE IF NOT EXISTS schema_migrations (
-		version    INTEGER PRIMARY KEY,
-		applied_at INTEGER NOT NULL
-	)`); err != nil {
+	if _, err := tx.ExecContext(ctx, db.d.migrationsTable); err != nil {
 		return fmt.Errorf("create schema_migrations: %w", err)
 	}
 	if err := tx.Commit(); err != nil {
 		return fmt.Errorf("create schema_migrations: %w", err)
 	}
-	migrations, err := readMigrations()
+	migrations, err := readMigrations(db.d)
 	if err != nil {
 		return err
 	}
@@ -198,10 +240,14 @@ func (db *DB) migrateOnce(ctx context.Context) error {
 	return nil
 }
 
-// readMigrations lists the embedded migrations by version. Names must start
-// with their version number: 0001_init.sql.
-func readMigrations() ([]migration, error) {
-	names, err := fs.Glob(migrationFS, "migrations/sqlite/*.sql")
+// readMigrations lists the embedded migrations of the dialect by version.
+// Names must start with their version number: 0001_init.sql.
+func readMigrations(d *dialect) ([]migration, error) {
+	dir := "migrations/sqlite"
+	if d.postgres {
+		dir = "migrations/postgres"
+	}
+	names, err := fs.Glob(migrationFS, dir+"/*.sql")
 	if err != nil {
 		return nil, fmt.Errorf("list migrations: %w", err)
 	}
@@ -225,8 +271,8 @@ func readMigrations() ([]migration, error) {
 }
 
 // applyMigration runs m unless it is recorded already. The check runs inside
-// the (immediate) transaction, so two processes opening the same new
-// database apply it once.
+// the write transaction, so two processes opening the same new database
+// apply it once.
 func (db *DB) applyMigration(ctx context.Context, m migration) error {
 	tx, err := db.db.BeginTx(ctx, nil)
 	if err != nil {
@@ -247,7 +293,8 @@ func (db *DB) applyMigration(ctx context.Context, m migration) error {
 	if err != nil {
 		return fmt.Errorf("migration %d: %w", m.version, err)
 	}
-	if _, err := tx.ExecContext(ctx, string(script)); err != nil {
+	// As it is: a script is several statements, and no placeholders.
+	if _, err := tx.Tx.ExecContext(ctx, string(script)); err != nil {
 		return fmt.Errorf("migration %d (%s): %w", m.version, path.Base(m.name), err)
 	}
 	if _, err := tx.ExecContext(ctx,
@@ -262,8 +309,8 @@ func (db *DB) applyMigration(ctx context.Context, m migration) error {
 	return nil
 }
 
-// millis is how times are stored: unix milliseconds, UTC, which ports to a
-// PostgreSQL bigint as is.
+// millis is how times are stored: unix milliseconds, UTC, a PostgreSQL
+// bigint.
 func millis(t time.Time) int64 {
 	return t.UnixMilli()
 }
@@ -279,22 +326,4 @@ func fromNullMillis(ms sql.NullInt64) time.Time {
 		return time.Time{}
 	}
 	return fromMillis(ms.Int64)
-}
-
-// isBusy reports whether err is SQLite answering that the database is locked.
-func isBusy(err error) bool {
-	var e *sqlite.Error
-	if !errors.As(err, &e) {
-		return false
-	}
-	return e.Code()&0xff == sqlite3.SQLITE_BUSY || e.Code()&0xff == sqlite3.SQLITE_LOCKED
-}
-
-// isUniqueViolation reports whether err is SQLite refusing a duplicate key.
-func isUniqueViolation(err error) bool {
-	var e *sqlite.Error
-	if !errors.As(err, &e) {
-		return false
-	}
-	return e.Code() == sqlite3.SQLITE_CONSTRAINT_UNIQUE || e.Code() == sqlite3.SQLITE_CONSTRAINT_PRIMARYKEY
 }

@@ -2,22 +2,66 @@ package db
 
 import (
 	"context"
+	"database/sql"
 	"fmt"
 	"path/filepath"
+	"slices"
+	"strings"
 	"testing"
 	"time"
 
 	"tokenservice"
+	"tokenservice/db/pgtest"
 )
 
 // now is the fixed clock of the tests, on a whole millisecond as stored.
 var now = time.Date(2025, 3, 14, 9, 26, 53, 589_000_000, time.UTC)
 
-// openTestDB opens a fresh database in a temporary directory and closes it
-// when the test ends.
+// TestMain stops the PostgreSQL server the tests started, whatever they did.
+func TestMain(m *testing.M) { pgtest.Main(m) }
+
+// The kinds of store every store test runs on, as the names of its
+// subtests. PostgreSQL is a real server (see pgtest): without one the
+// PostgreSQL subtests fail, they are never skipped.
+const (
+	onSQLite   = "SQLite"
+	onPostgres = "PostgreSQL"
+)
+
+// forEachStore runs test on SQLite and on PostgreSQL, as the subtests
+// SQLite and PostgreSQL, inside which openTestDB and newTestURL give a
+// store of that kind.
+func forEachStore(t *testing.T, test func(t *testing.T)) {
+	t.Helper()
+	for _, kind := range []string{onSQLite, onPostgres} {
+		t.Run(kind, test)
+	}
+}
+
+// storeKind is the kind of store the test runs on: the kind its
+// forEachStore subtest is named after; SQLite outside forEachStore.
+func storeKind(tb testing.TB) string {
+	if slices.Contains(strings.Split(tb.Name(), "/")[1:], onPostgres) {
+		return onPostgres
+	}
+	return onSQLite
+}
+
+// newTestURL returns the database URL of a new, empty store of the test's
+// kind: a file in a temporary directory, or a fresh PostgreSQL schema.
+func newTestURL(tb testing.TB) string {
+	tb.Helper()
+	if storeKind(tb) == onPostgres {
+		return pgtest.NewDatabase(tb)
+	}
+	return filepath.Join(tb.TempDir(), "tokenservice.db")
+}
+
+// openTestDB opens a fresh store of the test's kind and closes it when the
+// test ends.
 func openTestDB(tb testing.TB) *DB {
 	tb.Helper()
-	db, err := Open(context.Background(), filepath.Join(tb.TempDir(), "tokenservice.db"))
+	db, err := Open(context.Background(), newTestURL(tb))
 	if err != nil {
 		tb.Fatal(err)
 	}
@@ -61,11 +105,13 @@ func wantCode(tb testing.TB, err error, code string) {
 	}
 }
 
-func TestOpen(t *testing.T) {
-	ctx := context.Background()
-	path := filepath.Join(t.TempDir(), "tokenservice.db")
+func TestOpen(t *testing.T) { forEachStore(t, testOpen) }
 
-	migrations, err := readMigrations()
+func testOpen(t *testing.T) {
+	ctx := context.Background()
+	path := newTestURL(t)
+
+	migrations, err := readMigrations(dialectOf(path))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -122,6 +168,40 @@ func TestOpen(t *testing.T) {
 		}
 	})
 
+	if storeKind(t) == onPostgres {
+		t.Run("WriteTransactionsHoldTheWriteLock", func(t *testing.T) {
+			db := openTestDB(t)
+			// Asked on another connection of the pool, while tx is open.
+			heldBy := func(tx *txn) int {
+				t.Helper()
+				return countRows(t, db, `SELECT count(*) FROM pg_locks
+					WHERE locktype = 'advisory' AND granted AND pid <> pg_backend_pid()`)
+			}
+			tx, err := db.db.BeginTx(ctx, nil)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if got := heldBy(tx); got != 1 {
+				t.Errorf("advisory locks held during a write transaction = %d, want 1", got)
+			}
+			tx.Rollback()
+			ro, err := db.db.BeginTx(ctx, &sql.TxOptions{ReadOnly: true})
+			if err != nil {
+				t.Fatal(err)
+			}
+			if got := heldBy(ro); got != 0 {
+				t.Errorf("advisory locks held during a read-only transaction = %d, want 0", got)
+			}
+			ro.Rollback()
+		})
+		t.Run("Ping", func(t *testing.T) {
+			if err := openTestDB(t).Ping(ctx); err != nil {
+				t.Error(err)
+			}
+		})
+		return
+	}
+
 	t.Run("PragmasOnEveryConnection", func(t *testing.T) {
 		db := openTestDB(t)
 		// Hold several connections at once so the pool has to open new ones.
@@ -170,8 +250,10 @@ func versions(ms []migration) []int {
 // TestOpenConcurrently: processes opening a new database at once (replicas
 // starting together, the CLI next to the server) all succeed, and the
 // migrations run once.
-func TestOpenConcurrently(t *testing.T) {
-	path := filepath.Join(t.TempDir(), "tokenservice.db")
+func TestOpenConcurrently(t *testing.T) { forEachStore(t, testOpenConcurrently) }
+
+func testOpenConcurrently(t *testing.T) {
+	path := newTestURL(t)
 	errs := make(chan error, 8)
 	for range 8 {
 		go func() {
@@ -188,7 +270,7 @@ func TestOpenConcurrently(t *testing.T) {
 		}
 	}
 	db := openAt(t, path)
-	if got, want := countRows(t, db, `SELECT count(*) FROM schema_migrations`), len(mustReadMigrations(t)); got != want {
+	if got, want := countRows(t, db, `SELECT count(*) FROM schema_migrations`), len(mustReadMigrations(t, db.d)); got != want {
 		t.Fatalf("%d migrations recorded, want %d", got, want)
 	}
 }
@@ -203,13 +285,21 @@ func openAt(t *testing.T, path string) *DB {
 	return db
 }
 
-func mustReadMigrations(t *testing.T) []migration {
+func mustReadMigrations(t *testing.T, d *dialect) []migration {
 	t.Helper()
-	ms, err := readMigrations()
+	ms, err := readMigrations(d)
 	if err != nil {
 		t.Fatal(err)
 	}
 	return ms
+}
+
+// dialectOf is the dialect of the store at databaseURL.
+func dialectOf(databaseURL string) *dialect {
+	if IsPostgres(databaseURL) {
+		return postgresDialect
+	}
+	return sqliteDialect
 }
 
 // testActor is a person making a change in a test.

@@ -89,10 +89,13 @@ func fromEventGrants(grants []eventGrant) []tokenservice.ScopeGrant {
 
 // checkFormKey answers DuplicateError when the account's trail already holds
 // a change made by the form submission key. It runs first in every write
-// transaction that takes a key: the transactions begin IMMEDIATE, so two
-// posts of one form are serialised and the second sees the first's event.
+// transaction that takes a key: write transactions hold the write lock from
+// their start (see pool.BeginTx), so two posts of one form are serialised
+// and the second sees the first's event.
+//
+// A key the store would not record (see validFormKey) is never a duplicate.
 func checkFormKey(ctx context.Context, q queryer, accountID, formKey string) error {
-	if formKey == "" {
+	if formKey = validFormKey(formKey); formKey == "" {
 		return nil
 	}
 	var clientID string
@@ -111,7 +114,7 @@ func checkFormKey(ctx context.Context, q queryer, accountID, formKey string) err
 // the form submission key, and the client ID it changed.
 func (db *DB) FormSubmitted(ctx context.Context, accountID, formKey string) (clientID string, ok bool, err error) {
 	var dup *DuplicateError
-	if err := checkFormKey(ctx, db.db, accountID, validFormKey(formKey)); errors.As(err, &dup) {
+	if err := checkFormKey(ctx, db.db, accountID, formKey); errors.As(err, &dup) {
 		return dup.ClientID, true, nil
 	} else if err != nil {
 		return "", false, fmt.Errorf("db: %w", err)
@@ -202,7 +205,7 @@ func (db *DB) ListEvents(ctx context.Context, accountID string, f EventFilter) (
 	} else if limit > MaxEventLimit {
 		limit = MaxEventLimit
 	}
-	from, where, args := eventWhere(accountID, f)
+	from, where, args := eventWhere(db.d, accountID, f)
 	newer := f.After > 0
 	order := "DESC"
 	if newer {
@@ -262,20 +265,21 @@ func (db *DB) ListEvents(ctx context.Context, accountID string, f EventFilter) (
 }
 
 // eventWhere is the table, with the index to read it by, and the condition
-// of a filter on the account's trail. The index is named rather than left
-// to the planner: with one account holding most of the events, SQLite would
-// rather walk the whole table by id, which is fast for the newest page and
-// slow for everything else.
-func eventWhere(accountID string, f EventFilter) (from, where string, args []any) {
+// of a filter on the account's trail. On SQLite the index is named rather
+// than left to the planner: with one account holding most of the events,
+// SQLite would rather walk the whole table by id, which is fast for the
+// newest page and slow for everything else. PostgreSQL's planner, which
+// knows how the values spread, chooses for itself.
+func eventWhere(d *dialect, accountID string, f EventFilter) (from, where string, args []any) {
 	switch {
 	case f.ClientID != "":
-		from = `events INDEXED BY events_account_client`
+		from = d.indexedBy("events", "events_account_client")
 	case f.Actor != "":
-		from = `events INDEXED BY events_account_actor`
+		from = d.indexedBy("events", "events_account_actor")
 	case f.Action != "":
-		from = `events INDEXED BY events_account_action`
+		from = d.indexedBy("events", "events_account_action")
 	default:
-		from = `events INDEXED BY events_account`
+		from = d.indexedBy("events", "events_account")
 	}
 	where, args = `account_id = ?`, []any{accountID}
 	if f.Action != "" {

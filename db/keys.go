@@ -76,7 +76,7 @@ func (db *DB) AddSigningKey(ctx context.Context, k tokenservice.SigningKey, only
 // the key (MaxTokenTTL only grows).
 func (db *DB) RaiseSigningKeyTTL(ctx context.Context, kid string, ttl time.Duration) error {
 	if _, err := db.db.ExecContext(ctx,
-		`UPDATE signing_keys SET max_token_ttl = max(max_token_ttl, ?) WHERE kid = ?`, ttl.Milliseconds(), kid); err != nil {
+		`UPDATE signing_keys SET max_token_ttl = `+db.d.greatest+`(max_token_ttl, ?) WHERE kid = ?`, ttl.Milliseconds(), kid); err != nil {
 		return fmt.Errorf("db: raise signing key ttl: %w", err)
 	}
 	return nil

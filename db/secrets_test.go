@@ -19,6 +19,10 @@ import (
 // once it ends and the sweep has run, the encrypted secret exists nowhere in
 // the database files, not in the main file, not in the -wal, not in the
 // -shm; not even after other writes have moved pages around meanwhile.
+//
+// SQLite only: it reads SQLite's files and page layout, and PostgreSQL
+// keeps old row versions in its files until VACUUM; TestErasedSecretUnreadable
+// is what both promise.
 func TestErasedSecretLeavesNoCopyInFiles(t *testing.T) {
 	windowEnd := now.Add(15 * time.Minute)
 

@@ -8,7 +8,9 @@ import (
 	"tokenservice"
 )
 
-func TestSessions(t *testing.T) {
+func TestSessions(t *testing.T) { forEachStore(t, testSessions) }
+
+func testSessions(t *testing.T) {
 	ctx := context.Background()
 	db := openTestDB(t)
 	expires := now.Add(time.Hour)

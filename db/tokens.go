@@ -100,14 +100,15 @@ func (db *DB) AddTokenUsage(ctx context.Context, usage []tokenservice.TokenUsage
 		if _, err := tx.ExecContext(ctx, `
 			INSERT INTO token_usage (application_id, hour, tokens)
 			SELECT id, ?, ? FROM applications WHERE id = ? AND client_id = ?
-			ON CONFLICT (application_id, hour) DO UPDATE SET tokens = tokens + excluded.tokens`,
+			ON CONFLICT (application_id, hour) DO UPDATE SET tokens = token_usage.tokens + excluded.tokens`,
 			u.Hour.Unix()/3600, u.Count, u.ApplicationID, u.ClientID); err != nil {
 			return fmt.Errorf("db: add token usage: %w", err)
 		}
 		if _, err := tx.ExecContext(ctx, `
 			INSERT INTO token_last_issued (application_id, issued_at)
 			SELECT id, ? FROM applications WHERE id = ? AND client_id = ?
-			ON CONFLICT (application_id) DO UPDATE SET issued_at = max(issued_at, excluded.issued_at)`,
+			ON CONFLICT (application_id) DO UPDATE
+			SET issued_at = `+db.d.greatest+`(token_last_issued.issued_at, excluded.issued_at)`,
 			millis(u.Last), u.ApplicationID, u.ClientID); err != nil {
 			return fmt.Errorf("db: add token usage: %w", err)
 		}
@@ -125,7 +126,7 @@ func (db *DB) TokenUsage(ctx context.Context, accountID, clientID string, now ti
 	var lastMs sql.NullInt64
 	err = db.db.QueryRowContext(ctx, `
 		SELECT
-			(SELECT coalesce(sum(u.tokens), 0) FROM token_usage u WHERE u.application_id = a.id AND u.hour > ?),
+			(SELECT CAST(coalesce(sum(u.tokens), 0) AS BIGINT) FROM token_usage u WHERE u.application_id = a.id AND u.hour > ?),
 			(SELECT l.issued_at FROM token_last_issued l WHERE l.application_id = a.id)
 		FROM applications a WHERE a.account_id = ? AND a.client_id = ?`,
 		now.Unix()/3600-24, accountID, clientID).Scan(&count, &lastMs)

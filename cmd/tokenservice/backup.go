@@ -19,7 +19,8 @@ Writes a consistent copy of the database to FILE while the server runs (it
 reads one snapshot and never blocks the server). FILE must not exist.
 The copy does not contain the server key: back up <data-dir>/server.key (or
 your --server-key) separately; without it the backup's client secrets and
-signing keys cannot be used.
+signing keys cannot be used. SQLite only: back up a PostgreSQL database with
+pg_dump.
 The store flags (--data-dir, --database-url, --server-key) and their
 TOKENSERVICE_* variables are the server's.`
 
@@ -29,7 +30,8 @@ Puts the backup FILE in place of the database. Stop the server first: restore
 refuses while any process has the database open. The backup is checked
 (SQLite integrity, schema version, and that the server key decrypts its
 signing keys) before anything changes; the replaced database is kept as
-<database>.before-restore-<time>.
+<database>.before-restore-<time>. SQLite only: restore a PostgreSQL
+database with pg_restore.
 The store flags (--data-dir, --database-url, --server-key) and their
 TOKENSERVICE_* variables are the server's.`
 
@@ -38,6 +40,9 @@ func runBackup(ctx context.Context, args []string, stdout, stderr io.Writer) err
 	cfg, file, err := parseFileCommand("backup", backupUsage, args, stderr)
 	if err != nil || file == "" {
 		return err
+	}
+	if db.IsPostgres(cfg.DatabaseURL) {
+		return fmt.Errorf("backup: %w", db.ErrBackupPostgres)
 	}
 	_, store, err := openExistingStore(ctx, cfg)
 	if err != nil {
@@ -59,6 +64,9 @@ func runRestore(ctx context.Context, args []string, stdout, stderr io.Writer) er
 	cfg, file, err := parseFileCommand("restore", restoreUsage, args, stderr)
 	if err != nil || file == "" {
 		return err
+	}
+	if db.IsPostgres(cfg.DatabaseURL) {
+		return fmt.Errorf("restore: %w", db.ErrBackupPostgres)
 	}
 	if _, err := os.Stat(cfg.DataDir); err != nil {
 		return fmt.Errorf("data dir %s: %w (check --data-dir)", cfg.DataDir, err)

@@ -224,9 +224,16 @@ func runApp(ctx context.Context, args []string, stdout, stderr io.Writer) error 
 // openExistingStore opens the store of the server configured by cfg for an
 // operator command, with its server key.
 func openExistingStore(ctx context.Context, cfg Config) ([]byte, *db.DB, error) {
+	// On PostgreSQL every replica and the CLI share one server key: never
+	// generate one here.
+	if db.IsPostgres(cfg.DatabaseURL) && cfg.ServerKey == "" {
+		if _, err := os.Stat(serverKeyPath(cfg)); err != nil {
+			return nil, nil, fmt.Errorf("no server key: pass the --server-key (or TOKENSERVICE_SERVER_KEY) the servers on %s use", db.Redacted(cfg.DatabaseURL))
+		}
+	}
 	// The operator commands work on an existing store: a mistyped data
 	// directory must not quietly create an empty one with a new server key.
-	if _, err := os.Stat(cfg.DataDir); err != nil {
+	if _, err := os.Stat(cfg.DataDir); err != nil && (cfg.ServerKey == "" || !db.IsPostgres(cfg.DatabaseURL)) {
 		return nil, nil, fmt.Errorf("data dir %s: %w (check --data-dir)", cfg.DataDir, err)
 	}
 	// A store made under another key (say, a server given --server-key) must

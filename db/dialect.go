@@ -1,0 +1,212 @@
+package db
+
+import (
+	"context"
+	"database/sql"
+	"errors"
+	"net/url"
+	"strconv"
+	"strings"
+
+	"github.com/jackc/pgx/v5/pgconn"
+	"modernc.org/sqlite"
+	sqlite3 "modernc.org/sqlite/lib"
+)
+
+// dialect is everything the store's SQL does differently on SQLite and on
+// PostgreSQL. The queries are written once, for SQLite, with ? placeholders;
+// the few fragments that differ come from here.
+type dialect struct {
+	postgres bool
+
+	// like is the operator of the applications filter: SQLite's LIKE folds
+	// ASCII case, PostgreSQL's ILIKE does the same under COLLATE "C".
+	like string
+	// greatest is the scalar maximum of two values.
+	greatest string
+	// padding is the SQL of the secret's padding from its length argument
+	// (see EraseExpiredSecrets): a zeroblob on SQLite; on PostgreSQL, which
+	// has no such file layout to arrange, the argument itself, always NULL.
+	padding string
+	// migrationsTable creates the table of applied migrations.
+	migrationsTable string
+}
+
+var (
+	sqliteDialect = &dialect{
+		like:     "LIKE",
+		greatest: "max",
+		padding:  "zeroblob(?)",
+		migrationsTable: `CREATE TABLE IF NOT EXISTS schema_migrations (
+			version    INTEGER PRIMARY KEY,
+			applied_at INTEGER NOT NULL
+		)`,
+	}
+	postgresDialect = &dialect{
+		postgres: true,
+		like:     "ILIKE",
+		greatest: "greatest",
+		padding:  "CAST(? AS BYTEA)",
+		migrationsTable: `CREATE TABLE IF NOT EXISTS schema_migrations (
+			version    INTEGER PRIMARY KEY,
+			applied_at BIGINT  NOT NULL
+		)`,
+	}
+)
+
+// IsPostgres reports whether the database URL names a PostgreSQL database
+// (postgres:// or postgresql://) rather than a SQLite file.
+func IsPostgres(databaseURL string) bool {
+	return strings.HasPrefix(databaseURL, "postgres://") || strings.HasPrefix(databaseURL, "postgresql://")
+}
+
+// Redacted is databaseURL fit for a log or a message: a PostgreSQL URL
+// without its password.
+func Redacted(databaseURL string) string {
+	if !IsPostgres(databaseURL) {
+		return databaseURL
+	}
+	u, err := url.Parse(databaseURL)
+	if err != nil {
+		return "postgres://(a URL that does not parse)"
+	}
+	if q := u.Query(); q.Has("password") {
+		q.Set("password", "xxxxx")
+		u.RawQuery = q.Encode()
+	}
+	return u.Redacted()
+}
+
+// rebind turns the ? placeholders of query into PostgreSQL's $1, $2, …,
+// leaving quoted text alone.
+func (d *dialect) rebind(query string) string {
+	if !d.postgres || !strings.Contains(query, "?") {
+		return query
+	}
+	var b strings.Builder
+	b.Grow(len(query) + 16)
+	n, quote := 0, byte(0)
+	for i := 0; i < len(query); i++ {
+		c := query[i]
+		switch {
+		case quote != 0:
+			if c == quote {
+				quote = 0
+			}
+		case c == '\'' || c == '"':
+			quote = c
+		case c == '?':
+			n++
+			b.WriteByte('$')
+			b.WriteString(strconv.Itoa(n))
+			continue
+		}
+		b.WriteByte(c)
+	}
+	return b.String()
+}
+
+// indexedBy names the index SQLite must read table by; PostgreSQL's
+// planner is left to choose.
+func (d *dialect) indexedBy(table, index string) string {
+	if d.postgres {
+		return table
+	}
+	return table + " INDEXED BY " + index
+}
+
+// writeLock is the key of the PostgreSQL advisory lock every write
+// transaction takes first (see pool.BeginTx): "tokensrv" in ASCII.
+const writeLock = 0x746f6b656e737276
+
+// pool is the connection pool with the dialect applied: ? placeholders work
+// on both databases, and write transactions are serialised on both.
+type pool struct {
+	*sql.DB
+	d *dialect
+}
+
+func (p pool) QueryContext(ctx context.Context, query string, args ...any) (*sql.Rows, error) {
+	return p.DB.QueryContext(ctx, p.d.rebind(query), args...)
+}
+
+func (p pool) QueryRowContext(ctx context.Context, query string, args ...any) *sql.Row {
+	return p.DB.QueryRowContext(ctx, p.d.rebind(query), args...)
+}
+
+func (p pool) ExecContext(ctx context.Context, query string, args ...any) (sql.Result, error) {
+	return p.DB.ExecContext(ctx, p.d.rebind(query), args...)
+}
+
+func (p pool) PrepareContext(ctx context.Context, query string) (*sql.Stmt, error) {
+	return p.DB.PrepareContext(ctx, p.d.rebind(query))
+}
+
+// BeginTx begins a transaction. A write transaction (opts nil or not
+// ReadOnly) holds the database's write lock from its start to its end, on
+// both databases, so writers run one at a time and each sees everything the
+// previous one committed: SQLite's BEGIN IMMEDIATE (the _txlock of the
+// connection), PostgreSQL's transaction-scoped advisory lock writeLock.
+// The version checks, the form-key check and the migrations rely on it.
+// A read-only transaction on PostgreSQL reads one snapshot (REPEATABLE
+// READ), as every SQLite transaction does.
+func (p pool) BeginTx(ctx context.Context, opts *sql.TxOptions) (*txn, error) {
+	readOnly := opts != nil && opts.ReadOnly
+	if p.d.postgres && readOnly {
+		opts = &sql.TxOptions{ReadOnly: true, Isolation: sql.LevelRepeatableRead}
+	}
+	tx, err := p.DB.BeginTx(ctx, opts)
+	if err != nil {
+		return nil, err
+	}
+	if p.d.postgres && !readOnly {
+		if _, err := tx.ExecContext(ctx, `SELECT pg_advisory_xact_lock($1)`, int64(writeLock)); err != nil {
+			tx.Rollback()
+			return nil, err
+		}
+	}
+	return &txn{Tx: tx, d: p.d}, nil
+}
+
+// txn is a transaction with the dialect applied.
+type txn struct {
+	*sql.Tx
+	d *dialect
+}
+
+func (t *txn) QueryContext(ctx context.Context, query string, args ...any) (*sql.Rows, error) {
+	return t.Tx.QueryContext(ctx, t.d.rebind(query), args...)
+}
+
+func (t *txn) QueryRowContext(ctx context.Context, query string, args ...any) *sql.Row {
+	return t.Tx.QueryRowContext(ctx, t.d.rebind(query), args...)
+}
+
+func (t *txn) ExecContext(ctx context.Context, query string, args ...any) (sql.Result, error) {
+	return t.Tx.ExecContext(ctx, t.d.rebind(query), args...)
+}
+
+func (t *txn) PrepareContext(ctx context.Context, query string) (*sql.Stmt, error) {
+	return t.Tx.PrepareContext(ctx, t.d.rebind(query))
+}
+
+// isBusy reports whether err is SQLite answering that the database is locked.
+func isBusy(err error) bool {
+	var e *sqlite.Error
+	if !errors.As(err, &e) {
+		return false
+	}
+	return e.Code()&0xff == sqlite3.SQLITE_BUSY || e.Code()&0xff == sqlite3.SQLITE_LOCKED
+}
+
+// isUniqueViolation reports whether err is the database refusing a
+// duplicate key: SQLite's constraint error or PostgreSQL's unique_violation
+// (SQLSTATE 23505).
+func isUniqueViolation(err error) bool {
+	var e *sqlite.Error
+	if errors.As(err, &e) {
+		return e.Code() == sqlite3.SQLITE_CONSTRAINT_UNIQUE || e.Code() == sqlite3.SQLITE_CONSTRAINT_PRIMARYKEY
+	}
+	var pe *pgconn.PgError
+	return errors.As(err, &pe) && pe.Code == "23505"
+}
