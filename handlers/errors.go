@@ -124,11 +124,12 @@ func (s *Server) oauthErrorHandler(err error, c echo.Context) {
 			Description: "The server could not complete the request. Try again."}
 	}
 	if werr := writeOAuthError(c, oe); werr != nil {
-		s.logger.Error("write oauth error", "err", werr)
+		s.logger.Error("write oauth error", append(logAttrs(c), "err", werr)...)
 	}
 }
 
-// logAttrs is the request's identifying attributes for log lines.
+// logAttrs is the request's identifying attributes for log lines: its
+// request id, the one in the X-Request-Id header and on the error page.
 func logAttrs(c echo.Context) []any {
 	return []any{slog.String("request_id", c.Response().Header().Get(echo.HeaderXRequestID))}
 }

@@ -45,6 +45,7 @@ type OAuth struct {
 	perAddress *ratelimit.Limiter
 	perClient  *ratelimit.Limiter
 	usage      *usageCounter
+	metrics    *Metrics
 }
 
 // Failed-authentication limits: a source address may fail 30 times in a
@@ -60,7 +61,7 @@ const (
 	limiterSize  = 16384
 )
 
-func newOAuth(cfg Config) *OAuth {
+func newOAuth(cfg Config, metrics *Metrics) *OAuth {
 	aud := token.Audience(cfg.Audience)
 	if len(aud) == 0 {
 		aud = token.Audience{cfg.PublicURL}
@@ -72,6 +73,7 @@ func newOAuth(cfg Config) *OAuth {
 		perAddress: ratelimit.New(addressBurst, addressEvery, limiterSize),
 		perClient:  ratelimit.New(clientBurst, clientEvery, limiterSize),
 		usage:      newUsageCounter(),
+		metrics:    metrics,
 	}
 }
 
@@ -84,7 +86,12 @@ type tokenResponse struct {
 }
 
 // issueToken is POST /oauth2/token: the client credentials grant (RFC 6749 §4.4).
-func (o *OAuth) issueToken(c echo.Context) error {
+func (o *OAuth) issueToken(c echo.Context) (err error) {
+	defer func() {
+		if err != nil {
+			o.metrics.tokenRefused(err) // every refusal, by reason: see refusalReason
+		}
+	}()
 	req, client, err := o.authenticate(c)
 	if err != nil {
 		return err
@@ -118,6 +125,7 @@ func (o *OAuth) issueToken(c echo.Context) error {
 		return serr
 	}
 	o.usage.add(client.ApplicationID, client.ClientID, now)
+	o.metrics.tokenIssued(req.AuthMethod)
 	return writeOAuthJSON(c, http.StatusOK, tokenResponse{
 		AccessToken: raw, TokenType: "Bearer", ExpiresIn: int64(o.ttl / time.Second), Scope: claims.Scope,
 	})
@@ -199,8 +207,10 @@ func (o *OAuth) introspect(c echo.Context) error {
 // token; the error is only for the database failing.
 func (o *OAuth) activeClaims(ctx context.Context, raw, accountID string) (*token.Claims, error) {
 	claims, err := o.keyring.Verify(ctx, raw, o.issuer)
-	if err != nil || claims.AccountID != accountID {
-		return nil, nil //nolint:nilerr // an invalid or foreign token is simply inactive
+	if err != nil || claims.AccountID != accountID || claims.Region != o.region {
+		// An invalid token, another account's or another region's is
+		// simply inactive.
+		return nil, nil //nolint:nilerr
 	}
 	client, err := o.store.Client(ctx, claims.ClientID)
 	if tokenservice.ErrorCode(err) == tokenservice.ENOTFOUND {

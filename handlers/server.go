@@ -5,6 +5,7 @@ package handlers
 
 import (
 	"context"
+	"crypto/rand"
 	"log/slog"
 	"net"
 	"net/http"
@@ -26,6 +27,7 @@ import (
 type Config struct {
 	PublicURL    string // e.g. "https://us.tokens.example.com"; the token endpoint lives under it
 	Region       string
+	RegionLabel  string // the region's display name, e.g. "United States (US)"
 	Regions      []views.Region
 	RevealWindow time.Duration
 	Catalogue    *scope.Catalogue
@@ -43,6 +45,8 @@ type Config struct {
 	OIDC           *OIDC
 	Logger         *slog.Logger
 	Now            func() time.Time
+	// Stats gives the metrics their numbers from the database; nil: none.
+	Stats StatsStore
 }
 
 // Server is the portal's HTTP server: the Echo instance with every route.
@@ -53,6 +57,10 @@ type Server struct {
 	apps   *Applications
 	oauth  *OAuth
 	health *health
+
+	metrics *Metrics
+	stats   StatsStore
+	now     func() time.Time
 }
 
 // NewServer wires the handlers and the middleware.
@@ -65,13 +73,17 @@ func NewServer(cfg Config) *Server {
 	}
 	secureCookies := strings.HasPrefix(cfg.PublicURL, "https://")
 	cfg.Sessions.Options.Secure = secureCookies
+	metrics := newMetrics(cfg.Stats)
 	s := &Server{
-		echo:   echo.New(),
-		logger: cfg.Logger,
-		auth:   newAuth(cfg, secureCookies),
-		apps:   newApplications(cfg),
-		oauth:  newOAuth(cfg),
-		health: &health{store: cfg.Store},
+		echo:    echo.New(),
+		logger:  cfg.Logger,
+		auth:    newAuth(cfg, secureCookies),
+		apps:    newApplications(cfg),
+		oauth:   newOAuth(cfg, metrics),
+		health:  &health{store: cfg.Store},
+		metrics: metrics,
+		stats:   cfg.Stats,
+		now:     cfg.Now,
 	}
 	e := s.echo
 	e.HideBanner = true
@@ -81,7 +93,8 @@ func NewServer(cfg Config) *Server {
 	// Before routing and every other middleware, so that no answer lacks
 	// the headers: not Echo's 404 and 405, not a refused body, not a panic.
 	e.Pre(securityHeaders(cfg.OIDC.formActionOrigin(), secureCookies))
-	e.Use(middleware.RequestID())
+	e.Pre(requestID(cfg.TrustedProxies))
+	e.Use(s.metrics.countRequests)
 	e.Use(s.logRequests)
 	e.Use(middleware.RecoverWithConfig(middleware.RecoverConfig{DisableStackAll: true, DisableErrorHandler: true, LogErrorFunc: func(c echo.Context, err error, stack []byte) error {
 		s.logger.Error("panic", append(logAttrs(c), "err", err, "stack", string(stack))...)
@@ -89,6 +102,7 @@ func NewServer(cfg Config) *Server {
 	}}))
 	e.Use(middleware.BodyLimit("64K"))
 	s.routes(e)
+	s.metrics.knowRoutes(e.Routes())
 	return s
 }
 
@@ -145,7 +159,9 @@ func securityHeaders(providerOrigin string, https bool) echo.MiddlewareFunc {
 	}
 }
 
-// logRequests writes one structured line per request, with its request id.
+// logRequests writes one structured line per request, with its request id
+// (the one in the X-Request-Id header and on an error page) and its route
+// pattern, which groups the requests to one page whatever the Client ID.
 func (s *Server) logRequests(next echo.HandlerFunc) echo.HandlerFunc {
 	return func(c echo.Context) error {
 		start := time.Now()
@@ -154,11 +170,73 @@ func (s *Server) logRequests(next echo.HandlerFunc) echo.HandlerFunc {
 			c.Error(err)
 		}
 		r := c.Request()
-		s.logger.Info("request", "request_id", c.Response().Header().Get(echo.HeaderXRequestID),
-			"method", r.Method, "path", r.URL.Path, "status", c.Response().Status,
-			"duration_ms", float64(time.Since(start).Microseconds())/1000, "remote", c.RealIP())
+		s.logger.Info("request", append(logAttrs(c),
+			"method", r.Method, "path", r.URL.Path, "route", c.Path(), "status", c.Response().Status,
+			"duration_ms", float64(time.Since(start).Microseconds())/1000, "remote", c.RealIP())...)
 		return nil
 	}
+}
+
+// maxRequestID is the longest request id taken from a trusted proxy.
+const maxRequestID = 128
+
+// requestID gives every request an id, sent back in X-Request-Id, shown on
+// error pages and written on every log line of the request. A proxy in
+// --trusted-proxies may pass its own id (so one id follows the request
+// through the proxy's logs and ours) if it is short and of safe
+// characters; from anyone else the header is ignored and an id is made, so
+// a client cannot forge or flood the logs with an id of its choosing. It
+// runs before routing, so every answer has it: 404, 405, refused bodies,
+// panics and the OAuth endpoints' JSON errors alike.
+func requestID(trusted []*net.IPNet) echo.MiddlewareFunc {
+	return func(next echo.HandlerFunc) echo.HandlerFunc {
+		return func(c echo.Context) error {
+			r := c.Request()
+			id := r.Header.Get(echo.HeaderXRequestID)
+			if !validRequestID(id) || !fromProxy(r.RemoteAddr, trusted) {
+				id = rand.Text()
+			}
+			c.Response().Header().Set(echo.HeaderXRequestID, id)
+			return next(c)
+		}
+	}
+}
+
+// validRequestID reports whether id is a request id to keep: 1 to 128
+// letters, digits and - _ . : = + / (UUIDs, hex, base64, AWS trace ids).
+func validRequestID(id string) bool {
+	if id == "" || len(id) > maxRequestID {
+		return false
+	}
+	for i := 0; i < len(id); i++ {
+		c := id[i]
+		if !(c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' || c >= '0' && c <= '9' || strings.IndexByte("-_.:=+/", c) >= 0) {
+			return false
+		}
+	}
+	return true
+}
+
+// fromProxy reports whether the connection (not a forwarded address) comes
+// from one of the trusted proxies.
+func fromProxy(remoteAddr string, trusted []*net.IPNet) bool {
+	if len(trusted) == 0 {
+		return false
+	}
+	host, _, err := net.SplitHostPort(remoteAddr)
+	if err != nil {
+		host = remoteAddr
+	}
+	ip := net.ParseIP(host)
+	if ip == nil {
+		return false
+	}
+	for _, n := range trusted {
+		if n.Contains(ip) {
+			return true
+		}
+	}
+	return false
 }
 
 // health answers the liveness and readiness probes.

@@ -1,0 +1,325 @@
+package main
+
+import (
+	"context"
+	"flag"
+	"fmt"
+	"io"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+)
+
+// configFrom parses args (and TOKENSERVICE_* variables) as the server does,
+// into a configuration whose data directory is a fresh temporary one.
+func configFrom(t *testing.T, args ...string) (*Config, error) {
+	t.Helper()
+	cfg := defaultConfig()
+	fs := newFlagSet("tokenservice", io.Discard)
+	cfg.serveFlags(fs)
+	if err := parse(fs, append([]string{"--data-dir", t.TempDir()}, args...)); err != nil {
+		return nil, err
+	}
+	return &cfg, cfg.Validate()
+}
+
+// A production setup in the tests' terms: an external provider, https.
+var production = []string{"--oidc-issuer", "https://sso.example.com/realms/acme", "--oidc-client-id", "tokenservice",
+	"--oidc-client-secret", "s3cret", "--public-url", "https://us.tokens.example.com"}
+
+const testServerKey = "00112233445566778899aabbccddeeff00112233445566778899aabbccddeeff"
+
+// TestConfigRefused: every dangerous or broken configuration is refused at
+// start-up with a message that names the flag and says what to do.
+func TestConfigRefused(t *testing.T) {
+	for _, tt := range []struct {
+		name string
+		args []string
+		env  map[string]string
+		want string // in the error
+	}{
+		{name: "PublicURLPlainHTTP", args: []string{"--public-url", "http://tokens.example.com"},
+			want: "--public-url http://tokens.example.com: must be https://"},
+		{name: "PublicURLPlainHTTPFromEnv", env: map[string]string{"TOKENSERVICE_PUBLIC_URL": "http://10.0.0.5:8080"},
+			want: "--public-url http://10.0.0.5:8080: must be https://"},
+		{name: "PublicURLAllInterfaces", args: []string{"--public-url", "http://0.0.0.0:8080"},
+			want: "must be https://"},
+		{name: "PublicURLWithPath", args: []string{"--public-url", "https://example.com/tokens"},
+			want: "without a path"},
+		{name: "IssuerWithoutClientID", args: []string{"--oidc-issuer", "https://sso.example.com", "--oidc-client-secret", "s"},
+			want: "--oidc-issuer needs --oidc-client-id and --oidc-client-secret"},
+		{name: "IssuerWithoutClientSecret", args: []string{"--oidc-issuer", "https://sso.example.com", "--oidc-client-id", "c"},
+			want: "--oidc-issuer needs --oidc-client-id and --oidc-client-secret"},
+		{name: "IssuerPlainHTTP", args: []string{"--oidc-issuer", "http://sso.example.com", "--oidc-client-id", "c", "--oidc-client-secret", "s"},
+			want: "--oidc-issuer http://sso.example.com: must be https://"},
+		{name: "IssuerNotURL", args: []string{"--oidc-issuer", "sso.example.com", "--oidc-client-id", "c", "--oidc-client-secret", "s"},
+			want: "must be the provider's issuer URL"},
+		{name: "ProductionWithoutPublicURL", args: []string{"--oidc-issuer", "https://sso.example.com", "--oidc-client-id", "c",
+			"--oidc-client-secret", "s", "--server-key", testServerKey},
+			want: "--public-url is required with an external --oidc-issuer"},
+		{name: "ProductionWithoutServerKey", args: production,
+			want: "no server key: with an external --oidc-issuer, set --server-key (or TOKENSERVICE_SERVER_KEY)"},
+		{name: "PostgresWithoutServerKey", args: []string{"--database-url", "postgres://ts@db.internal/tokenservice"},
+			want: "no server key: with a PostgreSQL --database-url"},
+		{name: "TrustedProxyNotIP", args: []string{"--trusted-proxies", "10.0.0.1,proxy.internal"},
+			want: `--trusted-proxies: "proxy.internal" is not an IP address or CIDR`},
+		{name: "TrustedProxyEveryIPv4", args: []string{"--trusted-proxies", "0.0.0.0/0"},
+			want: "--trusted-proxies 0.0.0.0/0: trusts every address"},
+		{name: "TrustedProxyEveryIPv6", args: []string{"--trusted-proxies", "10.0.0.1, ::/0"},
+			want: "--trusted-proxies ::/0: trusts every address"},
+		{name: "TokenTTLTooShort", args: []string{"--token-ttl", "30s"}, want: "--token-ttl 30s: must be between 1m and 24h"},
+		{name: "TokenTTLTooLong", args: []string{"--token-ttl", "48h"}, want: "--token-ttl 48h0m0s: must be between 1m and 24h"},
+		{name: "RevealWindowTooLong", args: []string{"--reveal-window", "25h"}, want: "--reveal-window 25h0m0s: must be between 10s and 24h"},
+		{name: "LogLevel", args: []string{"--log-level", "verbose"}, want: `--log-level "verbose": must be debug, info, warn or error`},
+		{name: "LogFormat", args: []string{"--log-format", "xml"}, want: `--log-format "xml": must be auto, text or json`},
+		{name: "MetricsAddrNoPort", args: []string{"--metrics-addr", "9464"}, want: `--metrics-addr "9464": must be host:port`},
+		{name: "MetricsOnThePortal", args: []string{"--addr", "0.0.0.0:8080", "--metrics-addr", "0.0.0.0:8080"},
+			want: "--metrics-addr 0.0.0.0:8080: must not be the portal's --addr"},
+		{name: "ProfilerOnThePortal", args: []string{"--debug-addr", "127.0.0.1:8080"},
+			want: "--debug-addr 127.0.0.1:8080: must not be the portal's --addr"},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			for k, v := range tt.env {
+				t.Setenv(k, v)
+			}
+			_, err := configFrom(t, tt.args...)
+			if err == nil {
+				t.Fatalf("accepted; want the error %q", tt.want)
+			}
+			if !strings.Contains(err.Error(), tt.want) {
+				t.Errorf("error %q, want it to say %q", err, tt.want)
+			}
+			if !strings.HasPrefix(err.Error(), "config: ") {
+				t.Errorf("error %q does not start with config:", err)
+			}
+		})
+	}
+}
+
+// TestConfigAccepted: what a first run, development, the bundled or a
+// local provider, the test suite and a complete production setup use.
+func TestConfigAccepted(t *testing.T) {
+	for _, tt := range []struct {
+		name string
+		args []string
+		prep func(t *testing.T, dataDir string)
+	}{
+		{name: "FirstRun"},
+		{name: "Localhost", args: []string{"--public-url", "http://localhost:8080"}},
+		{name: "LocalhostSubdomain", args: []string{"--public-url", "http://us.tokens.localhost:8080"}},
+		{name: "Loopback", args: []string{"--public-url", "http://127.0.0.1:8080"}},
+		{name: "LoopbackIPv6", args: []string{"--public-url", "http://[::1]:8080"}},
+		{name: "ListenEverywhereWithBundledProvider", args: []string{"--addr", "0.0.0.0:8080"}},
+		{name: "HTTPSWithBundledProvider", args: []string{"--public-url", "https://tokens.example.test"}},
+		// go tool task run:regions: a provider on localhost is development.
+		{name: "LocalProvider", args: []string{"--oidc-issuer", "http://127.0.0.1:8081", "--oidc-client-id", "c", "--oidc-client-secret", "s"}},
+		{name: "ProductionWithServerKey", args: append([]string{"--server-key", testServerKey}, production...)},
+		{name: "ProductionWithKeyFile", args: production, prep: func(t *testing.T, dataDir string) {
+			if err := os.WriteFile(filepath.Join(dataDir, "server.key"), []byte(testServerKey+"\n"), 0o600); err != nil {
+				t.Fatal(err)
+			}
+		}},
+		{name: "TrustedProxies", args: []string{"--trusted-proxies", "10.0.0.0/8, 192.168.1.10, fd00::/8"}},
+		{name: "MetricsAndProfiler", args: []string{"--metrics-addr", "127.0.0.1:9464", "--debug-addr", "127.0.0.1:9464"}},
+		{name: "MetricsEverywhere", args: []string{"--metrics-addr", ":9464"}},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			dataDir := t.TempDir()
+			if tt.prep != nil {
+				tt.prep(t, dataDir)
+			}
+			if _, err := configFrom(t, append(tt.args, "--data-dir", dataDir)...); err != nil {
+				t.Errorf("refused: %v", err)
+			}
+		})
+	}
+}
+
+// TestOpenRefusesProductionWithoutServerKey: the server itself stops before
+// it listens or writes a key, with the message.
+func TestOpenRefusesProductionWithoutServerKey(t *testing.T) {
+	m := NewMain()
+	m.Config.DataDir = t.TempDir()
+	m.Config.Addr = "127.0.0.1:0"
+	m.Config.OIDCIssuer, m.Config.OIDCClientID, m.Config.OIDCClientSecret = "https://sso.example.com", "tokenservice", "s3cret"
+	m.Config.PublicURL = "https://us.tokens.example.com"
+	err := m.Open(context.Background())
+	if err == nil {
+		m.Close()
+		t.Fatal("a production setup without a server key started")
+	}
+	if !strings.Contains(err.Error(), "no server key") {
+		t.Errorf("error %q, want it to say: no server key", err)
+	}
+	if _, err := os.Stat(serverKeyPath(m.Config)); err == nil {
+		t.Error("a server key was generated anyway")
+	}
+}
+
+// TestLogFormat: auto is text for a person (the bundled or a local
+// provider, a terminal) and JSON for a log collector (production).
+func TestLogFormat(t *testing.T) {
+	tty, err := os.OpenFile("/dev/tty", os.O_WRONLY, 0)
+	if err != nil {
+		tty = nil // no terminal here (CI): that case is skipped below
+	} else {
+		defer tty.Close()
+	}
+	local := defaultConfig()
+	prod := defaultConfig()
+	prod.OIDCIssuer = "https://sso.example.com"
+	for _, tt := range []struct {
+		name   string
+		format string
+		cfg    Config
+		w      io.Writer
+		json   bool
+	}{
+		{"AutoBundledProvider", "auto", local, io.Discard, false},
+		{"AutoProduction", "auto", prod, io.Discard, true},
+		{"AutoProductionTerminal", "auto", prod, tty, false},
+		{"Text", "text", prod, io.Discard, false},
+		{"JSON", "json", local, io.Discard, true},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			if f, ok := tt.w.(*os.File); ok && f == nil {
+				t.Skip("no terminal")
+			}
+			tt.cfg.LogFormat = tt.format
+			if got := logJSON(tt.cfg, tt.w); got != tt.json {
+				t.Errorf("JSON = %v, want %v", got, tt.json)
+			}
+		})
+	}
+}
+
+// markdownCell escapes text for a Markdown table cell.
+var markdownCell = strings.NewReplacer("|", `\|`, "<", "&lt;", ">", "&gt;")
+
+// configReference is the README's configuration table, made from the flag
+// set: every flag, its TOKENSERVICE_* variable, its default, which commands
+// take it, and its usage text.
+func configReference() string {
+	cfg := defaultConfig()
+	serve := flag.NewFlagSet("tokenservice", flag.ContinueOnError)
+	cfg.serveFlags(serve)
+	store := flag.NewFlagSet("tokenservice app", flag.ContinueOnError)
+	cfg.storeFlags(store)
+	var b strings.Builder
+	b.WriteString("| Flag | Environment variable | Default | Commands | Meaning |\n|---|---|---|---|---|\n")
+	serve.VisitAll(func(f *flag.Flag) {
+		def := ""
+		if f.DefValue != "" {
+			def = "`" + f.DefValue + "`"
+		}
+		commands := "serve"
+		if store.Lookup(f.Name) != nil {
+			commands = "all"
+		}
+		b.WriteString("| `--" + f.Name + "` | `" + envName(f.Name) + "` | " + def + " | " + commands + " | " +
+			markdownCell.Replace(f.Usage) + " |\n")
+	})
+	return b.String()
+}
+
+// referenceRow is a row of the README's configuration table.
+type referenceRow struct{ env, def string }
+
+// readmeReference reads the configuration table's rows from the README:
+// those whose first cell is a `--flag` and second a `TOKENSERVICE_*`.
+func readmeReference(readme string) map[string]referenceRow {
+	rows := map[string]referenceRow{}
+	for _, line := range strings.Split(readme, "\n") {
+		line = strings.TrimSpace(line)
+		if !strings.HasPrefix(line, "| `--") {
+			continue
+		}
+		cells := strings.Split(strings.ReplaceAll(line, `\|`, "\x00"), "|")
+		if len(cells) < 5 {
+			continue
+		}
+		flagName := strings.Trim(strings.TrimSpace(cells[1]), "`")
+		env := strings.Trim(strings.TrimSpace(cells[2]), "`")
+		if !strings.HasPrefix(env, "TOKENSERVICE_") {
+			continue
+		}
+		rows[strings.TrimPrefix(flagName, "--")] = referenceRow{env: env, def: strings.Trim(strings.TrimSpace(cells[3]), "`")}
+	}
+	return rows
+}
+
+// referenceProblems lists what readme's configuration table gets wrong
+// about the flags: a flag missing, a wrong variable or default, a flag
+// that does not exist.
+func referenceProblems(readme string) []string {
+	rows := readmeReference(readme)
+	if len(rows) == 0 {
+		return []string{"README.md has no configuration table (| `--flag` | `TOKENSERVICE_FLAG` | default | … rows)"}
+	}
+	cfg := defaultConfig()
+	fs := flag.NewFlagSet("tokenservice", flag.ContinueOnError)
+	cfg.serveFlags(fs)
+	var problems []string
+	fs.VisitAll(func(f *flag.Flag) {
+		row, ok := rows[f.Name]
+		switch {
+		case !ok:
+			problems = append(problems, "README.md's configuration table has no row for --"+f.Name)
+		case row.env != envName(f.Name):
+			problems = append(problems, fmt.Sprintf("README.md: --%s is set by %s, not %s", f.Name, envName(f.Name), row.env))
+		case row.def != f.DefValue:
+			problems = append(problems, fmt.Sprintf("README.md: --%s defaults to %q, not %q", f.Name, f.DefValue, row.def))
+		}
+		delete(rows, f.Name)
+	})
+	for name := range rows {
+		problems = append(problems, "README.md lists --"+name+", which tokenservice does not have")
+	}
+	return problems
+}
+
+// TestConfigReference: the README lists every flag with its variable and
+// default, and no flag that does not exist. With CONFIG_REFERENCE_OUT=file
+// it writes the table to paste.
+func TestConfigReference(t *testing.T) {
+	table := configReference()
+	if out := os.Getenv("CONFIG_REFERENCE_OUT"); out != "" {
+		if err := os.WriteFile(out, []byte(table), 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	readme, err := os.ReadFile(filepath.Join("..", "..", "README.md"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if problems := referenceProblems(string(readme)); len(problems) > 0 {
+		t.Errorf("%s\n\nThe table, from the flags (CONFIG_REFERENCE_OUT=file writes it):\n%s", strings.Join(problems, "\n"), table)
+	}
+}
+
+// TestConfigReferenceCheck: the check passes the generated table and
+// catches a missing row, a wrong default, a wrong variable and a flag that
+// does not exist.
+func TestConfigReferenceCheck(t *testing.T) {
+	table := configReference()
+	if problems := referenceProblems("# README\n\n" + table); len(problems) > 0 {
+		t.Fatalf("the generated table fails the check: %v", problems)
+	}
+	for _, tt := range []struct{ name, old, new, want string }{
+		{"Missing", "| `--token-ttl` | `TOKENSERVICE_TOKEN_TTL` | `1h0m0s` |", "", "no row for --token-ttl"},
+		{"WrongDefault", "| `--token-ttl` | `TOKENSERVICE_TOKEN_TTL` | `1h0m0s` |", "| `--token-ttl` | `TOKENSERVICE_TOKEN_TTL` | `2h` |", "--token-ttl defaults to"},
+		{"WrongVariable", "| `--token-ttl` | `TOKENSERVICE_TOKEN_TTL` |", "| `--token-ttl` | `TOKENSERVICE_TTL` |", "--token-ttl is set by TOKENSERVICE_TOKEN_TTL"},
+		{"Unknown", "| `--token-ttl` |", "| `--token-lifetime` |", "lists --token-lifetime"},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			changed := strings.Replace(table, tt.old, tt.new, 1)
+			if changed == table {
+				t.Fatalf("the table has no %q", tt.old)
+			}
+			if problems := referenceProblems(changed); !strings.Contains(strings.Join(problems, "\n"), tt.want) {
+				t.Errorf("problems %q, want one saying %q", problems, tt.want)
+			}
+		})
+	}
+}
