@@ -57,7 +57,10 @@ type Config struct {
 
 // Client is a relying party. Without a Secret it is a public client and must use PKCE (S256).
 type Client struct {
-	ID, Secret             string
+	ID, Secret string
+	// Name is what the login page says the user is signing in to, e.g.
+	// "Token Service · United States (US)"; default: the ID.
+	Name                   string
 	RedirectURIs           []string
 	PostLogoutRedirectURIs []string
 }

@@ -14,6 +14,7 @@ import (
 // without is public and must use PKCE with S256.
 type client struct {
 	id                     string
+	name                   string
 	secret                 string
 	redirectURIs           []string
 	postLogoutRedirectURIs []string
@@ -25,6 +26,7 @@ var _ op.Client = (*client)(nil)
 func newClient(c Client) *client {
 	return &client{
 		id:                     c.ID,
+		name:                   c.Name,
 		secret:                 c.Secret,
 		redirectURIs:           slices.Clone(c.RedirectURIs),
 		postLogoutRedirectURIs: slices.Clone(c.PostLogoutRedirectURIs),

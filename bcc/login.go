@@ -229,6 +229,9 @@ func (p *Provider) loginPage(w http.ResponseWriter, r *http.Request, a *authRequ
 		ClientID:      a.ClientID,
 		Email:         email,
 	}
+	if c, ok := p.storage.clients[a.ClientID]; ok && c.name != "" {
+		page.ClientID = c.name
+	}
 	if p.users.demo {
 		page.DemoUsers = p.users.list()
 		page.DemoPassword = demoPassword

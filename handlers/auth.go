@@ -47,6 +47,7 @@ type Auth struct {
 	secure     bool
 	public     string
 	region     string
+	regionName string
 	regions    []views.Region
 	trail      interface {
 		RecordEvent(ctx context.Context, e *tokenservice.Event) error
@@ -65,7 +66,7 @@ func newAuth(cfg Config, secure bool) *Auth {
 	sc.MaxAge(int(loginTTL.Seconds()))
 	sc.SetSerializer(securecookie.JSONEncoder{})
 	return &Auth{oidc: cfg.OIDC, sessions: cfg.Sessions, loginCodec: sc, secure: secure, public: cfg.PublicURL,
-		region: cfg.Region, regions: cfg.Regions, trail: cfg.Store, now: cfg.Now, logger: cfg.Logger}
+		region: cfg.Region, regionName: cfg.RegionLabel, regions: cfg.Regions, trail: cfg.Store, now: cfg.Now, logger: cfg.Logger}
 }
 
 type pendingLogin struct {
@@ -184,23 +185,23 @@ func (a *Auth) callback(c echo.Context) error {
 		return err
 	}
 	if e := c.QueryParam("error"); e != "" {
-		a.logger.Warn("sign-in refused by the provider", "error", e, "description", c.QueryParam("error_description"))
+		a.logger.Warn("sign-in refused by the provider", append(logAttrs(c), "error", e, "description", c.QueryParam("error_description"))...)
 		return signInFailed("The identity provider did not sign you in. Try again, or ask your administrator for access.")
 	}
 	ctx := c.Request().Context()
 	tok, err := a.oidc.oauth.Exchange(ctx, c.QueryParam("code"), oauth2.VerifierOption(p.Verifier))
 	if err != nil {
-		a.logger.Warn("sign-in: code exchange failed", "err", err)
+		a.logger.Warn("sign-in: code exchange failed", append(logAttrs(c), "err", err)...)
 		return signInFailed("The identity provider did not confirm your sign-in. Please sign in again.")
 	}
 	rawID, _ := tok.Extra("id_token").(string)
 	idToken, err := a.oidc.verifier.Verify(ctx, rawID)
 	if err != nil {
-		a.logger.Warn("sign-in: ID token rejected", "err", err)
+		a.logger.Warn("sign-in: ID token rejected", append(logAttrs(c), "err", err)...)
 		return signInFailed("The identity provider's answer could not be verified. Please sign in again.")
 	}
 	if subtle.ConstantTimeCompare([]byte(idToken.Nonce), []byte(p.Nonce)) != 1 {
-		a.logger.Warn("sign-in: nonce mismatch")
+		a.logger.Warn("sign-in: nonce mismatch", logAttrs(c)...)
 		return signInFailed("The identity provider's answer could not be verified. Please sign in again.")
 	}
 	var claims map[string]any
@@ -228,7 +229,7 @@ func (a *Auth) callback(c echo.Context) error {
 	if err := sess.Save(c.Request(), c.Response()); err != nil {
 		return err
 	}
-	a.logger.Info("signed in", "sub", user.Subject, "email", user.Email, "account", user.AccountID, "admin", user.Admin)
+	a.logger.Info("signed in", append(logAttrs(c), "sub", user.Subject, "email", user.Email, "account", user.AccountID, "admin", user.Admin)...)
 	return c.Redirect(http.StatusSeeOther, p.ReturnTo)
 }
 
@@ -256,7 +257,7 @@ func (a *Auth) logout(c echo.Context) error {
 	if err := sess.Save(c.Request(), c.Response()); err != nil {
 		return err
 	}
-	a.logger.Info("signed out", "sub", user.Subject, "email", user.Email)
+	a.logger.Info("signed out", append(logAttrs(c), "sub", user.Subject, "email", user.Email)...)
 	if a.oidc.endSession == "" {
 		return c.Redirect(http.StatusSeeOther, "/auth/signed-out")
 	}
@@ -375,7 +376,7 @@ func (a *Auth) withChrome(c echo.Context, user *tokenservice.User, csrfToken str
 }
 
 func (a *Auth) chrome(c echo.Context, user *tokenservice.User, csrfToken string) *views.Chrome {
-	ch := &views.Chrome{CSRFToken: csrfToken, Region: a.region, Regions: a.regions,
+	ch := &views.Chrome{CSRFToken: csrfToken, Region: a.region, RegionLabel: a.regionName, Regions: a.regions,
 		RequestID: c.Response().Header().Get(echo.HeaderXRequestID)}
 	if user != nil {
 		ch.User = &views.User{Name: user.Name, Email: user.Email, AccountName: user.AccountName, Admin: user.Admin}

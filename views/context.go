@@ -14,11 +14,12 @@ import (
 
 // Chrome is what the layout needs on every page.
 type Chrome struct {
-	User      *User    // nil when nobody is signed in
-	CSRFToken string   // the session's CSRF token, for forms and htmx
-	Region    string   // this deployment's region, e.g. "us"
-	Regions   []Region // every region, for the switcher
-	RequestID string
+	User        *User    // nil when nobody is signed in
+	CSRFToken   string   // the session's CSRF token, for forms and htmx
+	Region      string   // this deployment's region, e.g. "us"
+	RegionLabel string   // its display name, e.g. "United States (US)"
+	Regions     []Region // every region, for the switcher
+	RequestID   string
 }
 
 // User is the signed-in person as the header shows them.
@@ -31,8 +32,9 @@ type User struct {
 
 // Region is one deployment of the product, shown in the region switcher.
 type Region struct {
-	Name string // short code, e.g. "us"
-	URL  string // its portal URL
+	Name  string // short code, e.g. "us"
+	Label string // display name, e.g. "United States (US)"
+	URL   string // its portal URL
 }
 
 type chromeKey struct{}
@@ -48,6 +50,14 @@ func ChromeFrom(ctx context.Context) *Chrome {
 		return c
 	}
 	return &Chrome{}
+}
+
+// regionText names the chrome's region, e.g. "United States (US)".
+func regionText(c *Chrome) string {
+	if c.RegionLabel != "" {
+		return c.RegionLabel
+	}
+	return c.Region
 }
 
 func csrf(ctx context.Context) string { return ChromeFrom(ctx).CSRFToken }

@@ -41,8 +41,12 @@ type config struct {
 	UsersFile              string
 	ClientID               string
 	ClientSecret           string
+	ClientName             string
 	RedirectURIs           []string
 	PostLogoutRedirectURIs []string
+	// ExtraClients are further relying parties, e.g. the portal of a second
+	// region signing in through the same provider.
+	ExtraClients []bcc.Client
 }
 
 // parseConfig reads flags over environment variables over defaults.
@@ -65,6 +69,15 @@ func parseConfig(args []string, getenv func(string) string, output io.Writer) (c
 	fs.Var(redirects, "redirect-uri", "allowed redirect URI; repeatable or comma-separated (env BCC_REDIRECT_URI)")
 	postLogout := newListFlag(env("post-logout-redirect-uri", "http://127.0.0.1:8080/auth/signed-out"))
 	fs.Var(postLogout, "post-logout-redirect-uri", "allowed post-logout redirect URI; repeatable or comma-separated (env BCC_POST_LOGOUT_REDIRECT_URI)")
+	fs.StringVar(&cfg.ClientName, "client-name", env("client-name", ""), "what the login page says the user signs in to; default the client ID (env BCC_CLIENT_NAME)")
+	fs.Func("extra-client", "another relying party, repeatable: 'id=…;secret=…;name=…;redirect=URL;post-logout=URL' (redirect and post-logout repeatable)", func(v string) error {
+		c, err := parseClient(v)
+		if err != nil {
+			return err
+		}
+		cfg.ExtraClients = append(cfg.ExtraClients, c)
+		return nil
+	})
 	if err := fs.Parse(args); err != nil {
 		return config{}, err
 	}
@@ -117,12 +130,13 @@ func run(ctx context.Context, args []string, getenv func(string) string, output 
 	provider, err := bcc.New(bcc.Config{
 		Issuer:    cfg.Issuer,
 		UsersFile: cfg.UsersFile,
-		Clients: []bcc.Client{{
+		Clients: append([]bcc.Client{{
 			ID:                     cfg.ClientID,
 			Secret:                 cfg.ClientSecret,
+			Name:                   cfg.ClientName,
 			RedirectURIs:           cfg.RedirectURIs,
 			PostLogoutRedirectURIs: cfg.PostLogoutRedirectURIs,
-		}},
+		}}, cfg.ExtraClients...),
 	}, logger)
 	if err != nil {
 		return err
@@ -161,6 +175,39 @@ func run(ctx context.Context, args []string, getenv func(string) string, output 
 		return fmt.Errorf("shutdown: %w", err)
 	}
 	return nil
+}
+
+// parseClient reads an --extra-client value: semicolon-separated key=value
+// pairs, with id and at least one redirect required.
+func parseClient(v string) (bcc.Client, error) {
+	var c bcc.Client
+	for _, part := range strings.Split(v, ";") {
+		if part = strings.TrimSpace(part); part == "" {
+			continue
+		}
+		key, value, ok := strings.Cut(part, "=")
+		if !ok {
+			return bcc.Client{}, fmt.Errorf("--extra-client: %q is not key=value", part)
+		}
+		switch key = strings.TrimSpace(key); key {
+		case "id":
+			c.ID = value
+		case "secret":
+			c.Secret = value
+		case "name":
+			c.Name = value
+		case "redirect":
+			c.RedirectURIs = append(c.RedirectURIs, value)
+		case "post-logout":
+			c.PostLogoutRedirectURIs = append(c.PostLogoutRedirectURIs, value)
+		default:
+			return bcc.Client{}, fmt.Errorf("--extra-client: unknown key %q (id, secret, name, redirect, post-logout)", key)
+		}
+	}
+	if c.ID == "" || len(c.RedirectURIs) == 0 {
+		return bcc.Client{}, fmt.Errorf("--extra-client %q: id and redirect are required", v)
+	}
+	return c, nil
 }
 
 // listFlag is a repeatable, comma-separated flag whose first use replaces its default.

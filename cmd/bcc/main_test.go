@@ -40,3 +40,24 @@ func TestParseConfig(t *testing.T) {
 		})
 	}
 }
+
+func TestExtraClients(t *testing.T) {
+	cfg, err := parseConfig([]string{"--client-name", "Token Service · US",
+		"--extra-client", "id=tokenservice-uk;secret=s;name=Token Service · UK;redirect=http://uk/cb;redirect=http://uk2/cb;post-logout=http://uk/out"}, func(string) string { return "" }, io.Discard)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if cfg.ClientName != "Token Service · US" || len(cfg.ExtraClients) != 1 {
+		t.Fatalf("config = %+v", cfg)
+	}
+	c := cfg.ExtraClients[0]
+	if c.ID != "tokenservice-uk" || c.Secret != "s" || c.Name != "Token Service · UK" ||
+		!slices.Equal(c.RedirectURIs, []string{"http://uk/cb", "http://uk2/cb"}) || !slices.Equal(c.PostLogoutRedirectURIs, []string{"http://uk/out"}) {
+		t.Errorf("extra client = %+v", c)
+	}
+	for _, bad := range []string{"secret=s;redirect=http://x/cb", "id=x", "id=x;redirect=http://x/cb;colour=blue", "id=x;redirect"} {
+		if _, err := parseConfig([]string{"--extra-client", bad}, func(string) string { return "" }, io.Discard); err == nil {
+			t.Errorf("--extra-client %q: no error", bad)
+		}
+	}
+}

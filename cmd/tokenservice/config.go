@@ -4,6 +4,7 @@ import (
 	"errors"
 	"flag"
 	"fmt"
+	"log/slog"
 	"net"
 	"net/url"
 	"os"
@@ -11,6 +12,7 @@ import (
 	"strings"
 	"time"
 
+	"tokenservice/db"
 	"tokenservice/token"
 	"tokenservice/views"
 )
@@ -44,11 +46,13 @@ type Config struct {
 	SigningAlg    string
 	ScopesFile    string
 	Region        string
-	Regions       string // "us=https://us.example.com,uk=https://uk.example.com"
+	RegionName    string // display name; default from the code ("United States (US)" for us)
+	Regions       string // "us=https://us.example.com,uk=United Kingdom (UK)|https://uk.example.com"
 	SweepInterval time.Duration
 	LogLevel      string
 	LogFormat     string
 	DebugAddr     string // serves net/http/pprof when set
+	MetricsAddr   string // serves Prometheus /metrics when set
 	// TrustedProxies lists the proxies (IPs or CIDRs, comma-separated)
 	// whose X-Forwarded-For header names the client.
 	TrustedProxies string
@@ -71,21 +75,21 @@ func defaultConfig() Config {
 		Region:           "us",
 		SweepInterval:    10 * time.Second,
 		LogLevel:         "info",
-		LogFormat:        "text",
+		LogFormat:        "auto",
 	}
 }
 
 // storeFlags registers the flags every command needs to reach the store.
 func (c *Config) storeFlags(fs *flag.FlagSet) {
 	fs.StringVar(&c.DataDir, "data-dir", c.DataDir, "directory for the SQLite database and the generated server key")
-	fs.StringVar(&c.DatabaseURL, "database-url", c.DatabaseURL, "database: a SQLite file path (default <data-dir>/tokenservice.db)")
+	fs.StringVar(&c.DatabaseURL, "database-url", c.DatabaseURL, "database: a SQLite file path (default <data-dir>/tokenservice.db), or postgres://user:password@host/dbname for several replicas sharing one PostgreSQL database")
 	fs.StringVar(&c.ServerKey, "server-key", c.ServerKey, "64 hex characters; default: generated into <data-dir>/server.key on first start")
 	fs.DurationVar(&c.RevealWindow, "reveal-window", c.RevealWindow, "how long a new Client Secret can be viewed")
 	fs.DurationVar(&c.TokenTTL, "token-ttl", c.TokenTTL, "lifetime of access tokens (1m to 24h)")
 	fs.StringVar(&c.SigningAlg, "signing-alg", c.SigningAlg, "algorithm of the first token-signing key and of keys rotate: ES256, RS256 or EdDSA")
 	fs.StringVar(&c.ScopesFile, "scopes-file", c.ScopesFile, "JSON scope catalogue replacing the default one")
 	fs.StringVar(&c.LogLevel, "log-level", c.LogLevel, "debug, info, warn or error")
-	fs.StringVar(&c.LogFormat, "log-format", c.LogFormat, "text or json")
+	fs.StringVar(&c.LogFormat, "log-format", c.LogFormat, "text, json, or auto: text with the bundled or a localhost provider or on a terminal, else json")
 }
 
 // serveFlags registers the flags of the server.
@@ -107,9 +111,11 @@ func (c *Config) serveFlags(fs *flag.FlagSet) {
 	fs.StringVar(&c.BCCUsersFile, "bcc-users-file", c.BCCUsersFile, "users file of the bundled provider (default: demo users)")
 	fs.StringVar(&c.TokenAudience, "token-audience", c.TokenAudience, `"aud" of access tokens, comma-separated (default: the public URL)`)
 	fs.StringVar(&c.Region, "region", c.Region, "this deployment's region, e.g. us or uk")
-	fs.StringVar(&c.Regions, "regions", c.Regions, "every region's portal URL for the switcher: us=https://…,uk=https://…")
+	fs.StringVar(&c.RegionName, "region-name", c.RegionName, `display name of this region (default: "United States (US)" for us, "United Kingdom (UK)" for uk, else the code in capitals)`)
+	fs.StringVar(&c.Regions, "regions", c.Regions, "every region's portal for the switcher, comma-separated code=URL or code=Display name|URL, e.g. us=https://us.example.com,uk=https://uk.example.com")
 	fs.StringVar(&c.TrustedProxies, "trusted-proxies", c.TrustedProxies, "proxies (IPs or CIDRs, comma-separated) whose X-Forwarded-For names the client; default: none, the connection's address")
 	fs.StringVar(&c.DebugAddr, "debug-addr", c.DebugAddr, "address serving Go's profiler (/debug/pprof/); keep it private (e.g. 127.0.0.1:6060)")
+	fs.StringVar(&c.MetricsAddr, "metrics-addr", c.MetricsAddr, "address serving Prometheus metrics (/metrics), never on the portal's address; off when empty; keep it private (e.g. 127.0.0.1:9464)")
 	fs.DurationVar(&c.SweepInterval, "sweep-interval", c.SweepInterval, "how often expired secrets and sessions are erased")
 }
 
@@ -148,11 +154,10 @@ func (c *Config) Validate() error {
 	if c.DatabaseURL == "" {
 		c.DatabaseURL = filepath.Join(c.DataDir, "tokenservice.db")
 	}
-	if strings.HasPrefix(c.DatabaseURL, "postgres://") || strings.HasPrefix(c.DatabaseURL, "postgresql://") {
-		return errors.New("config: --database-url: PostgreSQL is not supported yet; use a SQLite file path")
+	if !db.IsPostgres(c.DatabaseURL) {
+		c.DatabaseURL = strings.TrimPrefix(c.DatabaseURL, "sqlite://")
+		c.DatabaseURL = strings.TrimPrefix(c.DatabaseURL, "sqlite:")
 	}
-	c.DatabaseURL = strings.TrimPrefix(c.DatabaseURL, "sqlite://")
-	c.DatabaseURL = strings.TrimPrefix(c.DatabaseURL, "sqlite:")
 	if c.RevealWindow < 10*time.Second || c.RevealWindow > 24*time.Hour {
 		return fmt.Errorf("config: --reveal-window %s: must be between 10s and 24h", c.RevealWindow)
 	}
@@ -178,13 +183,16 @@ func (c *Config) Validate() error {
 	if c.AccountClaim == "" || c.RolesClaim == "" || c.AdminRole == "" {
 		return errors.New("config: --account-claim, --roles-claim and --admin-role must not be empty")
 	}
-	if _, err := c.regionList(); err != nil {
+	if !validRegionCode(c.Region) {
+		return fmt.Errorf("config: --region: %q is not a region code (lower-case letters, digits and -, e.g. us)", c.Region)
+	}
+	if _, err := c.regionList(""); err != nil {
 		return err
 	}
 	if _, err := c.trustedProxies(); err != nil {
 		return err
 	}
-	return nil
+	return c.refuseDangerous()
 }
 
 // trustedProxies parses --trusted-proxies.
@@ -194,14 +202,15 @@ func (c *Config) trustedProxies() ([]*net.IPNet, error) {
 		if p = strings.TrimSpace(p); p == "" {
 			continue
 		}
+		cidr := p
 		if !strings.Contains(p, "/") {
 			if ip := net.ParseIP(p); ip != nil && ip.To4() != nil {
-				p += "/32"
+				cidr += "/32"
 			} else {
-				p += "/128"
+				cidr += "/128"
 			}
 		}
-		_, n, err := net.ParseCIDR(p)
+		_, n, err := net.ParseCIDR(cidr)
 		if err != nil {
 			return nil, fmt.Errorf("config: --trusted-proxies: %q is not an IP address or CIDR", p)
 		}
@@ -210,21 +219,66 @@ func (c *Config) trustedProxies() ([]*net.IPNet, error) {
 	return out, nil
 }
 
-// regionList parses --regions.
-func (c *Config) regionList() ([]views.Region, error) {
+// regionList parses --regions: every region's code, display name and portal
+// URL, in the order given. This deployment's own region is in the list even
+// when --regions leaves it out (with publicURL).
+func (c *Config) regionList(publicURL string) ([]views.Region, error) {
 	var out []views.Region
+	own := false
 	for _, part := range strings.Split(c.Regions, ",") {
 		part = strings.TrimSpace(part)
 		if part == "" {
 			continue
 		}
-		name, u, ok := strings.Cut(part, "=")
-		if pu, err := url.Parse(u); !ok || name == "" || err != nil || (pu.Scheme != "http" && pu.Scheme != "https") {
-			return nil, fmt.Errorf("config: --regions: %q is not name=https://url", part)
+		code, rest, ok := strings.Cut(part, "=")
+		code = strings.TrimSpace(code)
+		label, u, named := strings.Cut(rest, "|")
+		if !named {
+			label, u = "", rest
 		}
-		out = append(out, views.Region{Name: strings.TrimSpace(name), URL: strings.TrimSpace(u)})
+		u = strings.TrimSpace(u)
+		if pu, err := url.Parse(u); !ok || !validRegionCode(code) || err != nil || (pu.Scheme != "http" && pu.Scheme != "https") || pu.Host == "" {
+			return nil, fmt.Errorf("config: --regions: %q is not code=https://url or code=Display name|https://url", part)
+		}
+		if code == c.Region {
+			own, label = true, c.regionLabel()
+		}
+		out = append(out, views.Region{Name: code, Label: regionLabel(code, strings.TrimSpace(label)), URL: u})
+	}
+	if !own && len(out) > 0 {
+		out = append([]views.Region{{Name: c.Region, Label: c.regionLabel(), URL: publicURL}}, out...)
 	}
 	return out, nil
+}
+
+// validRegionCode: a short lower-case code such as us, uk or eu-west.
+func validRegionCode(code string) bool {
+	if code == "" || len(code) > 16 {
+		return false
+	}
+	for _, r := range code {
+		if !(r >= 'a' && r <= 'z' || r >= '0' && r <= '9' || r == '-') {
+			return false
+		}
+	}
+	return true
+}
+
+// regionLabel is the display name of this deployment's region.
+func (c *Config) regionLabel() string { return regionLabel(c.Region, c.RegionName) }
+
+// regionLabel is name, or a display name made from the region code.
+func regionLabel(code, name string) string {
+	if name != "" {
+		return name
+	}
+	switch code {
+	case "us":
+		return "United States (US)"
+	case "uk":
+		return "United Kingdom (UK)"
+	}
+	return strings.ToUpper(code)
 }
 
 // audience splits --token-audience.
@@ -241,4 +295,92 @@ func (c *Config) audience() []string {
 // extraScopes splits --oidc-scopes.
 func (c *Config) extraScopes() []string {
 	return strings.FieldsFunc(c.OIDCScopes, func(r rune) bool { return r == ',' || r == ' ' })
+}
+
+// refuseDangerous refuses a configuration that would start but be unsafe
+// or broken in production, saying what to change. "Production" is an
+// external provider that is not on this machine (see production): the
+// default first run, development with the bundled or a localhost
+// provider, and the tests run without a server key and over http.
+func (c *Config) refuseDangerous() error {
+	if c.PublicURL != "" {
+		if u, _ := url.Parse(c.PublicURL); u.Scheme != "https" && !loopbackHost(u.Hostname()) {
+			return fmt.Errorf("config: --public-url %s: must be https:// (TLS may end at a proxy in front of the service); "+
+				"plain http is for localhost only: session cookies, Client Secrets and tokens would cross the network unencrypted", c.PublicURL)
+		}
+	}
+	if c.OIDCIssuer != "" {
+		u, err := url.Parse(c.OIDCIssuer)
+		if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" || u.RawQuery != "" || u.Fragment != "" {
+			return fmt.Errorf("config: --oidc-issuer %q: must be the provider's issuer URL, https://host[/path]", c.OIDCIssuer)
+		}
+		if u.Scheme != "https" && !loopbackHost(u.Hostname()) {
+			return fmt.Errorf("config: --oidc-issuer %s: must be https://; plain http is for a provider on localhost only: "+
+				"the portal's client secret and the ID tokens would cross the network unencrypted", c.OIDCIssuer)
+		}
+	}
+	if c.production() {
+		if c.PublicURL == "" {
+			return errors.New("config: --public-url is required with an external --oidc-issuer: " +
+				"it is the issuer of the access tokens and where the provider sends users back, e.g. https://us.tokens.example.com")
+		}
+		if _, err := os.Stat(serverKeyPath(*c)); c.ServerKey == "" && err != nil {
+			return fmt.Errorf("config: no server key: with an external --oidc-issuer, set --server-key (or TOKENSERVICE_SERVER_KEY) "+
+				"to 64 hex characters (e.g. from `openssl rand -hex 32`) or put them in %s, and back them up. "+
+				"A key generated on the spot lives only in the data directory: every Client Secret stops working when it is lost, "+
+				"and each replica would generate a different one", serverKeyPath(*c))
+		}
+	}
+	if _, err := os.Stat(serverKeyPath(*c)); db.IsPostgres(c.DatabaseURL) && c.ServerKey == "" && err != nil {
+		return fmt.Errorf("config: no server key: with a PostgreSQL --database-url, set --server-key (or TOKENSERVICE_SERVER_KEY) "+
+			"to the same 64 hex characters on every replica (e.g. from `openssl rand -hex 32`), or put them in %s: "+
+			"replicas that each generated a key of their own could not read each other's secrets and signing keys", serverKeyPath(*c))
+	}
+	var level slog.Level
+	if err := level.UnmarshalText([]byte(c.LogLevel)); err != nil {
+		return fmt.Errorf("config: --log-level %q: must be debug, info, warn or error", c.LogLevel)
+	}
+	if c.LogFormat != "auto" && c.LogFormat != "text" && c.LogFormat != "json" {
+		return fmt.Errorf("config: --log-format %q: must be auto, text or json", c.LogFormat)
+	}
+	for _, a := range []struct{ flag, addr string }{{"--metrics-addr", c.MetricsAddr}, {"--debug-addr", c.DebugAddr}} {
+		if a.addr == "" {
+			continue
+		}
+		if _, port, err := net.SplitHostPort(a.addr); err != nil {
+			return fmt.Errorf("config: %s %q: must be host:port, e.g. 127.0.0.1:9464", a.flag, a.addr)
+		} else if a.addr == c.Addr && port != "0" {
+			return fmt.Errorf("config: %s %s: must not be the portal's --addr: it is for the operator, not for the public", a.flag, a.addr)
+		}
+	}
+	proxies, _ := c.trustedProxies()
+	for _, n := range proxies {
+		if ones, _ := n.Mask.Size(); ones == 0 {
+			return fmt.Errorf("config: --trusted-proxies %s: trusts every address, so any client could name any address "+
+				"in X-Forwarded-For and escape the rate limits; list the proxies' own addresses", n)
+		}
+	}
+	return nil
+}
+
+// production reports whether users sign in at an external provider that
+// is not on this machine: what a real deployment does, and what the
+// bundled provider (the default) and a provider on localhost do not.
+func (c *Config) production() bool {
+	if c.OIDCIssuer == "" {
+		return false
+	}
+	u, err := url.Parse(c.OIDCIssuer)
+	return err != nil || !loopbackHost(u.Hostname())
+}
+
+// loopbackHost reports whether host is this machine: localhost (RFC 6761
+// reserves it and its subdomains) or a loopback address.
+func loopbackHost(host string) bool {
+	host = strings.ToLower(host)
+	if host == "localhost" || strings.HasSuffix(host, ".localhost") {
+		return true
+	}
+	ip := net.ParseIP(host)
+	return ip != nil && ip.IsLoopback()
 }

@@ -90,14 +90,38 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	return m.Close()
 }
 
+// newLogger is the service's logger, writing to w in cfg's format: with
+// --log-format auto, text for a person (the bundled or a localhost
+// provider, or w a terminal), JSON for a log collector (everything else,
+// which is what runs in production). It runs before Validate: a level or
+// format that Validate then refuses means info and auto meanwhile.
 func newLogger(cfg Config, w io.Writer) *slog.Logger {
 	var level slog.Level
 	_ = level.UnmarshalText([]byte(cfg.LogLevel))
 	opts := &slog.HandlerOptions{Level: level}
-	if cfg.LogFormat == "json" {
+	if logJSON(cfg, w) {
 		return slog.New(slog.NewJSONHandler(w, opts))
 	}
 	return slog.New(slog.NewTextHandler(w, opts))
+}
+
+// logJSON reports whether the logs are JSON: see newLogger.
+func logJSON(cfg Config, w io.Writer) bool {
+	switch cfg.LogFormat {
+	case "json":
+		return true
+	case "text":
+		return false
+	}
+	if !cfg.production() {
+		return false
+	}
+	if f, ok := w.(*os.File); ok {
+		if fi, err := f.Stat(); err == nil && fi.Mode()&os.ModeCharDevice != 0 {
+			return false
+		}
+	}
+	return true
 }
 
 // Main is the running service: the store, the portal and, without an
@@ -110,6 +134,9 @@ type Main struct {
 	URL string
 	// ProviderURL is the issuer the portal signs in with, known after Open.
 	ProviderURL string
+	// MetricsURL is where Prometheus scrapes the metrics, known after Open;
+	// "" without --metrics-addr.
+	MetricsURL string
 
 	Store   *db.DB
 	Keyring *token.Keyring
@@ -156,7 +183,6 @@ func (m *Main) Open(ctx context.Context) (err error) {
 	if m.Store, err = db.Open(ctx, m.Config.DatabaseURL); err != nil {
 		return err
 	}
-	regions, _ := m.Config.regionList()
 	proxies, _ := m.Config.trustedProxies()
 	if m.Keyring, err = openKeyring(ctx, m.Config, m.Store, serverKey, m.Logger); err != nil {
 		return err
@@ -171,6 +197,7 @@ func (m *Main) Open(ctx context.Context) (err error) {
 	if m.URL == "" {
 		m.URL = "http://" + ln.Addr().String()
 	}
+	regions, _ := m.Config.regionList(m.URL)
 
 	oidcCfg := handlers.OIDCConfig{
 		Issuer: m.Config.OIDCIssuer, ClientID: m.Config.OIDCClientID, ClientSecret: m.Config.OIDCClientSecret,
@@ -197,18 +224,17 @@ func (m *Main) Open(ctx context.Context) (err error) {
 	sessions := session.NewStore(m.Store, hashKey, blockKey)
 	sessions.Now = func() time.Time { return m.Now() } // the idle and absolute timeouts run on the service's clock
 	m.server = handlers.NewServer(handlers.Config{
-		PublicURL: m.URL, Region: m.Config.Region, Regions: regions, RevealWindow: m.Config.RevealWindow,
+		PublicURL: m.URL, Region: m.Config.Region, RegionLabel: m.Config.regionLabel(), Regions: regions, RevealWindow: m.Config.RevealWindow,
 		Catalogue: catalogue, Keys: keys, ServerKey: serverKey, Store: m.Store,
 		TokenStore: m.Store, Keyring: m.Keyring, TokenTTL: m.Config.TokenTTL, Audience: m.Config.audience(),
 		TrustedProxies: proxies,
 		Sessions:       sessions, OIDC: oidcClient, Logger: m.Logger,
-		Now: func() time.Time { return m.Now() },
+		Now:   func() time.Time { return m.Now() },
+		Stats: m.Store,
 	})
 	m.serve(ln, m.server)
-	if m.Config.DebugAddr != "" {
-		if err := m.serveDebug(); err != nil {
-			return err
-		}
+	if err := m.servePrivate(); err != nil {
+		return err
 	}
 
 	sweepCtx, cancel := context.WithCancel(context.Background())
@@ -219,7 +245,7 @@ func (m *Main) Open(ctx context.Context) (err error) {
 	if !static.Has("vendor/htmx.min.js") {
 		m.Logger.Warn("static/vendor/htmx.min.js is missing: run `go tool task assets` before building, or pages will work without htmx")
 	}
-	m.Logger.Info("Token Service is running", "portal", m.URL, "region", m.Config.Region, "database", m.Config.DatabaseURL, "issuer", m.ProviderURL)
+	m.Logger.Info("Token Service is running", "portal", m.URL, "region", m.Config.Region, "database", db.Redacted(m.Config.DatabaseURL), "issuer", m.ProviderURL)
 	if provider != nil {
 		m.Logger.Info("Open the portal and sign in with a demo user (password: demo) or one of the users file", "url", m.URL+"/applications")
 		for _, u := range provider.Users() {
@@ -243,7 +269,7 @@ func (m *Main) startProvider(cfg *handlers.OIDCConfig) (*bcc.Provider, error) {
 		Issuer:    issuer,
 		UsersFile: m.Config.BCCUsersFile,
 		Clients: []bcc.Client{{
-			ID: cfg.ClientID, Secret: cfg.ClientSecret,
+			ID: cfg.ClientID, Secret: cfg.ClientSecret, Name: "Token Service · " + m.Config.regionLabel(),
 			RedirectURIs:           []string{cfg.RedirectURL},
 			PostLogoutRedirectURIs: []string{m.URL + "/auth/signed-out"},
 		}},
@@ -256,20 +282,46 @@ func (m *Main) startProvider(cfg *handlers.OIDCConfig) (*bcc.Provider, error) {
 	return p, nil
 }
 
-// serveDebug serves Go's profiler on its own address, never on the public one.
-func (m *Main) serveDebug() error {
-	ln, err := net.Listen("tcp", m.Config.DebugAddr)
-	if err != nil {
-		return fmt.Errorf("listen --debug-addr %s: %w", m.Config.DebugAddr, err)
+// servePrivate serves what is for the operator only, each on its own
+// address and never on the portal's: Prometheus metrics (--metrics-addr)
+// and Go's profiler (--debug-addr); one listener serves both when the two
+// addresses are the same.
+func (m *Main) servePrivate() error {
+	mux := map[string]*http.ServeMux{}
+	handle := func(addr, pattern string, h http.Handler) {
+		if mux[addr] == nil {
+			mux[addr] = http.NewServeMux()
+		}
+		mux[addr].Handle(pattern, h)
 	}
-	mux := http.NewServeMux()
-	mux.HandleFunc("/debug/pprof/", pprof.Index)
-	mux.HandleFunc("/debug/pprof/cmdline", pprof.Cmdline)
-	mux.HandleFunc("/debug/pprof/profile", pprof.Profile)
-	mux.HandleFunc("/debug/pprof/symbol", pprof.Symbol)
-	mux.HandleFunc("/debug/pprof/trace", pprof.Trace)
-	m.serve(ln, mux)
-	m.Logger.Info("profiler listening", "addr", ln.Addr().String())
+	if addr := m.Config.MetricsAddr; addr != "" {
+		handle(addr, "GET /metrics", m.server.Metrics())
+	}
+	if addr := m.Config.DebugAddr; addr != "" {
+		handle(addr, "/debug/pprof/", http.HandlerFunc(pprof.Index))
+		handle(addr, "/debug/pprof/cmdline", http.HandlerFunc(pprof.Cmdline))
+		handle(addr, "/debug/pprof/profile", http.HandlerFunc(pprof.Profile))
+		handle(addr, "/debug/pprof/symbol", http.HandlerFunc(pprof.Symbol))
+		handle(addr, "/debug/pprof/trace", http.HandlerFunc(pprof.Trace))
+	}
+	for _, addr := range []string{m.Config.MetricsAddr, m.Config.DebugAddr} {
+		if mux[addr] == nil {
+			continue
+		}
+		ln, err := net.Listen("tcp", addr)
+		if err != nil {
+			return fmt.Errorf("listen %s (--metrics-addr, --debug-addr): %w", addr, err)
+		}
+		m.serve(ln, mux[addr])
+		delete(mux, addr)
+		if addr == m.Config.MetricsAddr {
+			m.MetricsURL = "http://" + ln.Addr().String() + "/metrics"
+			m.Logger.Info("metrics listening", "url", m.MetricsURL)
+		}
+		if addr == m.Config.DebugAddr {
+			m.Logger.Info("profiler listening", "url", "http://"+ln.Addr().String()+"/debug/pprof/")
+		}
+	}
 	return nil
 }
 
@@ -315,6 +367,9 @@ func (m *Main) sweep(ctx context.Context) {
 		}
 		if _, err := m.Store.DeleteExpiredSessions(ctx, now); err != nil && ctx.Err() == nil {
 			m.Logger.Error("delete expired sessions", "err", err)
+		}
+		if err := m.server.RefreshStats(ctx); err != nil && ctx.Err() == nil {
+			m.Logger.Error("refresh metrics", "err", err)
 		}
 		select {
 		case <-ctx.Done():
