@@ -10,6 +10,7 @@ import (
 	"net"
 	"net/http"
 	"net/url"
+	"slices"
 	"strings"
 	"time"
 
@@ -80,7 +81,7 @@ func NewServer(cfg Config) *Server {
 		auth:    newAuth(cfg, secureCookies),
 		apps:    newApplications(cfg),
 		oauth:   newOAuth(cfg, metrics),
-		health:  &health{store: cfg.Store},
+		health:  &health{store: cfg.Store, keys: cfg.Keyring},
 		metrics: metrics,
 		stats:   cfg.Stats,
 		now:     cfg.Now,
@@ -242,6 +243,9 @@ func fromProxy(remoteAddr string, trusted []*net.IPNet) bool {
 // health answers the liveness and readiness probes.
 type health struct {
 	store interface{ Ping(context.Context) error }
+	keys  interface {
+		Published(context.Context) ([]token.KeyInfo, error)
+	}
 }
 
 func (h *health) live(c echo.Context) error { return c.String(http.StatusOK, "ok\n") }
@@ -251,6 +255,11 @@ func (h *health) ready(c echo.Context) error {
 	defer cancel()
 	if err := h.store.Ping(ctx); err != nil {
 		return c.String(http.StatusServiceUnavailable, "database unavailable\n")
+	}
+	// Ready to issue tokens: a current signing key that this server can read.
+	keys, err := h.keys.Published(ctx)
+	if err != nil || !slices.ContainsFunc(keys, token.KeyInfo.Current) {
+		return c.String(http.StatusServiceUnavailable, "signing keys unavailable\n")
 	}
 	return c.String(http.StatusOK, "ready\n")
 }

@@ -2,17 +2,21 @@ package handlers
 
 import (
 	"bytes"
+	"context"
+	"errors"
 	"io"
 	"log/slog"
 	"net/http"
 	"net/http/httptest"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/labstack/echo/v4"
 
 	"tokenservice/scope"
 	"tokenservice/session"
+	"tokenservice/token"
 )
 
 // TestSecurityHeadersOnPanic: a handler that panics still answers with the
@@ -43,6 +47,49 @@ func TestSecurityHeadersOnPanic(t *testing.T) {
 			}
 			if got, https := h.Get("Strict-Transport-Security"), strings.HasPrefix(publicURL, "https:"); (got != "") != https {
 				t.Errorf("Strict-Transport-Security = %q for public URL %s", got, publicURL)
+			}
+		})
+	}
+}
+
+type fakePing struct{ err error }
+
+func (f fakePing) Ping(context.Context) error { return f.err }
+
+type fakeKeys struct {
+	keys []token.KeyInfo
+	err  error
+}
+
+func (f fakeKeys) Published(context.Context) ([]token.KeyInfo, error) { return f.keys, f.err }
+
+// TestReady: ready only with the database reachable and a current signing
+// key this server can read; alive regardless.
+func TestReady(t *testing.T) {
+	current := token.KeyInfo{ID: "k1"}
+	retired := token.KeyInfo{ID: "k0", RetiredAt: time.Now()}
+	for _, tt := range []struct {
+		name string
+		h    health
+		want int
+	}{
+		{"Ready", health{store: fakePing{}, keys: fakeKeys{keys: []token.KeyInfo{retired, current}}}, http.StatusOK},
+		{"DatabaseDown", health{store: fakePing{err: errors.New("down")}, keys: fakeKeys{keys: []token.KeyInfo{current}}}, http.StatusServiceUnavailable},
+		{"KeysUnreadable", health{store: fakePing{}, keys: fakeKeys{err: errors.New("wrong server key")}}, http.StatusServiceUnavailable},
+		{"NoCurrentKey", health{store: fakePing{}, keys: fakeKeys{keys: []token.KeyInfo{retired}}}, http.StatusServiceUnavailable},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			e := echo.New()
+			rec := httptest.NewRecorder()
+			if err := tt.h.ready(e.NewContext(httptest.NewRequest(http.MethodGet, "/readyz", nil), rec)); err != nil {
+				t.Fatal(err)
+			}
+			if rec.Code != tt.want {
+				t.Errorf("readyz = %d %q, want %d", rec.Code, rec.Body.String(), tt.want)
+			}
+			rec = httptest.NewRecorder()
+			if err := tt.h.live(e.NewContext(httptest.NewRequest(http.MethodGet, "/healthz", nil), rec)); err != nil || rec.Code != http.StatusOK {
+				t.Errorf("healthz = %d, %v", rec.Code, err)
 			}
 		})
 	}

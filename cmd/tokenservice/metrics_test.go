@@ -473,3 +473,23 @@ func TestRequestIDFromProxy(t *testing.T) {
 		})
 	}
 }
+
+// TestReadiness: /readyz is 200 while the database answers and a signing
+// key is loaded, and 503 once the database is gone; /healthz stays 200.
+func TestReadiness(t *testing.T) {
+	t.Parallel()
+	m := newMain(t)
+	hc := clientFrom(t, "127.0.0.1")
+	if a := get(t, hc, m.URL+"/readyz", nil); a.status != http.StatusOK {
+		t.Fatalf("readyz = %d %s", a.status, a.body)
+	}
+	if err := m.Store.Close(); err != nil {
+		t.Fatal(err)
+	}
+	if a := get(t, hc, m.URL+"/readyz", nil); a.status != http.StatusServiceUnavailable || !strings.Contains(string(a.body), "database unavailable") {
+		t.Errorf("readyz without a database = %d %s, want 503", a.status, a.body)
+	}
+	if a := get(t, hc, m.URL+"/healthz", nil); a.status != http.StatusOK {
+		t.Errorf("healthz = %d, want 200: the process is up", a.status)
+	}
+}
