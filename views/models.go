@@ -22,7 +22,7 @@ type ApplicationsPage struct {
 	Filter       string
 	Rows         []ApplicationRow
 	Total        int
-	TotalCapped  bool   // Total is a lower bound ("10,000+")
+	TotalCapped  bool   // Total is a lower bound ("1,000+")
 	NextURL      string // "" on the last page
 	FirstURL     string // "" on the first page
 	AccountEmpty bool   // the account has no applications at all

@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"crypto/sha256"
 	"encoding/base64"
 	"encoding/hex"
 	"encoding/json"
@@ -16,6 +17,8 @@ import (
 	"strings"
 	"time"
 
+	"github.com/go-jose/go-jose/v4"
+
 	"tokenservice/scope"
 	"tokenservice/secret"
 	"tokenservice/token"
@@ -29,13 +32,15 @@ import (
 // secret.Keys), the claims and their signature (token.Signer) and the JSON
 // response are the product's.
 type Baseline struct {
-	keys     *secret.Keys
-	signer   *token.Signer
-	clients  map[string]*baselineClient
-	issuer   string
-	audience token.Audience
-	region   string
-	ttl      time.Duration
+	jwks, jwksETag []byte // the JWKS, made once: it changes only with the key
+	revoked        map[string]bool
+	keys           *secret.Keys
+	signer         *token.Signer
+	clients        map[string]*baselineClient
+	issuer         string
+	audience       token.Audience
+	region         string
+	ttl            time.Duration
 }
 
 // baselineClient is what the grant needs of an application: what the
@@ -85,7 +90,13 @@ func NewBaseline(cfg BaselineConfig) (*Baseline, error) {
 	if err != nil {
 		return nil, err
 	}
+	jwks, err := json.Marshal(jose.JSONWebKeySet{Keys: []jose.JSONWebKey{key.PublicJWK()}})
+	if err != nil {
+		return nil, err
+	}
+	sum := sha256.Sum256(jwks)
 	return &Baseline{
+		jwks: jwks, jwksETag: []byte(`"` + hex.EncodeToString(sum[:8]) + `"`), revoked: map[string]bool{},
 		keys: keys, signer: signer, issuer: cfg.Issuer, audience: token.Audience{cfg.Issuer},
 		region: cfg.Region, ttl: cfg.TTL,
 		clients: map[string]*baselineClient{cfg.ClientID: {
@@ -98,10 +109,13 @@ func NewBaseline(cfg BaselineConfig) (*Baseline, error) {
 // Key is the key the Baseline signs with, for verifying its tokens.
 func (b *Baseline) Key() *token.Key { return b.signer.Key() }
 
-// Handler serves POST /oauth2/token and GET /readyz.
+// Handler serves POST /oauth2/token, POST /oauth2/introspect, GET
+// /.well-known/jwks.json and GET /readyz.
 func (b *Baseline) Handler() http.Handler {
 	mux := http.NewServeMux()
 	mux.HandleFunc("POST /oauth2/token", b.issueToken)
+	mux.HandleFunc("POST /oauth2/introspect", b.introspect)
+	mux.HandleFunc("GET /.well-known/jwks.json", b.serveJWKS)
 	mux.HandleFunc("GET /readyz", func(w http.ResponseWriter, _ *http.Request) { io.WriteString(w, "ready\n") })
 	return mux
 }
@@ -120,28 +134,8 @@ type baselineToken struct {
 
 // issueToken is the client-credentials grant.
 func (b *Baseline) issueToken(w http.ResponseWriter, r *http.Request) {
-	body, err := io.ReadAll(io.LimitReader(r.Body, maxBaselineBody+1))
-	if err != nil || len(body) > maxBaselineBody {
-		writeBaselineError(w, http.StatusBadRequest, "invalid_request", "The request body could not be read.")
-		return
-	}
-	if mt, _, err := mime.ParseMediaType(r.Header.Get("Content-Type")); err != nil || mt != "application/x-www-form-urlencoded" {
-		writeBaselineError(w, http.StatusBadRequest, "invalid_request", "The request body must be application/x-www-form-urlencoded.")
-		return
-	}
-	form, err := url.ParseQuery(string(body))
-	if err != nil {
-		writeBaselineError(w, http.StatusBadRequest, "invalid_request", "The request body is not valid form encoding.")
-		return
-	}
-	id, sec, ok := parseBasicAuth(r.Header.Get("Authorization"))
-	if !ok {
-		writeBaselineError(w, http.StatusUnauthorized, "invalid_client", "Client authentication is required: use HTTP Basic.")
-		return
-	}
-	client := b.authenticate(id, sec)
+	form, id, client := b.readClientRequest(w, r)
 	if client == nil {
-		writeBaselineError(w, http.StatusUnauthorized, "invalid_client", "Client authentication failed: unknown client or wrong secret.")
 		return
 	}
 	if form.Get("grant_type") != "client_credentials" {
@@ -168,6 +162,107 @@ func (b *Baseline) issueToken(w http.ResponseWriter, r *http.Request) {
 	writeBaselineJSON(w, http.StatusOK, baselineToken{
 		AccessToken: raw, TokenType: "Bearer", ExpiresIn: int64(b.ttl / time.Second), Scope: claims.Scope,
 	})
+}
+
+// readClientRequest reads a form request of an authenticated client, as
+// the product's authenticate does, or answers it with an error and returns
+// a nil client.
+func (b *Baseline) readClientRequest(w http.ResponseWriter, r *http.Request) (url.Values, string, *baselineClient) {
+	body, err := io.ReadAll(io.LimitReader(r.Body, maxBaselineBody+1))
+	if err != nil || len(body) > maxBaselineBody {
+		writeBaselineError(w, http.StatusBadRequest, "invalid_request", "The request body could not be read.")
+		return nil, "", nil
+	}
+	if mt, _, err := mime.ParseMediaType(r.Header.Get("Content-Type")); err != nil || mt != "application/x-www-form-urlencoded" {
+		writeBaselineError(w, http.StatusBadRequest, "invalid_request", "The request body must be application/x-www-form-urlencoded.")
+		return nil, "", nil
+	}
+	form, err := url.ParseQuery(string(body))
+	if err != nil {
+		writeBaselineError(w, http.StatusBadRequest, "invalid_request", "The request body is not valid form encoding.")
+		return nil, "", nil
+	}
+	id, sec, ok := parseBasicAuth(r.Header.Get("Authorization"))
+	if !ok {
+		writeBaselineError(w, http.StatusUnauthorized, "invalid_client", "Client authentication is required: use HTTP Basic.")
+		return nil, "", nil
+	}
+	client := b.authenticate(id, sec)
+	if client == nil {
+		writeBaselineError(w, http.StatusUnauthorized, "invalid_client", "Client authentication failed: unknown client or wrong secret.")
+		return nil, "", nil
+	}
+	return form, id, client
+}
+
+// baselineIntrospection is an introspection response (RFC 7662 §2.2), the
+// product's introspection.
+type baselineIntrospection struct {
+	Active    bool           `json:"active"`
+	Scope     string         `json:"scope,omitempty"`
+	ClientID  string         `json:"client_id,omitempty"`
+	TokenType string         `json:"token_type,omitempty"`
+	Exp       int64          `json:"exp,omitempty"`
+	Iat       int64          `json:"iat,omitempty"`
+	Nbf       int64          `json:"nbf,omitempty"`
+	Sub       string         `json:"sub,omitempty"`
+	Aud       token.Audience `json:"aud,omitempty"`
+	Iss       string         `json:"iss,omitempty"`
+	Jti       string         `json:"jti,omitempty"`
+	AccountID string         `json:"account_id,omitempty"`
+	Region    string         `json:"region,omitempty"`
+}
+
+// introspect is token introspection as the product does it: the caller's
+// credentials checked like a token request's, the token's signature and
+// times verified by token.Verify, then its account and region, its
+// application's secret generation and the revocation list, all in memory.
+func (b *Baseline) introspect(w http.ResponseWriter, r *http.Request) {
+	form, _, caller := b.readClientRequest(w, r)
+	if caller == nil {
+		return
+	}
+	raw := form.Get("token")
+	if raw == "" {
+		writeBaselineError(w, http.StatusBadRequest, "invalid_request", "The token parameter is required.")
+		return
+	}
+	key := b.signer.Key()
+	claims, err := token.Verify(raw, b.issuer, func(kid string) *token.Key {
+		if kid == key.ID {
+			return key
+		}
+		return nil
+	}, time.Now())
+	active := err == nil && claims.AccountID == caller.accountID && claims.Region == b.region
+	if active {
+		c := b.clients[claims.ClientID]
+		active = c != nil && c.accountID == claims.AccountID && c.generation == claims.SecretGeneration && !b.revoked[claims.ID]
+	}
+	if !active {
+		writeBaselineJSON(w, http.StatusOK, baselineIntrospection{Active: false})
+		return
+	}
+	writeBaselineJSON(w, http.StatusOK, baselineIntrospection{
+		Active: true, Scope: claims.Scope, ClientID: claims.ClientID, TokenType: "Bearer",
+		Exp: claims.Expiry, Iat: claims.IssuedAt, Nbf: claims.NotBefore, Sub: claims.Subject,
+		Aud: claims.Audience, Iss: claims.Issuer, Jti: claims.ID, AccountID: claims.AccountID, Region: claims.Region,
+	})
+}
+
+// serveJWKS serves the key set as the product does (the same headers and
+// conditional GET), from bytes made once.
+func (b *Baseline) serveJWKS(w http.ResponseWriter, r *http.Request) {
+	h := w.Header()
+	h.Set("Cache-Control", "public, max-age=60")
+	h.Set("ETag", string(b.jwksETag))
+	if match := r.Header.Get("If-None-Match"); match != "" && match == string(b.jwksETag) {
+		w.WriteHeader(http.StatusNotModified)
+		return
+	}
+	h.Set("Content-Type", "application/jwk-set+json")
+	w.WriteHeader(http.StatusOK)
+	w.Write(b.jwks)
 }
 
 // authenticate returns the client if secret is its secret, checked as the

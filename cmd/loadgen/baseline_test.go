@@ -159,3 +159,49 @@ func TestTokenURL(t *testing.T) {
 		t.Error("tokenURL accepted a URL without a scheme")
 	}
 }
+
+func TestBaselineIntrospectionAndJWKS(t *testing.T) {
+	b, id, sec := newTestBaseline(t)
+	rec := tokenRequest(b.Handler(), basicAuth(id, sec), "grant_type=client_credentials")
+	var tok baselineToken
+	if err := json.Unmarshal(rec.Body.Bytes(), &tok); err != nil {
+		t.Fatal(err)
+	}
+	introspect := func(auth, raw string) baselineIntrospection {
+		t.Helper()
+		req := httptest.NewRequest(http.MethodPost, "/oauth2/introspect", strings.NewReader("token="+raw))
+		req.Header.Set("Authorization", auth)
+		req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
+		rec := httptest.NewRecorder()
+		b.Handler().ServeHTTP(rec, req)
+		var r baselineIntrospection
+		if err := json.Unmarshal(rec.Body.Bytes(), &r); err != nil || rec.Code != http.StatusOK {
+			t.Fatalf("introspection: status %d: %s", rec.Code, rec.Body)
+		}
+		return r
+	}
+	if r := introspect(basicAuth(id, sec), tok.AccessToken); !r.Active || r.ClientID != id || r.AccountID != "acme" || r.TokenType != "Bearer" {
+		t.Errorf("introspection of a valid token = %+v", r)
+	}
+	if r := introspect(basicAuth(id, sec), tok.AccessToken+"x"); r.Active {
+		t.Error("a tampered token is active")
+	}
+	rec = tokenRequest(b.Handler(), basicAuth(id, secret.New()), "token="+tok.AccessToken)
+	if rec.Code != http.StatusUnauthorized {
+		t.Errorf("introspection with a wrong secret: status %d", rec.Code)
+	}
+
+	req := httptest.NewRequest(http.MethodGet, "/.well-known/jwks.json", nil)
+	jw := httptest.NewRecorder()
+	b.Handler().ServeHTTP(jw, req)
+	if jw.Code != http.StatusOK || jw.Header().Get("Content-Type") != "application/jwk-set+json" || jw.Header().Get("ETag") == "" ||
+		!strings.Contains(jw.Body.String(), `"kid":"`+b.Key().ID+`"`) {
+		t.Errorf("JWKS: status %d, headers %v: %s", jw.Code, jw.Header(), jw.Body)
+	}
+	req.Header.Set("If-None-Match", jw.Header().Get("ETag"))
+	jw = httptest.NewRecorder()
+	b.Handler().ServeHTTP(jw, req)
+	if jw.Code != http.StatusNotModified {
+		t.Errorf("JWKS with its ETag: status %d, want 304", jw.Code)
+	}
+}

@@ -22,6 +22,9 @@ type child struct {
 	log  string
 	done chan struct{} // closed when the process has exited
 	err  error         // how it exited, once done is closed
+	// stopFunc, when set, stops what the child stands for (a server
+	// another package started) instead of a process of its own.
+	stopFunc func()
 }
 
 // startChild starts path with args and env, its stdout and stderr going to
@@ -63,6 +66,10 @@ func (c *child) exited() bool {
 // stop asks the child to shut down (SIGTERM), kills it if it has not
 // within 10 seconds, and waits for it.
 func (c *child) stop() {
+	if c.stopFunc != nil {
+		c.stopFunc()
+		return
+	}
 	if c.exited() {
 		return
 	}
@@ -144,6 +151,46 @@ func freeAddrs(n int) ([]string, error) {
 		addrs[i] = ln.Addr().String()
 	}
 	return addrs, nil
+}
+
+// procMemory returns the resident memory of process pid now (VmRSS) and
+// at its peak so far (VmHWM), in kB.
+func procMemory(pid int) (rss, hwm int64, err error) {
+	b, err := os.ReadFile("/proc/" + strconv.Itoa(pid) + "/status")
+	if err != nil {
+		return 0, 0, err
+	}
+	return parseStatusMemory(string(b))
+}
+
+// parseStatusMemory reads VmRSS and VmHWM ("VmRSS:	   12345 kB") from the
+// text of /proc/PID/status.
+func parseStatusMemory(status string) (rss, hwm int64, err error) {
+	found := 0
+	for line := range strings.Lines(status) {
+		k, v, ok := strings.Cut(line, ":")
+		if !ok || (k != "VmRSS" && k != "VmHWM") {
+			continue
+		}
+		f := strings.Fields(v)
+		if len(f) != 2 || f[1] != "kB" {
+			return 0, 0, fmt.Errorf("/proc/PID/status: %s: not a size in kB", k)
+		}
+		n, err := strconv.ParseInt(f[0], 10, 64)
+		if err != nil {
+			return 0, 0, fmt.Errorf("/proc/PID/status: %s: %w", k, err)
+		}
+		if k == "VmRSS" {
+			rss = n
+		} else {
+			hwm = n
+		}
+		found++
+	}
+	if found != 2 {
+		return 0, 0, errors.New("/proc/PID/status: no VmRSS and VmHWM")
+	}
+	return rss, hwm, nil
 }
 
 // ticksPerSecond is USER_HZ, the unit of the CPU times in /proc/PID/stat:

@@ -6,11 +6,11 @@ import (
 	"time"
 )
 
-// fakeSeries is rounds with the given tokens per second (over 1 s) and a
-// flat latency.
+// fakeSeries is rounds with the given requests per second (over 1 s), a
+// flat latency and a resident memory.
 func fakeSeries(lat time.Duration, errs int, perSecond ...int) series {
 	var s series
-	for _, n := range perSecond {
+	for i, n := range perSecond {
 		r := &Result{Elapsed: time.Second, Tokens: n, Errors: map[string]int{}}
 		for range n {
 			r.Latencies = append(r.Latencies, lat)
@@ -18,42 +18,108 @@ func fakeSeries(lat time.Duration, errs int, perSecond ...int) series {
 		if errs > 0 {
 			r.Errors["HTTP 500"] = errs
 		}
-		s = append(s, round{res: r, cpu: float64(n) / 1000})
+		s = append(s, round{res: r, cpu: float64(n) / 1000, rssKB: int64(30000 + i*1000)})
 	}
 	return s
 }
 
-func TestReport(t *testing.T) {
-	r := &report{commit: "`abc1234`", date: "2026-01-01 00:00 UTC", cpuModel: "Test CPU", cpus: 2, goVersion: "go1.26",
-		opts: compareOptions{rounds: 3, duration: 5 * time.Second, warmup: time.Second}}
-	r.levels = []level{
-		{concurrency: 1, baseline: fakeSeries(time.Millisecond, 0, 1000, 900, 1100), tokens: fakeSeries(2*time.Millisecond, 0, 800, 700, 900)},
-		{concurrency: 32, baseline: fakeSeries(time.Millisecond, 0, 4000, 4000, 4000), tokens: fakeSeries(12*time.Millisecond, 1, 2000, 2400, 2200)},
+func testReport() *report {
+	o := compareOptions{rounds: 3, duration: 5 * time.Second, warmup: time.Second, apps: 10000, startups: 5, profileDir: "bin/profiles"}
+	ref := &target{name: "baseline"}
+	subj := &target{name: "tokenservice"}
+	r := &report{opts: o}
+	r.scenarios = []*scenario{
+		{key: "keepalive", title: "Client-credentials grant, keep-alive", unit: "tokens", ref: ref, subj: subj, levels: []level{
+			{concurrency: 1, ref: fakeSeries(time.Millisecond, 0, 1000, 900, 1100), subj: fakeSeries(2*time.Millisecond, 0, 800, 700, 900)},
+			{concurrency: 32, ref: fakeSeries(time.Millisecond, 0, 4000, 4000, 4000), subj: fakeSeries(12*time.Millisecond, 1, 2000, 2400, 2200)},
+		}},
+		{key: "postgres", title: "PostgreSQL as the store", skipped: "PostgreSQL not found"},
+		{key: "apps", title: "10 and 10,000 registered applications", unit: "tokens",
+			ref: &target{name: "tokenservice, 10 apps"}, subj: &target{name: "tokenservice, 10,000 apps"}, levels: []level{
+				{concurrency: 32, ref: fakeSeries(time.Millisecond, 0, 2000, 2000, 2000), subj: fakeSeries(time.Millisecond, 0, 1900, 1950, 1980)},
+			}},
 	}
-	if got := r.levels[0].baseline.throughput(); got != 1000 {
+	r.foot = footprint{binaryBytes: 30 << 20, idleKB: 20 << 10, hwmKB: 90 << 10, startupApps: 100000,
+		readyEmpty: []time.Duration{90 * time.Millisecond, 80 * time.Millisecond, 100 * time.Millisecond},
+		readyApps:  []time.Duration{400 * time.Millisecond, 350 * time.Millisecond, 380 * time.Millisecond}}
+	return r
+}
+
+func TestTokenReport(t *testing.T) {
+	r := testReport()
+	ka := r.scenarios[0]
+	if got := ka.levels[0].ref.throughput(); got != 1000 {
 		t.Errorf("median throughput = %v, want 1000", got)
 	}
-	if got := r.levels[1].tokens.cpuPer1000(); got != 1 {
+	if got := ka.levels[1].subj.cpuPer1000(); got != 1 {
 		t.Errorf("CPU s per 1k tokens = %v, want 1", got)
 	}
-	md := r.markdown()
+	md := r.tokenMarkdown()
 	for _, want := range []string{
-		"`go tool task bench`", "| commit | `abc1234` |", "| CPU | Test CPU |",
-		"| 1 | 1000 | 800 | 0.80× | 1.00 ms | 1.00 ms | 2.00 ms | 2.00 ms | 0 | 0 | 1.000 | 1.000 |",
+		"## Token endpoint\n", "### Client-credentials grant, keep-alive",
+		"| 1 | 1000 | 800 | 0.80× | 1.00 ms / 1.00 ms / 1.00 ms | 2.00 ms / 2.00 ms / 2.00 ms | 0, 0 | 1.000 | 1.000 |",
 		"lowest ratio 0.55× (32 clients) | **missed** |",
 		"| 12.00 ms (baseline: 1.00 ms) | **missed** |",
-		"warm-ups included) | 3 | **missed** |",
+		"every comparison) | 3 | **missed** |",
 		"Errors of tokenservice at 32 clients: (HTTP 500: 3)",
-		"| clients | loadgen CPU s/1k tokens, baseline rounds |",
+		"Not measured in this run: PostgreSQL not found",
+		"| 0.97× (1950 against 2000 req/s) | met |",
+		"Little's law the mean latency is clients ÷ throughput, 14.55 ms for tokenservice",
+		"5s measured. 3 rounds per server",
 	} {
 		if !strings.Contains(md, want) {
-			t.Errorf("report lacks %q:\n%s", want, md)
+			t.Errorf("token report lacks %q:\n%s", want, md)
 		}
 	}
+	if strings.Contains(md, "#### ") || strings.Count(md, "\n## ") != 0 || !strings.HasPrefix(md, "## ") {
+		t.Errorf("a fragment starts with its one ## heading and uses ### below it:\n%s", md)
+	}
 
-	r.levels = r.levels[:1]
-	if got := r.targets(); !strings.Contains(got, "lowest ratio 0.80× (1 client) | met |") || !strings.Contains(got, "not measured") ||
-		!strings.Contains(got, "| 0 | met |") {
+	ka.levels = ka.levels[:1]
+	if got := r.targets(); !strings.Contains(got, "lowest ratio 0.80× (1 client) | met |") || !strings.Contains(got, "not measured (no level of 32 clients)") {
 		t.Errorf("targets:\n%s", got)
+	}
+}
+
+func TestFootprintReport(t *testing.T) {
+	md := testReport().footprintMarkdown()
+	for _, want := range []string{
+		"## Footprint\n",
+		"| binary size of `bin/tokenservice` | 30.0 MB | | |",
+		"| resident memory, idle after start | 20.0 MB | ≤ 40.0 MB | met |",
+		"| resident memory under the 32-client token load | 31.2 MB (baseline: 31.2 MB) | ≤ 120.0 MB | met |",
+		"| ready, empty database | 90.00 ms (80.00 ms–100.00 ms) | ≤ 300.00 ms | met |",
+		"| ready, 100,000 applications | 380.00 ms (350.00 ms–400.00 ms) | ≤ 300.00 ms | **missed** |",
+	} {
+		if !strings.Contains(md, want) {
+			t.Errorf("footprint report lacks %q:\n%s", want, md)
+		}
+	}
+}
+
+func TestParseLevels(t *testing.T) {
+	if got, err := parseLevels("1, 32,128"); err != nil || len(got) != 3 || got[2] != 128 {
+		t.Errorf("parseLevels = %v, %v", got, err)
+	}
+	for _, bad := range []string{"", "0", "1,x", "-3"} {
+		if _, err := parseLevels(bad); err == nil {
+			t.Errorf("parseLevels(%q) accepted", bad)
+		}
+	}
+}
+
+func TestThousands(t *testing.T) {
+	for n, want := range map[int]string{0: "0", 10: "10", 999: "999", 1000: "1,000", 100000: "100,000", 1234567: "1,234,567"} {
+		if got := thousands(n); got != want {
+			t.Errorf("thousands(%d) = %q, want %q", n, got, want)
+		}
+	}
+}
+
+func TestTrimPprofTop(t *testing.T) {
+	out := "File: tokenservice\nBuild ID: abc\nType: cpu\nTime: 2026-01-01\nDuration: 3s, Total samples = 5s\n      flat  flat%\n     1s 20% crypto/ecdsa.sign\n"
+	got := trimPprofTop(out)
+	if strings.Contains(got, "Build ID") || strings.Contains(got, "File:") || !strings.HasPrefix(got, "Duration: 3s") || !strings.Contains(got, "crypto/ecdsa.sign") {
+		t.Errorf("trimPprofTop:\n%s", got)
 	}
 }

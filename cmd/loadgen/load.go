@@ -12,19 +12,36 @@ import (
 	"slices"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 )
 
 // Load is what a load run drives: one application's client-credentials
-// grant against one token endpoint.
+// grant against one token endpoint, or introspection or JWKS fetches.
 type Load struct {
-	URL          string // the token endpoint, e.g. http://127.0.0.1:8080/oauth2/token
+	URL          string // the endpoint, e.g. http://127.0.0.1:8080/oauth2/token
 	ClientID     string
 	ClientSecret string
 	Scope        string // sent as the scope parameter when not empty
 	// NewConn disables keep-alive: every request opens a new TCP connection.
 	NewConn bool
+
+	// Endpoint is what URL serves: the token endpoint (""), introspection
+	// ("introspect": POST token=Token, authenticated as the client) or the
+	// JWKS ("jwks": a plain GET).
+	Endpoint string
+	Token    string
+	// Apps, when set, are the applications whose credentials the requests
+	// take in turn (instead of ClientID and ClientSecret), so that they
+	// spread over many applications as a busy service's do.
+	Apps []createdApp
 }
+
+// The endpoints a Load can drive besides the token endpoint.
+const (
+	endpointIntrospect = "introspect"
+	endpointJWKS       = "jwks"
+)
 
 // tokenURL returns the token endpoint of u: u itself, or u's
 // /oauth2/token when u names no path.
@@ -95,7 +112,8 @@ func (r *Result) addErrors(o *Result) {
 // measured run.
 type driver struct {
 	load   Load
-	auth   string
+	auths  []string // the Authorization headers, taken in turn
+	next   atomic.Uint64
 	body   string
 	client *http.Client
 }
@@ -104,6 +122,16 @@ func newDriver(l Load, concurrency int) *driver {
 	form := url.Values{"grant_type": {"client_credentials"}}
 	if l.Scope != "" {
 		form.Set("scope", l.Scope)
+	}
+	if l.Endpoint == endpointIntrospect {
+		form = url.Values{"token": {l.Token}}
+	}
+	auths := []string{basicAuth(l.ClientID, l.ClientSecret)}
+	if len(l.Apps) > 0 {
+		auths = make([]string, len(l.Apps))
+		for i, a := range l.Apps {
+			auths[i] = basicAuth(a.ClientID, a.ClientSecret)
+		}
 	}
 	tr := &http.Transport{
 		Proxy:               nil, // loopback benchmarks never go through a proxy
@@ -116,7 +144,7 @@ func newDriver(l Load, concurrency int) *driver {
 	}
 	return &driver{
 		load:   l,
-		auth:   basicAuth(l.ClientID, l.ClientSecret),
+		auths:  auths,
 		body:   form.Encode(),
 		client: &http.Client{Transport: tr, Timeout: 30 * time.Second},
 	}
@@ -193,13 +221,21 @@ func (d *driver) drive(ctx context.Context, concurrency int, duration time.Durat
 	return res
 }
 
-// request returns a new token request.
+// request returns a new request of the load: a token or introspection
+// request with the next application's credentials, or a JWKS fetch.
 func (d *driver) request(ctx context.Context) (*http.Request, error) {
+	if d.load.Endpoint == endpointJWKS {
+		return http.NewRequestWithContext(ctx, http.MethodGet, d.load.URL, nil)
+	}
 	req, err := http.NewRequestWithContext(ctx, http.MethodPost, d.load.URL, strings.NewReader(d.body))
 	if err != nil {
 		return nil, err
 	}
-	req.Header.Set("Authorization", d.auth)
+	auth := d.auths[0]
+	if len(d.auths) > 1 {
+		auth = d.auths[(d.next.Add(1)-1)%uint64(len(d.auths))]
+	}
+	req.Header.Set("Authorization", auth)
 	req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
 	req.Header.Set("Accept", "application/json")
 	return req, nil

@@ -97,3 +97,17 @@ func TestParseProcStatBusy(t *testing.T) {
 		t.Error("parseProcStatBusy accepted a file without a cpu line")
 	}
 }
+
+func TestParseStatusMemory(t *testing.T) {
+	status := "Name:\ttokenservice\nVmPeak:\t 1300000 kB\nVmHWM:\t   52000 kB\nVmRSS:\t   31000 kB\nThreads:\t9\n"
+	rss, hwm, err := parseStatusMemory(status)
+	if err != nil || rss != 31000 || hwm != 52000 {
+		t.Fatalf("parseStatusMemory = %d, %d, %v; want 31000, 52000", rss, hwm, err)
+	}
+	if _, _, err := parseStatusMemory("Name:\tx\nVmRSS:\t 1 kB\n"); err == nil {
+		t.Error("parseStatusMemory accepted a status without VmHWM")
+	}
+	if _, _, err := parseStatusMemory("VmRSS:\t 1 MB\nVmHWM:\t 1 kB\n"); err == nil {
+		t.Error("parseStatusMemory accepted a size not in kB")
+	}
+}
