@@ -20,6 +20,8 @@ import (
 
 	"github.com/zitadel/oidc/v3/pkg/oidc"
 	"github.com/zitadel/oidc/v3/pkg/op"
+
+	"tokenservice/ratelimit"
 )
 
 // errBadCredentials is the only thing a failed sign-in tells the user: it never says whether
@@ -167,7 +169,20 @@ func (p *Provider) signIn(w http.ResponseWriter, r *http.Request) {
 	email := strings.TrimSpace(r.PostForm.Get("email"))
 	now := time.Now()
 	addr, emailKey := failureKeys(r, email)
-	if wait := max(p.failuresPerAddress.Wait(addr, now), p.failuresPerEmail.Wait(emailKey, now)); wait > 0 {
+	// Each attempt takes its try before the (slow) password check, so
+	// parallel attempts cannot all slip through before a failure counts; a
+	// success gives the tries back.
+	waitAddr, undoAddr := p.failuresPerAddress.Attempt(addr, now)
+	waitEmail, undoEmail := p.failuresPerEmail.Attempt(emailKey, now)
+	undo := func() {
+		for _, f := range []func(){undoAddr, undoEmail} {
+			if f != nil {
+				f()
+			}
+		}
+	}
+	if wait := max(waitAddr, waitEmail); wait > 0 {
+		undo()
 		secs := int(math.Ceil(wait.Seconds()))
 		p.logger.Debug("bcc: sign-in refused: too many failures", "email", email, "remote_addr", addr, "retry_after", secs)
 		w.Header().Set("Retry-After", strconv.Itoa(secs))
@@ -178,8 +193,6 @@ func (p *Provider) signIn(w http.ResponseWriter, r *http.Request) {
 	}
 	u, ok := p.users.authenticate(email, r.PostForm.Get("password"))
 	if !ok {
-		p.failuresPerAddress.Fail(addr, now)
-		p.failuresPerEmail.Fail(emailKey, now)
 		p.logger.Warn("bcc: sign-in failed", "email", email, "client_id", a.ClientID, "remote_addr", r.RemoteAddr)
 		page := p.loginPage(w, r, a, email)
 		page.Error = errBadCredentials
@@ -187,6 +200,7 @@ func (p *Provider) signIn(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 
+	undo()
 	if c, err := r.Cookie(sessionCookie); err == nil {
 		p.sessions.delete(c.Value)
 	}
@@ -207,6 +221,7 @@ func failureKeys(r *http.Request, email string) (addr, emailKey string) {
 	if host, _, err := net.SplitHostPort(r.RemoteAddr); err == nil {
 		addr = host
 	}
+	addr = ratelimit.AddressKey(addr)
 	sum := sha256.Sum256([]byte(strings.ToLower(email)))
 	return addr, addr + " " + hex.EncodeToString(sum[:])
 }

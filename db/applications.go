@@ -178,7 +178,7 @@ func (db *DB) CreateApplication(ctx context.Context, n NewApplication) (*tokense
 		RETURNING id`,
 		n.AccountID, n.ClientID, n.Name, nameKey(n.Name),
 		n.Secret.Hash, revealUntil,
-		now, n.Actor.Name(), now, n.Actor.Name(),
+		now, text(n.Actor.Name(), 255), now, text(n.Actor.Name(), 255),
 		padding, ciphertext,
 	).Scan(&id)
 	if isUniqueViolation(err) {
@@ -423,7 +423,7 @@ func (db *DB) UpdateApplication(ctx context.Context, u ApplicationUpdate) (*toke
 		SET name = ?, name_lower = ?, version = version + 1, updated_at = ?, updated_by = ?
 		WHERE account_id = ? AND client_id = ? AND version = ?
 		RETURNING id`,
-		u.Name, nameKey(u.Name), millis(u.Now), u.Actor.Name(),
+		u.Name, nameKey(u.Name), millis(u.Now), text(u.Actor.Name(), 255),
 		u.AccountID, u.ClientID, u.Version,
 	).Scan(&id)
 	if errors.Is(err, sql.ErrNoRows) {
@@ -510,7 +510,7 @@ func (db *DB) ResetSecret(ctx context.Context, r SecretReset) (*tokenservice.App
 		WHERE client_id = ? AND (? = '' OR account_id = ?) AND (? = 0 OR version = ?)
 		RETURNING id`,
 		r.Secret.Hash, revealUntil, padding, ciphertext,
-		millis(r.Now), r.Actor.Name(),
+		millis(r.Now), text(r.Actor.Name(), 255),
 		r.ClientID, r.AccountID, r.AccountID, r.Version, r.Version,
 	).Scan(&id)
 	if errors.Is(err, sql.ErrNoRows) {

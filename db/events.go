@@ -154,25 +154,27 @@ func recordEvent(ctx context.Context, tx execer, e *tokenservice.Event, formKey 
 		INSERT INTO events (account_id, at, action, actor_subject, actor_email, address, user_agent,
 			client_id, application_name, details, form_key)
 		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
-		e.AccountID, at, string(e.Action), e.Actor.Subject, e.Actor.Email, e.Actor.Address, truncate(e.Actor.UserAgent, 512),
+		e.AccountID, at, string(e.Action), text(e.Actor.Subject, 255), text(e.Actor.Email, 255), text(e.Actor.Address, 64), text(e.Actor.UserAgent, 512),
 		e.ClientID, e.ApplicationName, string(details), key); err != nil {
 		return fmt.Errorf("record event: %w", err)
 	}
 	if _, err := tx.ExecContext(ctx, `
 		INSERT INTO event_actors (account_id, subject, email, last_at) VALUES (?, ?, ?, ?)
 		ON CONFLICT (account_id, subject) DO UPDATE SET email = excluded.email, last_at = excluded.last_at`,
-		e.AccountID, e.Actor.Subject, e.Actor.Email, at); err != nil {
+		e.AccountID, text(e.Actor.Subject, 255), text(e.Actor.Email, 255), at); err != nil {
 		return fmt.Errorf("record event: actor: %w", err)
 	}
 	return nil
 }
 
-// truncate cuts s to at most n bytes, dropping a rune cut in two.
-func truncate(s string, n int) string {
-	if len(s) <= n {
-		return s
+// text is what the trail stores of a value from a request header or the
+// identity provider: valid UTF-8 (PostgreSQL refuses anything else; a
+// browser may send Latin-1 bytes in its User-Agent), at most n bytes.
+func text(s string, n int) string {
+	if len(s) > n {
+		s = s[:n]
 	}
-	return strings.ToValidUTF8(s[:n], "")
+	return strings.ToValidUTF8(s, "\uFFFD")
 }
 
 // RecordEvent adds an event that goes with no other change: sign-in and

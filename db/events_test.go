@@ -10,6 +10,7 @@ import (
 	"sync"
 	"testing"
 	"time"
+	"unicode/utf8"
 
 	"tokenservice"
 )
@@ -743,5 +744,33 @@ func BenchmarkListEvents(b *testing.B) {
 				}
 			}
 		})
+	}
+}
+
+// TestEventsInvalidUTF8: what a browser or provider sends is not always
+// UTF-8 (a Latin-1 User-Agent); the change and its event are stored anyway,
+// as valid text, on both stores.
+func TestEventsInvalidUTF8(t *testing.T) { forEachStore(t, testEventsInvalidUTF8) }
+
+func testEventsInvalidUTF8(t *testing.T) {
+	ctx := context.Background()
+	db := openTestDB(t)
+	actor := tokenservice.Actor{Subject: "sub-\xff", Email: "caf\xe9@acme.example", Address: "192.0.2.1", UserAgent: "Mozilla/5.0 (\xe9t\xe9)"}
+	if _, err := db.CreateApplication(ctx, NewApplication{AccountID: "acme", ClientID: "client-1", Name: "Latin-1",
+		Secret: testSecret("1"), Actor: actor, Now: now}); err != nil {
+		t.Fatalf("a change by a browser with a Latin-1 User-Agent: %v", err)
+	}
+	page, err := db.ListEvents(ctx, "acme", EventFilter{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	got := page.Events[0].Actor
+	for _, s := range []string{got.Subject, got.Email, got.UserAgent} {
+		if !utf8.ValidString(s) || !strings.ContainsRune(s, utf8.RuneError) {
+			t.Errorf("stored %q: want valid UTF-8 with the bad bytes replaced", s)
+		}
+	}
+	if actors, err := db.EventActors(ctx, "acme"); err != nil || len(actors) != 1 || !utf8.ValidString(actors[0].Email) {
+		t.Errorf("actors = %+v, %v", actors, err)
 	}
 }

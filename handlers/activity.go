@@ -9,6 +9,7 @@ import (
 	"strconv"
 	"strings"
 	"time"
+	"unicode/utf8"
 
 	"github.com/labstack/echo/v4"
 
@@ -33,7 +34,7 @@ func parseActivityQuery(q url.Values) activityQuery {
 	if action := tokenservice.Action(q.Get("action")); action.Valid() {
 		a.filter.Action = action
 	}
-	if actor := q.Get("actor"); len(actor) <= 255 && !strings.ContainsRune(actor, 0) {
+	if actor := q.Get("actor"); len(actor) <= 255 && utf8.ValidString(actor) && !strings.ContainsRune(actor, 0) {
 		a.filter.Actor = actor
 	}
 	if id := q.Get("application"); secret.ValidClientID(id) {
@@ -272,6 +273,11 @@ func (h *Applications) exportActivity(c echo.Context) error {
 		w.Header().Set(echo.HeaderContentType, "text/csv; charset=utf-8")
 	} else {
 		w.Header().Set(echo.HeaderContentType, "application/jsonl; charset=utf-8")
+	}
+	// A large trail takes longer than the server's write timeout, which
+	// would cut the file short after its 200: no deadline for the export.
+	if err := http.NewResponseController(w.Writer).SetWriteDeadline(time.Time{}); err != nil {
+		h.logger.Info("activity export: cannot lift the write deadline", append(logAttrs(c), "err", err)...)
 	}
 	w.WriteHeader(http.StatusOK)
 	buf := bufio.NewWriterSize(w, 64<<10)

@@ -198,11 +198,16 @@ func windowText(d interface{ Minutes() float64 }) string {
 
 // editApplication is the Edit Application page.
 func (h *Applications) editApplication(c echo.Context) error {
-	app, err := h.adminApp(c)
+	if err := requireAdmin(c); err != nil {
+		return err
+	}
+	// The newest event first, then the application: a change committed
+	// between the two reads is then listed if this edit conflicts with it.
+	seen, err := h.newestEvent(c, c.Param("client_id"))
 	if err != nil {
 		return err
 	}
-	seen, err := h.newestEvent(c, app.ClientID)
+	app, err := h.adminApp(c)
 	if err != nil {
 		return err
 	}

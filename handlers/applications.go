@@ -76,9 +76,13 @@ func clientIDParam(c echo.Context) (string, error) {
 }
 
 // actorOf is who makes the request's change, as the audit trail records it.
-func actorOf(c echo.Context) tokenservice.Actor {
-	u := userOf(c)
-	return tokenservice.Actor{Subject: u.Subject, Email: u.Email, Address: c.RealIP(), UserAgent: c.Request().UserAgent()}
+func actorOf(c echo.Context) tokenservice.Actor { return actorFor(c, userOf(c)) }
+
+// actorFor is user making the request's change.
+func actorFor(c echo.Context, u *tokenservice.User) tokenservice.Actor {
+	// A browser may send bytes that are not UTF-8 in its User-Agent.
+	return tokenservice.Actor{Subject: u.Subject, Email: u.Email, Address: c.RealIP(),
+		UserAgent: strings.ToValidUTF8(c.Request().UserAgent(), "\uFFFD")}
 }
 
 // formKey is the submission id a form carries (see newFormKey).

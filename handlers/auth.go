@@ -270,8 +270,7 @@ func (a *Auth) logout(c echo.Context) error {
 
 // sessionEvent is the audit trail's record of a sign-in or sign-out.
 func (a *Auth) sessionEvent(c echo.Context, user *tokenservice.User, action tokenservice.Action) *tokenservice.Event {
-	return &tokenservice.Event{AccountID: user.AccountID, At: a.now(), Action: action,
-		Actor: tokenservice.Actor{Subject: user.Subject, Email: user.Email, Address: c.RealIP(), UserAgent: c.Request().UserAgent()}}
+	return &tokenservice.Event{AccountID: user.AccountID, At: a.now(), Action: action, Actor: actorFor(c, user)}
 }
 
 func (a *Auth) signedOut(c echo.Context) error {

@@ -49,8 +49,8 @@ var accountBuckets = []float64{1, 10, 100, 1000, 10000, 100000}
 
 // refusalReasons are the token endpoint's refusals, each counted from zero
 // so that a rate over a reason that has not happened yet is 0, not absent.
-var refusalReasons = []string{"invalid_request", "invalid_client", "invalid_scope", "unsupported_grant_type",
-	"rate_limited", "server_error"}
+var refusalReasons = []string{"invalid_request", "invalid_client", "invalid_grant", "unauthorized_client", "invalid_scope",
+	"unsupported_grant_type", "rate_limited", "server_error"}
 
 func newMetrics(stats StatsStore) *Metrics {
 	reg := prometheus.NewRegistry()

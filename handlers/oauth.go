@@ -4,7 +4,6 @@ import (
 	"context"
 	"encoding/json"
 	"io"
-	"net"
 	"net/http"
 	"slices"
 	"strconv"
@@ -338,13 +337,7 @@ func (o *OAuth) checkCredentials(ctx context.Context, clientID, clientSecret str
 // limitAddress is the part of a client address the rate limits count by:
 // an IPv4 address, or the /64 network of an IPv6 one (what one subscriber
 // usually gets, so its 2^64 addresses share one limit).
-func limitAddress(addr string) string {
-	ip := net.ParseIP(addr)
-	if ip == nil || ip.To4() != nil {
-		return addr
-	}
-	return ip.Mask(net.CIDRMask(64, 128)).String() + "/64"
-}
+func limitAddress(addr string) string { return ratelimit.AddressKey(addr) }
 
 func tooManyFailures(wait time.Duration) *oauthError {
 	secs := int((wait + time.Second - 1) / time.Second)

@@ -11,6 +11,7 @@ package ratelimit
 
 import (
 	"math"
+	"net"
 	"time"
 
 	lru "github.com/hashicorp/golang-lru/v2"
@@ -60,6 +61,38 @@ func (l *Limiter) Fail(key string, now time.Time) {
 		}
 	}
 	lim.AllowN(now, 1)
+}
+
+// Attempt takes one try from key's bucket before the attempt is checked,
+// for checks slow enough (a password hash) that parallel attempts would
+// otherwise all pass Wait before the first failure is recorded. It returns
+// how long key must wait (zero: go on) and, when it may go on, undo, which
+// gives the try back: call it when the attempt succeeds, since only
+// failures count.
+func (l *Limiter) Attempt(key string, now time.Time) (wait time.Duration, undo func()) {
+	lim, ok := l.keys.Get(key)
+	if !ok {
+		lim = rate.NewLimiter(rate.Every(l.every), l.burst)
+		if prev, found, _ := l.keys.PeekOrAdd(key, lim); found {
+			lim = prev
+		}
+	}
+	r := lim.ReserveN(now, 1)
+	if d := r.DelayFrom(now); d > 0 {
+		r.CancelAt(now)
+		return d, nil
+	}
+	return 0, func() { r.CancelAt(now) }
+}
+
+// AddressKey is the key of a client address: the address itself, or for
+// IPv6 its /64, which one client usually holds whole.
+func AddressKey(addr string) string {
+	ip := net.ParseIP(addr)
+	if ip == nil || ip.To4() != nil {
+		return addr
+	}
+	return ip.Mask(net.CIDRMask(64, 128)).String() + "/64"
 }
 
 // Len is the number of keys remembered.

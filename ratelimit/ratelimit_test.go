@@ -2,6 +2,7 @@ package ratelimit
 
 import (
 	"strconv"
+	"sync"
 	"testing"
 	"time"
 )
@@ -53,5 +54,51 @@ func TestLimiterBounded(t *testing.T) {
 	}
 	if got := l.Wait("9999", now); got == 0 {
 		t.Fatal("the most recent key was forgotten")
+	}
+}
+
+// TestAttempt: attempts take their try before they are checked, so however
+// many run at once, no more than the burst go on; a success gives its try
+// back.
+func TestAttempt(t *testing.T) {
+	l := New(5, time.Minute, 100)
+	now := time.Now()
+	var (
+		wg     sync.WaitGroup
+		mu     sync.Mutex
+		passed int
+	)
+	for range 50 {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			if wait, _ := l.Attempt("k", now); wait == 0 {
+				mu.Lock()
+				passed++
+				mu.Unlock()
+			}
+		}()
+	}
+	wg.Wait()
+	if passed != 5 {
+		t.Fatalf("%d parallel attempts went on, want the burst of 5", passed)
+	}
+	if wait, _ := l.Attempt("k", now); wait <= 0 {
+		t.Fatal("the sixth attempt went on")
+	}
+
+	// Successes give their tries back: they never run out.
+	for i := range 20 {
+		wait, undo := l.Attempt("ok", now)
+		if wait > 0 {
+			t.Fatalf("success %d was limited", i)
+		}
+		undo()
+	}
+	if got := AddressKey("2001:db8:1:2:3:4:5:6"); got != "2001:db8:1:2::/64" {
+		t.Errorf("AddressKey(IPv6) = %q", got)
+	}
+	if got := AddressKey("192.0.2.7"); got != "192.0.2.7" {
+		t.Errorf("AddressKey(IPv4) = %q", got)
 	}
 }

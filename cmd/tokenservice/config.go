@@ -353,6 +353,9 @@ func (c *Config) refuseDangerous() error {
 			return fmt.Errorf("config: %s %s: must not be the portal's --addr: it is for the operator, not for the public", a.flag, a.addr)
 		}
 	}
+	if host, _, err := net.SplitHostPort(c.DebugAddr); c.DebugAddr != "" && err == nil && !loopbackHost(host) {
+		return fmt.Errorf("config: --debug-addr %s: must be on localhost (e.g. 127.0.0.1:6060): the profiler shows the process's memory and goroutines; reach it through an SSH tunnel", c.DebugAddr)
+	}
 	proxies, _ := c.trustedProxies()
 	for _, n := range proxies {
 		if ones, _ := n.Mask.Size(); ones == 0 {

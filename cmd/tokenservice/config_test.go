@@ -60,6 +60,8 @@ func TestConfigRefused(t *testing.T) {
 			want: "--public-url is required with an external --oidc-issuer"},
 		{name: "ProductionWithoutServerKey", args: production,
 			want: "no server key: with an external --oidc-issuer, set --server-key (or TOKENSERVICE_SERVER_KEY)"},
+		{name: "DebugAddrNotLocal", args: []string{"--debug-addr", "0.0.0.0:6060"},
+			want: "--debug-addr 0.0.0.0:6060: must be on localhost"},
 		{name: "PostgresWithoutServerKey", args: []string{"--database-url", "postgres://ts@db.internal/tokenservice"},
 			want: "no server key: with a PostgreSQL --database-url"},
 		{name: "TrustedProxyNotIP", args: []string{"--trusted-proxies", "10.0.0.1,proxy.internal"},

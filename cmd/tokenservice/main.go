@@ -299,7 +299,6 @@ func (m *Main) servePrivate() error {
 	}
 	if addr := m.Config.DebugAddr; addr != "" {
 		handle(addr, "/debug/pprof/", http.HandlerFunc(pprof.Index))
-		handle(addr, "/debug/pprof/cmdline", http.HandlerFunc(pprof.Cmdline))
 		handle(addr, "/debug/pprof/profile", http.HandlerFunc(pprof.Profile))
 		handle(addr, "/debug/pprof/symbol", http.HandlerFunc(pprof.Symbol))
 		handle(addr, "/debug/pprof/trace", http.HandlerFunc(pprof.Trace))
@@ -385,7 +384,9 @@ const shutdownGrace = 10 * time.Second
 // Close stops accepting connections, lets in-flight requests finish (for up
 // to shutdownGrace, then cuts their connections), stops the sweeper, writes
 // the token counters and closes the store, whose last connection
-// checkpoints the WAL into the database file and removes it.
+// checkpoints the WAL into the database file and removes it. A handler still
+// running after its connection was cut may outlive the store: its write then
+// fails (and is not acknowledged), and a token it issued is not counted.
 //
 // The portal stops before the bundled provider (servers are closed in
 // reverse order), so a sign-in in flight can still reach the provider.

@@ -306,8 +306,12 @@ func TestMetricsWithProfiler(t *testing.T) {
 	if s := scrape(t, m); s["go_goroutines"] == nil {
 		t.Error("no go_goroutines in the metrics")
 	}
-	if a := get(t, http.DefaultClient, "http://"+addr+"/debug/pprof/cmdline", nil); a.status != http.StatusOK {
+	if a := get(t, http.DefaultClient, "http://"+addr+"/debug/pprof/goroutine?debug=1", nil); a.status != http.StatusOK {
 		t.Errorf("profiler on the shared address = %d", a.status)
+	}
+	// The command line may hold --server-key or a database password: never served.
+	if a := get(t, http.DefaultClient, "http://"+addr+"/debug/pprof/cmdline", nil); a.status == http.StatusOK {
+		t.Errorf("the profiler serves the command line")
 	}
 }
 
