@@ -50,6 +50,28 @@ func (db *DB) Backup(ctx context.Context, path string) (*BackupInfo, error) {
 	if db.d.postgres {
 		return nil, ErrBackupPostgres
 	}
+	return backup(ctx, db.db.DB, path)
+}
+
+// BackupFile is Backup of the SQLite database at dbPath, opened only for
+// the copy: unlike Open it applies no migration, so a newer binary backing
+// up a running server's database never changes it.
+func BackupFile(ctx context.Context, dbPath, path string) (*BackupInfo, error) {
+	if IsPostgres(dbPath) {
+		return nil, ErrBackupPostgres
+	}
+	if _, err := os.Stat(dbPath); err != nil {
+		return nil, fmt.Errorf("db: backup: %w", err)
+	}
+	sqldb, err := openFile(dbPath, "_pragma=busy_timeout(5000)")
+	if err != nil {
+		return nil, fmt.Errorf("db: backup: open %s: %w", dbPath, err)
+	}
+	defer sqldb.Close()
+	return backup(ctx, sqldb, path)
+}
+
+func backup(ctx context.Context, sqldb *sql.DB, path string) (*BackupInfo, error) {
 	if err := refuseExisting(path); err != nil {
 		return nil, err
 	}
@@ -60,7 +82,7 @@ func (db *DB) Backup(ctx context.Context, path string) (*BackupInfo, error) {
 	defer os.Remove(tmp)
 	// VACUUM INTO takes a file that is absent or empty; the empty one made
 	// above gives the copy the mode 0600 of the database itself.
-	if _, err := db.db.ExecContext(ctx, `VACUUM INTO ?`, tmp); err != nil {
+	if _, err := sqldb.ExecContext(ctx, `VACUUM INTO ?`, tmp); err != nil {
 		return nil, fmt.Errorf("db: backup: vacuum into %s: %w", tmp, err)
 	}
 	if err := syncFile(tmp); err != nil {

@@ -384,3 +384,46 @@ func wantNoLeftovers(t *testing.T, dir string) {
 		}
 	}
 }
+
+// TestBackupFileDoesNotMigrate: the backup command copies the database as
+// it is; a binary that knows newer migrations does not apply them to a
+// running server's database.
+func TestBackupFileDoesNotMigrate(t *testing.T) {
+	ctx := context.Background()
+	path := filepath.Join(t.TempDir(), "tokenservice.db")
+	db, err := Open(ctx, path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	mustCreate(t, db, "acme", "client-1", "Before the newest migration")
+	// Make it look as if the newest migration were not applied yet.
+	latest, err := latestMigration()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := db.db.ExecContext(ctx, `DELETE FROM schema_migrations WHERE version = ?`, latest); err != nil {
+		t.Fatal(err)
+	}
+	db.Close()
+
+	dest := filepath.Join(t.TempDir(), "backup.db")
+	info, err := BackupFile(ctx, path, dest)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if info.Applications != 1 || info.SchemaVersion != latest-1 {
+		t.Errorf("backup = %+v, want 1 application at schema version %d", info, latest-1)
+	}
+	check, err := openFile(path, "")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer check.Close()
+	var n int
+	if err := check.QueryRowContext(ctx, `SELECT count(*) FROM schema_migrations WHERE version = ?`, latest).Scan(&n); err != nil || n != 0 {
+		t.Errorf("the backup migrated the database it copied (%d, %v)", n, err)
+	}
+	if _, err := BackupFile(ctx, filepath.Join(t.TempDir(), "missing.db"), filepath.Join(t.TempDir(), "x.db")); err == nil {
+		t.Error("a backup of a missing database succeeded")
+	}
+}

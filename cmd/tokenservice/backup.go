@@ -44,12 +44,12 @@ func runBackup(ctx context.Context, args []string, stdout, stderr io.Writer) err
 	if db.IsPostgres(cfg.DatabaseURL) {
 		return fmt.Errorf("backup: %w", db.ErrBackupPostgres)
 	}
-	_, store, err := openExistingStore(ctx, cfg)
-	if err != nil {
-		return err
+	if _, err := os.Stat(cfg.DataDir); err != nil {
+		return fmt.Errorf("data dir %s: %w (check --data-dir)", cfg.DataDir, err)
 	}
-	defer store.Close()
-	info, err := store.Backup(ctx, file)
+	// The database as it is, without migrating it: a newer binary must not
+	// change a running server's database.
+	info, err := db.BackupFile(ctx, cfg.DatabaseURL, file)
 	if err != nil {
 		return err
 	}
