@@ -1,6 +1,8 @@
 package main
 
 import (
+	"os"
+	"path/filepath"
 	"strings"
 	"testing"
 	"time"
@@ -121,5 +123,26 @@ func TestTrimPprofTop(t *testing.T) {
 	got := trimPprofTop(out)
 	if strings.Contains(got, "Build ID") || strings.Contains(got, "File:") || !strings.HasPrefix(got, "Duration: 3s") || !strings.Contains(got, "crypto/ecdsa.sign") {
 		t.Errorf("trimPprofTop:\n%s", got)
+	}
+}
+
+func TestReadCredentials(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "credentials.jsonl")
+	if err := os.WriteFile(path, []byte(`{"client_id":"a","client_secret":"s1"}
+{"client_id":"b","client_secret":"s2","scopes":["x:read"]}
+`), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	apps, err := readCredentials(path)
+	if err != nil || len(apps) != 2 || apps[1].ClientID != "b" || apps[1].ClientSecret != "s2" {
+		t.Fatalf("readCredentials = %+v, %v", apps, err)
+	}
+	for _, bad := range []string{"", "{", "not json"} {
+		if err := os.WriteFile(path, []byte(bad), 0o600); err != nil {
+			t.Fatal(err)
+		}
+		if _, err := readCredentials(path); err == nil {
+			t.Errorf("credentials %q: no error", bad)
+		}
 	}
 }

@@ -1,14 +1,17 @@
 package main
 
 import (
+	"bytes"
 	"context"
 	"encoding/base64"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
 	"net"
 	"net/http"
 	"net/url"
+	"os"
 	"slices"
 	"strings"
 	"sync"
@@ -269,8 +272,10 @@ func runLoad(ctx context.Context, args []string, stdout, stderr io.Writer) error
 		concurrency int
 		duration    time.Duration
 		warmup      time.Duration
+		credentials string
 	)
 	fs.StringVar(&rawURL, "url", "", "token endpoint, or the service's base URL (then /oauth2/token)")
+	fs.StringVar(&credentials, "credentials", "", "take the credentials in turn from this file (one JSON object a line, as `loadgen seed --credentials` writes it) instead of --client-id and --client-secret")
 	fs.StringVar(&l.ClientID, "client-id", "", "Client ID")
 	fs.StringVar(&l.ClientSecret, "client-secret", "", "Client Secret")
 	fs.StringVar(&l.Scope, "scope", "", "space-separated scopes to request (default: none, i.e. every scope of the application)")
@@ -285,8 +290,12 @@ func runLoad(ctx context.Context, args []string, stdout, stderr io.Writer) error
 	if l.URL, err = tokenURL(rawURL); err != nil {
 		return err
 	}
-	if l.ClientID == "" || l.ClientSecret == "" {
-		return errors.New("run: --client-id and --client-secret are required")
+	if credentials != "" {
+		if l.Apps, err = readCredentials(credentials); err != nil {
+			return err
+		}
+	} else if l.ClientID == "" || l.ClientSecret == "" {
+		return errors.New("run: --client-id and --client-secret (or --credentials) are required")
 	}
 	if concurrency < 1 || duration <= 0 || warmup < 0 {
 		return errors.New("run: -c must be at least 1, -d positive and --warmup not negative")
@@ -345,4 +354,25 @@ func errorBreakdown(r *Result) string {
 // fmtMillis formats d in milliseconds with two decimals.
 func fmtMillis(d time.Duration) string {
 	return fmt.Sprintf("%.2f ms", float64(d)/float64(time.Millisecond))
+}
+
+// readCredentials reads the file `loadgen seed --credentials` writes.
+func readCredentials(path string) ([]createdApp, error) {
+	b, err := os.ReadFile(path)
+	if err != nil {
+		return nil, fmt.Errorf("run: --credentials: %w", err)
+	}
+	var apps []createdApp
+	dec := json.NewDecoder(bytes.NewReader(b))
+	for dec.More() {
+		var a createdApp
+		if err := dec.Decode(&a); err != nil {
+			return nil, fmt.Errorf("run: --credentials %s: %w", path, err)
+		}
+		apps = append(apps, a)
+	}
+	if len(apps) == 0 {
+		return nil, fmt.Errorf("run: --credentials %s: no applications", path)
+	}
+	return apps, nil
 }
