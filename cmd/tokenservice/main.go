@@ -44,7 +44,7 @@ func main() {
 	defer stop()
 	// The first signal starts a graceful shutdown; a second one ends the
 	// process at once, as if no handler were installed.
-	go func() { <-ctx.Done(); stop() }()
+	shuttingDown = stop
 	if err := run(ctx, os.Args[1:], os.Stdout, os.Stderr); err != nil {
 		msg := err.Error()
 		if code := tokenservice.ErrorCode(err); code != tokenservice.EINTERNAL {
@@ -86,9 +86,15 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 		return err
 	}
 	<-ctx.Done()
+	// Before anything closes: from here a second signal ends the process.
+	shuttingDown()
 	m.Logger.Info("shutting down")
 	return m.Close()
 }
+
+// shuttingDown is called when the server starts its graceful shutdown;
+// main sets it to restore the signals' default action.
+var shuttingDown = func() {}
 
 // newLogger is the service's logger, writing to w in cfg's format: with
 // --log-format auto, text for a person (the bundled or a localhost
