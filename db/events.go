@@ -207,20 +207,9 @@ func (db *DB) ListEvents(ctx context.Context, accountID string, f EventFilter) (
 	} else if limit > MaxEventLimit {
 		limit = MaxEventLimit
 	}
-	from, where, args := eventWhere(db.d, accountID, f)
 	newer := f.After > 0
-	order := "DESC"
-	if newer {
-		where += ` AND id > ?`
-		args = append(args, f.After)
-		order = "ASC"
-	} else if f.Before > 0 {
-		where += ` AND id < ?`
-		args = append(args, f.Before)
-	}
-	rows, err := db.db.QueryContext(ctx,
-		`SELECT `+eventColumns+` FROM `+from+` WHERE `+where+` ORDER BY id `+order+` LIMIT ?`,
-		append(args, limit+1)...)
+	query, args := eventPageQuery(db.d, accountID, f, limit+1)
+	rows, err := db.db.QueryContext(ctx, query, args...)
 	if err != nil {
 		return nil, fmt.Errorf("db: list events: %w", err)
 	}
@@ -264,6 +253,22 @@ func (db *DB) ListEvents(ctx context.Context, accountID string, f EventFilter) (
 		}
 	}
 	return page, nil
+}
+
+// eventPageQuery is the query of a page of the filter: up to limit events
+// older than f.Before, newest first, or (with f.After) just newer than
+// f.After, oldest first.
+func eventPageQuery(d *dialect, accountID string, f EventFilter, limit int) (string, []any) {
+	from, where, args := eventWhere(d, accountID, f)
+	order := "DESC"
+	if f.After > 0 {
+		where += ` AND id > ?`
+		args, order = append(args, f.After), "ASC"
+	} else if f.Before > 0 {
+		where += ` AND id < ?`
+		args = append(args, f.Before)
+	}
+	return `SELECT ` + eventColumns + ` FROM ` + from + ` WHERE ` + where + ` ORDER BY id ` + order + ` LIMIT ?`, append(args, limit)
 }
 
 // eventWhere is the table, with the index to read it by, and the condition

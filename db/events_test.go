@@ -389,16 +389,8 @@ func testEventQueriesUseIndexes(t *testing.T) {
 		{Action: tokenservice.ActionRenamed}, {Actor: "sub-user1@acme.example"}, {ClientID: "acme-1"},
 		{ClientID: "acme-1", Action: tokenservice.ActionRenamed, Before: 1000},
 	} {
-		from, where, args := eventWhere(db.d, "acme", f)
-		order := "DESC"
-		if f.After > 0 {
-			where += ` AND id > ?`
-			args, order = append(args, f.After), "ASC"
-		} else if f.Before > 0 {
-			where += ` AND id < ?`
-			args = append(args, f.Before)
-		}
-		plan := queryPlan(t, db, `SELECT `+eventColumns+` FROM `+from+` WHERE `+where+` ORDER BY id `+order+` LIMIT 51`, args...)
+		query, args := eventPageQuery(db.d, "acme", f, 51)
+		plan := queryPlan(t, db, query, args...)
 		if !strings.Contains(plan, "USING INDEX events_account") || strings.Contains(plan, "TEMP B-TREE") {
 			t.Errorf("filter %+v: plan does not read one index in order:\n%s", f, plan)
 		}
@@ -431,16 +423,8 @@ func testEventQueriesUseIndexesPostgres(t *testing.T, db *DB) {
 		{Action: tokenservice.ActionRenamed}, {Actor: "sub-user1@acme.example"}, {ClientID: "acme-1"},
 		{ClientID: "acme-1", Action: tokenservice.ActionRenamed, Before: 1000},
 	} {
-		from, where, args := eventWhere(db.d, "acme", f)
-		order := "DESC"
-		if f.After > 0 {
-			where += ` AND id > ?`
-			args, order = append(args, f.After), "ASC"
-		} else if f.Before > 0 {
-			where += ` AND id < ?`
-			args = append(args, f.Before)
-		}
-		plan := explain(t, db, `SELECT `+eventColumns+` FROM `+from+` WHERE `+where+` ORDER BY id `+order+` LIMIT 51`, args...)
+		query, args := eventPageQuery(db.d, "acme", f, 51)
+		plan := explain(t, db, query, args...)
 		if !strings.Contains(plan, "Index") || strings.Contains(plan, "Seq Scan") {
 			t.Errorf("filter %+v: plan does not read through an index:\n%s", f, plan)
 		}

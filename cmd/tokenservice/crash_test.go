@@ -35,12 +35,13 @@ type serverProcess struct {
 }
 
 // startServerProcess runs `tokenservice` on the data directory dir with
-// free ports and returns once it listens. The test's cleanup kills it if
-// it is still running.
-func startServerProcess(t *testing.T, dir string) *serverProcess {
+// free ports, and the extra flags, and returns once it listens. The test's
+// cleanup kills it if it is still running, and shows its log if the test
+// failed.
+func startServerProcess(t *testing.T, dir string, extra ...string) *serverProcess {
 	t.Helper()
-	cmd := exec.Command(tokenserviceBinary(t), "--data-dir", dir, "--addr", "127.0.0.1:0",
-		"--bcc-addr", "127.0.0.1:0", "--log-format", "json")
+	args := append([]string{"--data-dir", dir, "--addr", "127.0.0.1:0", "--bcc-addr", "127.0.0.1:0", "--log-format", "json"}, extra...)
+	cmd := exec.Command(tokenserviceBinary(t), args...)
 	cmd.Env = slices.DeleteFunc(os.Environ(), func(kv string) bool { return strings.HasPrefix(kv, "TOKENSERVICE_") })
 	stderr, err := cmd.StderrPipe()
 	if err != nil {
@@ -66,14 +67,17 @@ func startServerProcess(t *testing.T, dir string) *serverProcess {
 	t.Cleanup(func() {
 		cmd.Process.Kill()
 		<-p.exited
+		if t.Failed() {
+			t.Logf("tokenservice %s logs:\n%s", p.URL, p.logs)
+		}
 	})
 	select {
 	case r := <-running:
 		p.URL, p.ProviderURL = r.portal, r.issuer
 	case <-p.exited:
 		t.Fatalf("tokenservice exited before listening: %v\n%s", p.err, p.logs)
-	case <-time.After(15 * time.Second):
-		t.Fatalf("tokenservice did not start listening within 15s:\n%s", p.logs)
+	case <-time.After(30 * time.Second):
+		t.Fatalf("tokenservice did not start listening within 30s:\n%s", p.logs)
 	}
 	return p
 }

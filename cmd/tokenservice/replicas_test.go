@@ -1,7 +1,6 @@
 package main
 
 import (
-	"bufio"
 	"context"
 	"crypto/rand"
 	"database/sql"
@@ -9,9 +8,6 @@ import (
 	"encoding/hex"
 	"encoding/json"
 	"net/http"
-	"os"
-	"os/exec"
-	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -213,47 +209,8 @@ func TestReplicas(t *testing.T) {
 // ports; the test's cleanup stops it.
 func startReplica(t *testing.T, databaseURL, serverKey string) *serverProcess {
 	t.Helper()
-	cmd := exec.Command(tokenserviceBinary(t), "--data-dir", t.TempDir(), "--addr", "127.0.0.1:0",
-		"--bcc-addr", "127.0.0.1:0", "--log-format", "json",
-		"--database-url", databaseURL, "--server-key", serverKey,
+	p := startServerProcess(t, t.TempDir(), "--database-url", databaseURL, "--server-key", serverKey,
 		"--sweep-interval", sweepInterval.String(), "--reveal-window", revealWindow.String())
-	cmd.Env = slices.DeleteFunc(os.Environ(), func(kv string) bool { return strings.HasPrefix(kv, "TOKENSERVICE_") })
-	stderr, err := cmd.StderrPipe()
-	if err != nil {
-		t.Fatal(err)
-	}
-	p := &serverProcess{cmd: cmd, logs: &syncBuffer{}, exited: make(chan struct{})}
-	if err := cmd.Start(); err != nil {
-		t.Fatal(err)
-	}
-	running := make(chan struct{ portal, issuer string }, 1)
-	go func() {
-		sc := bufio.NewScanner(stderr)
-		for sc.Scan() {
-			p.logs.Write(append(sc.Bytes(), '\n'))
-			var line struct{ Msg, Portal, Issuer string }
-			if json.Unmarshal(sc.Bytes(), &line) == nil && line.Msg == "Token Service is running" {
-				running <- struct{ portal, issuer string }{line.Portal, line.Issuer}
-			}
-		}
-		p.err = cmd.Wait()
-		close(p.exited)
-	}()
-	t.Cleanup(func() {
-		cmd.Process.Kill()
-		<-p.exited
-		if t.Failed() {
-			t.Logf("replica %s logs:\n%s", p.URL, p.logs)
-		}
-	})
-	select {
-	case r := <-running:
-		p.URL, p.ProviderURL = r.portal, r.issuer
-	case <-p.exited:
-		t.Fatalf("tokenservice exited before listening: %v\n%s", p.err, p.logs)
-	case <-time.After(30 * time.Second):
-		t.Fatalf("tokenservice did not start listening within 30s:\n%s", p.logs)
-	}
 	if strings.Contains(p.logs.String(), serverKey) {
 		t.Fatal("the server key is in the log")
 	}
