@@ -11,6 +11,7 @@ import (
 	"time"
 	"unicode/utf8"
 
+	"github.com/a-h/templ"
 	"github.com/labstack/echo/v4"
 
 	"tokenservice"
@@ -123,10 +124,6 @@ func (h *Applications) renderActivity(c echo.Context, q activityQuery, p views.A
 	if err != nil {
 		return err
 	}
-	actors, err := h.store.EventActors(ctx, account)
-	if err != nil {
-		return err
-	}
 	p.Filtered = q.filter.Action != "" || q.filter.Actor != ""
 	p.Actions = []views.Option{{Value: "", Label: "All actions"}}
 	for _, a := range tokenservice.Actions {
@@ -134,14 +131,6 @@ func (h *Applications) renderActivity(c echo.Context, q activityQuery, p views.A
 			continue
 		}
 		p.Actions = append(p.Actions, views.Option{Value: string(a), Label: a.Label(), Selected: a == q.filter.Action})
-	}
-	p.Actors = []views.Option{{Value: "", Label: "Everyone"}}
-	for _, a := range actors {
-		label := a.Email
-		if label == "" {
-			label = a.Subject
-		}
-		p.Actors = append(p.Actors, views.Option{Value: a.Subject, Label: label, Selected: a.Subject == q.filter.Actor})
 	}
 	for _, e := range page.Events {
 		p.Rows = append(p.Rows, h.activityRow(e))
@@ -163,7 +152,21 @@ func (h *Applications) renderActivity(c echo.Context, q activityQuery, p views.A
 	export.Set("format", "jsonl")
 	p.JSONLURL = "/activity/export?" + export.Encode()
 	if isHTMX(c) && c.Request().Header.Get("HX-Target") == "activity-table" {
-		return render(c, http.StatusOK, views.ActivityTable(p))
+		// The filters swap the table and the export links; the rest of the
+		// page, and the people it offers, stay.
+		return render(c, http.StatusOK, templ.Join(views.ActivityTable(p), views.ActivityExport(p)))
+	}
+	actors, err := h.store.EventActors(ctx, account)
+	if err != nil {
+		return err
+	}
+	p.Actors = []views.Option{{Value: "", Label: "Everyone"}}
+	for _, a := range actors {
+		label := a.Email
+		if label == "" {
+			label = a.Subject
+		}
+		p.Actors = append(p.Actors, views.Option{Value: a.Subject, Label: label, Selected: a.Subject == q.filter.Actor})
 	}
 	return render(c, http.StatusOK, views.Activity(p))
 }

@@ -39,6 +39,8 @@ test('the Activity page shows what an admin did, filters it and exports it', asy
   await expect(page).toHaveURL(/action=application.renamed/);
   await expect(rows).toHaveCount(1);
   await expect(rows.first()).toContainText('Application renamed');
+  // The exports follow the filter.
+  await expect(page.getByRole('link', { name: 'Export CSV' })).toHaveAttribute('href', /action=application.renamed/);
   await page.getByLabel('Action').selectOption('secret.reset');
   await expect(page.getByTestId('activity-empty')).toContainText('No matching events');
   await page.getByLabel('Action').selectOption('');
