@@ -147,10 +147,9 @@ func (m *Metrics) countRequests(next echo.HandlerFunc) echo.HandlerFunc {
 		if !m.routes[route] {
 			route = "unmatched"
 		}
-		labels := prometheus.Labels{"method": methodLabel(c.Request().Method), "route": route,
-			"status": strconv.Itoa(c.Response().Status)}
-		m.requests.With(labels).Inc()
-		m.duration.With(labels).Observe(time.Since(start).Seconds())
+		method, status := methodLabel(c.Request().Method), strconv.Itoa(c.Response().Status)
+		m.requests.WithLabelValues(method, route, status).Inc()
+		m.duration.WithLabelValues(method, route, status).Observe(time.Since(start).Seconds())
 		return err
 	}
 }

@@ -52,6 +52,43 @@ func TestSecurityHeadersOnPanic(t *testing.T) {
 	}
 }
 
+// TestSecurityHeadersByKind: pages get the document policies, the machine
+// endpoints a CSP that allows nothing; the one's headers never leak into
+// the other's, although both sets are built once and shared by requests.
+func TestSecurityHeadersByKind(t *testing.T) {
+	mw := securityHeaders("http://idp.example", false)
+	headersOf := func(path string) http.Header {
+		rec := httptest.NewRecorder()
+		c := echo.New().NewContext(httptest.NewRequest(http.MethodGet, path, nil), rec)
+		if err := mw(func(c echo.Context) error {
+			c.Response().Header().Set("Cache-Control", "public, max-age=60")
+			c.Response().Header().Add("X-Frame-Options", "SAMEORIGIN")
+			return nil
+		})(c); err != nil {
+			t.Fatal(err)
+		}
+		return rec.Header()
+	}
+	for _, path := range []string{"/applications", "/oauth2/token", "/.well-known/jwks.json", "/readyz", "/applications"} {
+		h := headersOf(path)
+		csp := h.Get("Content-Security-Policy")
+		if machineEndpoint(path) {
+			if csp != "default-src 'none'; frame-ancestors 'none'" || h.Get("Permissions-Policy") != "" {
+				t.Errorf("%s: Content-Security-Policy %q, Permissions-Policy %q", path, csp, h.Get("Permissions-Policy"))
+			}
+		} else if !strings.Contains(csp, "form-action 'self' http://idp.example") || h.Get("Cross-Origin-Opener-Policy") != "same-origin" {
+			t.Errorf("%s: Content-Security-Policy %q, Cross-Origin-Opener-Policy %q", path, csp, h.Get("Cross-Origin-Opener-Policy"))
+		}
+		// A handler's Set and Add changed its own response only.
+		if got := h.Values("X-Frame-Options"); len(got) != 2 || got[0] != "DENY" {
+			t.Errorf("%s: X-Frame-Options = %q, want DENY then the handler's", path, got)
+		}
+		if got := h.Get("Cache-Control"); got != "public, max-age=60" {
+			t.Errorf("%s: Cache-Control = %q", path, got)
+		}
+	}
+}
+
 type fakePing struct{ err error }
 
 func (f fakePing) Ping(context.Context) error { return f.err }
