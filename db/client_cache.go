@@ -18,8 +18,13 @@ import (
 // Every entry remembers the database's change mark read before it was
 // loaded, and is used only while the mark is the same: an entry is never
 // older than the last commit before the request began. Any commit (a new
-// session, a token count) empties the cache in effect, which costs one
-// query per client afterwards, as without a cache.
+// session, another process's token counts) empties the cache in effect,
+// which costs one query per client afterwards, as without a cache. The one
+// exception is this store's own commit of batched token counts, which
+// changes nothing the cache holds: when it is provably the only commit
+// between two marks, the second mark stands for the first (see carry), so
+// a busy service with many applications does not lose its cache at every
+// sweep.
 //
 // The change mark is the header of SQLite's WAL index (the -shm file,
 // https://www.sqlite.org/walformat.html): its change counter, last frame
@@ -51,6 +56,9 @@ type clientCache struct {
 
 	entriesMu sync.RWMutex
 	entries   map[string]cachedClient
+	// alias: the mark after this store's last carried-over commit, and
+	// the mark its entries are stored under (see carry).
+	alias struct{ from, to changeMark }
 }
 
 // changeMark identifies the state of the database: it differs after any
@@ -169,6 +177,9 @@ func (c *clientCache) dataVersion(ctx context.Context) (int64, error) {
 func (c *clientCache) get(clientID string, mark changeMark) *tokenservice.Client {
 	c.entriesMu.RLock()
 	e, ok := c.entries[clientID]
+	if c.alias.from == mark {
+		mark = c.alias.to
+	}
 	c.entriesMu.RUnlock()
 	if ok && e.mark == mark {
 		return e.client
@@ -181,7 +192,45 @@ func (c *clientCache) put(clientID string, mark changeMark, client *tokenservice
 	if len(c.entries) >= maxCachedClients {
 		c.entries = make(map[string]cachedClient)
 	}
+	if c.alias.from == mark {
+		mark = c.alias.to
+	}
 	c.entries[clientID] = cachedClient{mark: mark, client: client}
+	c.entriesMu.Unlock()
+}
+
+// beforeOwnCommit returns the change mark inside a write transaction that
+// changes nothing the cache holds, for carry after its commit; ok is false
+// when the mark cannot be carried (PostgreSQL's counter does not move with
+// such a commit anyway; data_version says that something changed, not how
+// many commits).
+func (c *clientCache) beforeOwnCommit() (m changeMark, ok bool) {
+	if c.counter != nil || c.shm == nil {
+		return changeMark{}, false
+	}
+	h, ok := c.readHeader()
+	return changeMark{header: h}, ok
+}
+
+// carry keeps the entries valid at mark before valid after this store's
+// commit. before was read while the transaction held the write lock, so no
+// one else committed between it and the commit; but someone may have
+// committed since. The header's change counter (iChange) grows by exactly
+// one per commit, so when it is one more than before's, the only commit in
+// between is ours, and the new mark stands for the old. Otherwise the
+// entries stay where they were, and the next lookup reads again.
+func (c *clientCache) carry(before changeMark) {
+	h, ok := c.readHeader()
+	if !ok || h[0] != before.header[0]+1 {
+		return
+	}
+	after := changeMark{header: h}
+	c.entriesMu.Lock()
+	to := before
+	if c.alias.from == before {
+		to = c.alias.to
+	}
+	c.alias.from, c.alias.to = after, to
 	c.entriesMu.Unlock()
 }
 

@@ -4,6 +4,7 @@ import (
 	"context"
 	"reflect"
 	"testing"
+	"time"
 
 	"tokenservice"
 )
@@ -123,5 +124,83 @@ func testClientCacheSeesEveryChange(t *testing.T) {
 				t.Fatalf("the other application: %v", err)
 			}
 		})
+	}
+}
+
+// TestClientCacheKeepsOwnTokenCounts: on SQLite, this store's own commit of
+// token counts keeps the cache (it changes nothing the cache holds), but
+// only when it is the only commit since the mark was read: token counts
+// committed by another store, and any commit slipped in between, empty it
+// as before; and a change by another store after the carried-over commit
+// is still seen at once.
+func TestClientCacheKeepsOwnTokenCounts(t *testing.T) {
+	ctx := context.Background()
+	path := newTestURL(t)
+	server, err := Open(ctx, path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer server.Close()
+	if server.clients.shm == nil {
+		t.Fatal("the WAL-index header is not readable")
+	}
+	cli, err := Open(ctx, path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer cli.Close()
+	app := mustCreate(t, cli, "acme", "client-1", "Cached", readEmail)
+	get := func() *tokenservice.Client {
+		t.Helper()
+		c, err := server.Client(ctx, "client-1")
+		if err != nil {
+			t.Fatal(err)
+		}
+		return c
+	}
+	count := func(db *DB) {
+		t.Helper()
+		if err := db.AddTokenUsage(ctx, []tokenservice.TokenUsage{{ApplicationID: app.ID, ClientID: app.ClientID, Hour: now.Truncate(time.Hour), Count: 3, Last: now}}); err != nil {
+			t.Fatal(err)
+		}
+	}
+
+	first := get()
+	for range 3 {
+		count(server)
+		if get() != first {
+			t.Fatal("after this store's token counts: read again, want the cached entry")
+		}
+	}
+	count(cli)
+	second := get()
+	if second == first {
+		t.Fatal("after another store's token counts: served from the cache, want a new read")
+	}
+
+	// A commit between the mark and this store's own: not carried over.
+	mark, ok := server.clients.beforeOwnCommit()
+	if !ok {
+		t.Fatal("no mark to carry")
+	}
+	if err := cli.RevokeToken(ctx, "jti-1", "acme", now); err != nil {
+		t.Fatal(err)
+	}
+	if err := server.RevokeToken(ctx, "jti-2", "acme", now); err != nil {
+		t.Fatal(err)
+	}
+	server.clients.carry(mark)
+	if get() == second {
+		t.Fatal("two commits since the mark were taken for one: served from the cache")
+	}
+
+	// A reset by the other store after a carried-over commit: seen at once.
+	get()
+	count(server)
+	if _, err := cli.ResetSecret(ctx, SecretReset{ClientID: "client-1", Secret: testSecret("second"), Actor: testActor("cli"), Now: now}); err != nil {
+		t.Fatal(err)
+	}
+	if c := get(); c.SecretGeneration != 2 {
+		t.Fatalf("after a reset by another store: generation %d, want 2", c.SecretGeneration)
 	}
 }

@@ -96,6 +96,8 @@ func (db *DB) AddTokenUsage(ctx context.Context, usage []tokenservice.TokenUsage
 		return fmt.Errorf("db: add token usage: %w", err)
 	}
 	defer tx.Rollback()
+	// The counts change nothing the token endpoint's cache holds: keep it.
+	mark, carry := db.clients.beforeOwnCommit()
 	for _, u := range usage {
 		if _, err := tx.ExecContext(ctx, `
 			INSERT INTO token_usage (application_id, hour, tokens)
@@ -115,6 +117,9 @@ func (db *DB) AddTokenUsage(ctx context.Context, usage []tokenservice.TokenUsage
 	}
 	if err := tx.Commit(); err != nil {
 		return fmt.Errorf("db: add token usage: %w", err)
+	}
+	if carry {
+		db.clients.carry(mark)
 	}
 	return nil
 }
