@@ -549,8 +549,10 @@ func (b *bench) manyApps(ctx context.Context) (*scenario, error) {
 		concurrency: b.o.side,
 		about: fmt.Sprintf("The grant with keep-alive, `tokenservice` on a store seeded (`loadgen seed`'s loader) with %s applications "+
 			"against one seeded with 10, the clients taking every application's credentials in turn, so that with %s the "+
-			"requests spread over every application and the token endpoint's client cache (emptied in effect by every commit, "+
-			"such as the batched token counts) misses as a busy service's does. The reference here is `tokenservice` with 10.",
+			"requests spread over every application: each one's first request reads it from the store, and the token "+
+			"endpoint's client cache must hold all of them. The cache is emptied in effect by any commit that could change "+
+			"a client (a reset, a sign-in to the portal, another process's writes), but not by the service's own batched "+
+			"token counts. The reference here is `tokenservice` with 10.",
 			thousands(b.o.apps), thousands(b.o.apps))}
 	for i, n := range []int{10, b.o.apps} {
 		dir := filepath.Join(b.tmp, fmt.Sprintf("data-%d-apps", n))
