@@ -143,10 +143,35 @@ func (r *report) littleNote() string {
 		baseline = fmt.Sprintf("The baseline's p99 is %s, within the target: the miss is tokenservice's CPU per token (the table "+
 			"above), whose causes the profile below shows.", fmtMillis(l.ref.latency(99)))
 	}
-	return fmt.Sprintf("At %d clients the machine is saturated: every client waits for its answer before it asks again, so by "+
+	note := fmt.Sprintf("At %d clients the machine is saturated: every client waits for its answer before it asks again, so by "+
 		"Little's law the mean latency is clients ÷ throughput, %s for tokenservice and %s for the baseline, and the p99 "+
-		"(%s) is the tail of the queue for the machine's %d CPUs, which loadgen shares. %s\n",
+		"(%s) is the tail of the queue for the machine's %d CPUs, which loadgen shares. %s",
 		targetP99Clients, fmtMillis(mean(l.subj)), fmtMillis(mean(l.ref)), fmtMillis(l.subj.latency(99)), r.cpus(), baseline)
+	if budget, used, ok := p99Budget(l.ref, r.cpus()); ok && l.ref.latency(99) > targetP99 {
+		note += fmt.Sprintf(" What the target would take: the baseline's p99 is %.1f× its mean; with a queue of that shape a p99 "+
+			"of %s needs a mean of %s, so %.0f requests/s, so at most %.0f µs of CPU per request for the server and loadgen "+
+			"together on %d CPUs, %.0f%% of the %.0f µs the baseline and loadgen use now: the baseline itself would have to do "+
+			"the grant in a fraction of its CPU.",
+			float64(l.ref.latency(99))/float64(mean(l.ref)), fmtMillis(targetP99),
+			fmtMillis(time.Duration(float64(targetP99)*float64(mean(l.ref))/float64(l.ref.latency(99)))),
+			float64(targetP99Clients)/(targetP99.Seconds()*float64(mean(l.ref))/float64(l.ref.latency(99))),
+			budget*1e6, r.cpus(), 100*budget/used, used*1e6)
+	}
+	return note + "\n"
+}
+
+// p99Budget is the CPU time per request (seconds) that server and load
+// generator together could spend for the p99 of a closed loop of
+// targetP99Clients to be targetP99, if the latencies kept the shape (p99 ÷
+// mean) they have in x; and what they spend in x.
+func p99Budget(x series, cpus int) (budget, used float64, ok bool) {
+	if x.throughput() == 0 || x.latency(99) == 0 {
+		return 0, 0, false
+	}
+	mean := float64(targetP99Clients) / x.throughput() // seconds
+	shape := x.latency(99).Seconds() / mean
+	rate := float64(targetP99Clients) / (targetP99.Seconds() / shape)
+	return float64(cpus) / rate, (x.cpuPer1000() + x.loadgenPer1000()) / 1000, true
 }
 
 func (r *report) cpus() int { return newStamp("").cpus }
