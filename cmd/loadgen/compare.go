@@ -194,7 +194,7 @@ func runCompare(ctx context.Context, args []string, stdout, stderr io.Writer) er
 		concurrency, side string
 	)
 	fs.StringVar(&o.binary, "tokenservice", "", "path of the tokenservice binary to measure (required)")
-	fs.IntVar(&o.rounds, "rounds", 3, "rounds per server and concurrency level; the report shows their median")
+	fs.IntVar(&o.rounds, "rounds", 5, "rounds per server and concurrency level; the report shows their median")
 	fs.DurationVar(&o.duration, "d", 2*time.Second, "measured duration of a round")
 	fs.DurationVar(&o.warmup, "warmup", 500*time.Millisecond, "unmeasured warm-up before each round")
 	fs.StringVar(&concurrency, "concurrency", "1,32,128", "concurrency levels of the grant, comma-separated")
