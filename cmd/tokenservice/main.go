@@ -373,8 +373,12 @@ func (m *Main) sweep(ctx context.Context) {
 		if _, err := m.Store.DeleteExpiredSessions(ctx, now); err != nil && ctx.Err() == nil {
 			m.Logger.Error("delete expired sessions", "err", err)
 		}
-		if err := m.server.RefreshStats(ctx); err != nil && ctx.Err() == nil {
-			m.Logger.Error("refresh metrics", "err", err)
+		// The statistics take queries that grow with the store (counting
+		// every account's applications): only when metrics are served.
+		if m.Config.MetricsAddr != "" {
+			if err := m.server.RefreshStats(ctx); err != nil && ctx.Err() == nil {
+				m.Logger.Error("refresh metrics", "err", err)
+			}
 		}
 		select {
 		case <-ctx.Done():
