@@ -137,6 +137,10 @@ func grantsToAccess(grants []tokenservice.ScopeGrant) map[string]tokenservice.Ac
 }
 
 // renderForm renders the whole page, or only the form for htmx.
+// maxConflictChanges is how many of the changes made since the form was
+// opened a lost edit lists; the form links to the rest.
+const maxConflictChanges = 20
+
 func renderForm(c echo.Context, status int, v views.ApplicationForm) error {
 	if isHTMX(c) {
 		return render(c, status, views.ApplicationFormFragment(v))
@@ -243,11 +247,13 @@ func (h *Applications) updateApplication(c echo.Context) error {
 	if errors.As(err, &dup) {
 		return redirect(c, "/applications/"+id) // the first post saved it
 	} else if tokenservice.ErrorCode(err) == tokenservice.ECONFLICT {
+		// Tell the loser what changed since they opened the form: the
+		// first maxConflictChanges changes, and where the rest are.
 		latest, gerr := h.store.GetApplication(ctx, user.AccountID, id)
 		if gerr != nil {
 			return gerr
 		}
-		changes, err := h.store.ListEvents(ctx, user.AccountID, db.EventFilter{ClientID: id, After: f.Seen, Limit: 20})
+		changes, err := h.store.ListEvents(ctx, user.AccountID, db.EventFilter{ClientID: id, After: f.Seen, Limit: maxConflictChanges})
 		if err != nil {
 			return err
 		}
@@ -257,7 +263,8 @@ func (h *Applications) updateApplication(c echo.Context) error {
 		}
 		v := h.formView(f, latest.Scopes, nil)
 		v.Edit, v.ClientID = true, id
-		v.Conflict = &views.ConflictInfo{UpdatedBy: latest.UpdatedBy, UpdatedAt: latest.UpdatedAt, Name: latest.Name, Scopes: h.summaries(latest.Scopes)}
+		v.Conflict = &views.ConflictInfo{UpdatedBy: latest.UpdatedBy, UpdatedAt: latest.UpdatedAt, Name: latest.Name, Scopes: h.summaries(latest.Scopes),
+			More: changes.Newer != 0}
 		for _, e := range changes.Events {
 			if e.Action == tokenservice.ActionSecretRevealed || e.Action == tokenservice.ActionSecretCopied {
 				continue // views, not changes

@@ -67,6 +67,7 @@ type ConflictInfo struct {
 	Name      string
 	Scopes    []ScopeSummary
 	Changes   []ActivityRow // what was done since the form was opened, newest first
+	More      bool          // Changes are the first of more: the rest are on the application's Activity
 }
 
 // ApplicationDetails is the Application Details page.

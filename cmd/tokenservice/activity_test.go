@@ -466,3 +466,61 @@ func TestEditConflictShowsChanges(t *testing.T) {
 		t.Errorf("name = %q", got.Name)
 	}
 }
+
+// TestEditConflictLinksToMoreChanges: past the first 20 changes since the
+// form was opened, the conflict says there are more and links to the
+// application's activity, where they all are.
+func TestEditConflictLinksToMoreChanges(t *testing.T) {
+	t.Parallel()
+	m := newMain(t)
+	alice := signIn(t, m, "admin@acme.example")
+	bob := signIn(t, m, "admin@acme.example")
+	id := alice.createApp("Busy app", nil)
+
+	mine := appForm(t, alice.get("/applications/"+id+"/edit").body)
+	for i := range 21 {
+		theirs := appForm(t, bob.get("/applications/"+id+"/edit").body)
+		theirs.values.Set("name", fmt.Sprintf("Busy app %d", i))
+		if p := bob.post("/applications/"+id, theirs.values); p.status != http.StatusSeeOther {
+			t.Fatalf("bob's save %d = %d", i, p.status)
+		}
+	}
+	mine.values.Set("name", "Alice's name")
+	p := alice.post("/applications/"+id, mine.values)
+	if p.status != http.StatusConflict {
+		t.Fatalf("alice's stale save = %d, want 409", p.status)
+	}
+	items := 0
+	for _, ul := range byTestID(t, p.body, "conflict-changes") {
+		for c := ul.FirstChild; c != nil; c = c.NextSibling {
+			if c.Type == html.ElementNode && c.Data == "li" {
+				items++
+			}
+		}
+	}
+	if items != 20 {
+		t.Errorf("%d changes listed, want the first 20", items)
+	}
+	more := byTestID(t, p.body, "conflict-more")
+	if len(more) != 1 {
+		t.Fatalf("no link to the other changes:\n%s", p.body)
+	}
+	var href string
+	for n := range more[0].Descendants() {
+		if n.Type == html.ElementNode && n.Data == "a" {
+			href = attr(n, "href")
+		}
+	}
+	if want := "/applications/" + id + "/activity"; href != want {
+		t.Errorf("link to %q, want %q", href, want)
+	}
+
+	// With 20 or fewer changes there is no such line.
+	mine = appForm(t, p.body)
+	theirs := appForm(t, bob.get("/applications/"+id+"/edit").body)
+	theirs.values.Set("name", "One more")
+	bob.post("/applications/"+id, theirs.values)
+	if p := alice.post("/applications/"+id, mine.values); p.status != http.StatusConflict || len(byTestID(t, p.body, "conflict-more")) != 0 {
+		t.Errorf("one change since: status %d, 'more' shown %v", p.status, len(byTestID(t, p.body, "conflict-more")) != 0)
+	}
+}
