@@ -66,6 +66,10 @@ type DB struct {
 	// a secret's ciphertext on overflow pages (see EraseExpiredSecrets); 0
 	// on PostgreSQL.
 	pageSize int
+
+	// maxCandidates is maxSearchCandidates; the tests move it to make
+	// ListApplications find a filter either way.
+	maxCandidates int
 }
 
 // Open opens the store at databaseURL, a PostgreSQL URL (postgres://… or
@@ -108,7 +112,7 @@ func openSQLite(ctx context.Context, path string) (*DB, error) {
 	sqldb.SetMaxOpenConns(maxConns)
 	sqldb.SetMaxIdleConns(maxConns)
 	sqldb.SetConnMaxIdleTime(5 * time.Minute)
-	db := &DB{db: pool{DB: sqldb, d: sqliteDialect}, d: sqliteDialect}
+	db := &DB{db: pool{DB: sqldb, d: sqliteDialect}, d: sqliteDialect, maxCandidates: maxSearchCandidates}
 	if err := db.migrate(ctx); err != nil {
 		sqldb.Close()
 		return nil, fmt.Errorf("db: open %q: %w", path, err)
@@ -143,7 +147,7 @@ func openPostgres(ctx context.Context, databaseURL string) (*DB, error) {
 	sqldb.SetMaxOpenConns(maxConns)
 	sqldb.SetMaxIdleConns(maxConns)
 	sqldb.SetConnMaxIdleTime(5 * time.Minute)
-	db := &DB{db: pool{DB: sqldb, d: postgresDialect}, d: postgresDialect}
+	db := &DB{db: pool{DB: sqldb, d: postgresDialect}, d: postgresDialect, maxCandidates: maxSearchCandidates}
 	if err := db.migrate(ctx); err != nil {
 		sqldb.Close()
 		return nil, fmt.Errorf("db: open %s: %w", where, err)
