@@ -26,14 +26,19 @@ import (
 // a busy service with many applications does not lose its cache at every
 // sweep.
 //
-// The change mark is the header of SQLite's WAL index (the -shm file,
-// https://www.sqlite.org/walformat.html): its change counter, last frame
-// and salts change with every commit, and SQLite writes it before a commit
-// returns. Reading those 48 bytes is one pread, where asking SQLite (PRAGMA
-// data_version) takes a read transaction with its file locks and costs as
-// much as the query the cache saves. The cache holds a connection open for
-// as long as the store is open, so the -shm file is never removed or reset
-// under it. When the header cannot be read or is not the one documented,
+// The change mark is the change counter (iChange) in the header of
+// SQLite's WAL index (the -shm file, https://www.sqlite.org/walformat.html):
+// SQLite adds one to it with every commit, and writes the header before a
+// commit returns. Reading the header is one pread, where asking SQLite
+// (PRAGMA data_version) takes a read transaction with its file locks and
+// costs as much as the query the cache saves. The header's other fields
+// are left out on purpose: a checkpoint that restarts the WAL (as the
+// sweeper's erasure of secrets does) rewrites its last frame and salts
+// without changing any data, and taking them in would empty the cache at
+// every sweep. The counter only starts again when the WAL index is rebuilt
+// from scratch, which SQLite does only when no connection has it open; the
+// cache holds a connection open for as long as the store is open, so the
+// -shm file is never removed or reset under it. When the header cannot be read or is not the one documented,
 // the mark falls back to PRAGMA data_version on that same connection, which
 // never writes and so sees every other connection's commits.
 //
@@ -64,7 +69,7 @@ type clientCache struct {
 // changeMark identifies the state of the database: it differs after any
 // commit.
 type changeMark struct {
-	header      [4]uint32 // iChange, mxFrame, aSalt[0], aSalt[1]
+	change      uint32 // the WAL index's iChange
 	dataVersion int64
 	counter     int64 // PostgreSQL's client_changes
 }
@@ -133,18 +138,18 @@ func (c *clientCache) close() {
 	c.conn.Close()
 }
 
-// readHeader reads the first copy of the WAL-index header, the one SQLite
-// writes last.
-func (c *clientCache) readHeader() ([4]uint32, bool) {
-	var b [48]byte
+// readHeader reads the change counter from the first copy of the WAL-index
+// header, the one SQLite writes last.
+func (c *clientCache) readHeader() (uint32, bool) {
+	var b [16]byte
 	if _, err := c.shm.ReadAt(b[:], 0); err != nil {
-		return [4]uint32{}, false
+		return 0, false
 	}
 	u32 := func(off int) uint32 { return binary.NativeEndian.Uint32(b[off:]) }
 	if u32(0) != walIndexVersion || b[12] != 1 { // iVersion, isInit
-		return [4]uint32{}, false
+		return 0, false
 	}
-	return [4]uint32{u32(8), u32(16), u32(32), u32(36)}, true
+	return u32(8), true
 }
 
 // mark returns the database's current change mark.
@@ -156,7 +161,7 @@ func (c *clientCache) mark(ctx context.Context) (changeMark, error) {
 	}
 	if c.shm != nil {
 		if h, ok := c.readHeader(); ok {
-			return changeMark{header: h}, nil
+			return changeMark{change: h}, nil
 		}
 	}
 	v, err := c.dataVersion(ctx)
@@ -209,7 +214,7 @@ func (c *clientCache) beforeOwnCommit() (m changeMark, ok bool) {
 		return changeMark{}, false
 	}
 	h, ok := c.readHeader()
-	return changeMark{header: h}, ok
+	return changeMark{change: h}, ok
 }
 
 // carry keeps the entries valid at mark before valid after this store's
@@ -221,10 +226,10 @@ func (c *clientCache) beforeOwnCommit() (m changeMark, ok bool) {
 // entries stay where they were, and the next lookup reads again.
 func (c *clientCache) carry(before changeMark) {
 	h, ok := c.readHeader()
-	if !ok || h[0] != before.header[0]+1 {
+	if !ok || h != before.change+1 {
 		return
 	}
-	after := changeMark{header: h}
+	after := changeMark{change: h}
 	c.entriesMu.Lock()
 	to := before
 	if c.alias.from == before {
