@@ -423,13 +423,17 @@ func (db *DB) listSearch(ctx context.Context, tx *txn, accountID, key string, af
 			from = *after
 		}
 	}
+	// The count of the names that start with key is ordered by the name
+	// index only so that PostgreSQL reads it there: left free, its planner
+	// scanned the table, expecting those names spread through it (4.5 ms
+	// for "siem" at 100,000 applications, against a fraction of that).
 	rows, err := tx.QueryContext(ctx, `
 		WITH rest AS MATERIALIZED (
 			SELECT id, name_lower, client_id FROM `+restFrom+`
 			WHERE `+rest+`
 		)
 		SELECT `+applicationColumns+`, name_lower,
-			(SELECT count(*) FROM (SELECT 1 FROM applications WHERE `+starts+` LIMIT ?) AS starts)
+			(SELECT count(*) FROM (SELECT 1 FROM applications WHERE `+starts+` ORDER BY account_id, name_lower LIMIT ?) AS starts)
 				+ (SELECT count(*) FROM rest)
 		FROM applications
 		WHERE id IN (
