@@ -24,12 +24,7 @@ func testClientCacheSeesEveryChange(t *testing.T) {
 	for _, mode := range modes {
 		t.Run(mode, func(t *testing.T) {
 			ctx := context.Background()
-			path := newTestURL(t)
-			server, err := Open(ctx, path)
-			if err != nil {
-				t.Fatal(err)
-			}
-			defer server.Close()
+			server, cli := openServerAndCLI(t)
 			switch mode {
 			case "ChangeCounter":
 				if server.clients.counter == nil {
@@ -43,11 +38,6 @@ func testClientCacheSeesEveryChange(t *testing.T) {
 					t.Fatal("the WAL-index header is not readable; the cache would always ask SQLite")
 				}
 			}
-			cli, err := Open(ctx, path)
-			if err != nil {
-				t.Fatal(err)
-			}
-			defer cli.Close()
 
 			app := mustCreate(t, cli, "acme", "client-1", "Cached", readEmail)
 			mustCreate(t, cli, "acme", "client-2", "Other", readEmail)
@@ -118,7 +108,7 @@ func testClientCacheSeesEveryChange(t *testing.T) {
 			if err := cli.DeleteApplication(ctx, Deletion{ClientID: app.ClientID}); err != nil {
 				t.Fatal(err)
 			}
-			_, err = server.Client(ctx, "client-1")
+			_, err := server.Client(ctx, "client-1")
 			wantCode(t, err, tokenservice.ENOTFOUND)
 			if _, err := server.Client(ctx, "client-2"); err != nil {
 				t.Fatalf("the other application: %v", err)
@@ -135,20 +125,10 @@ func testClientCacheSeesEveryChange(t *testing.T) {
 // is still seen at once.
 func TestClientCacheKeepsOwnTokenCounts(t *testing.T) {
 	ctx := context.Background()
-	path := newTestURL(t)
-	server, err := Open(ctx, path)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer server.Close()
+	server, cli := openServerAndCLI(t)
 	if server.clients.shm == nil {
 		t.Fatal("the WAL-index header is not readable")
 	}
-	cli, err := Open(ctx, path)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer cli.Close()
 	app := mustCreate(t, cli, "acme", "client-1", "Cached", readEmail)
 	get := func() *tokenservice.Client {
 		t.Helper()
@@ -211,4 +191,20 @@ func TestClientCacheKeepsOwnTokenCounts(t *testing.T) {
 	if c := get(); c.SecretGeneration != 2 {
 		t.Fatalf("after a reset by another store: generation %d, want 2", c.SecretGeneration)
 	}
+}
+
+// openServerAndCLI opens two stores on one new database, as the service
+// and the operator CLI (or a second replica) do; both close with the test.
+func openServerAndCLI(t *testing.T) (server, cli *DB) {
+	t.Helper()
+	path := newTestURL(t)
+	for _, db := range []**DB{&server, &cli} {
+		d, err := Open(context.Background(), path)
+		if err != nil {
+			t.Fatal(err)
+		}
+		t.Cleanup(func() { d.Close() })
+		*db = d
+	}
+	return server, cli
 }
