@@ -637,6 +637,26 @@ func testListApplications(t *testing.T) {
 		}
 	})
 
+	t.Run("ScopesInKeyOrder", func(t *testing.T) {
+		// Granted out of order, read in key order, as Details reads them,
+		// whichever way the list finds the application.
+		granted := []tokenservice.ScopeGrant{rwIncident, readEmail, {Key: "dlp:account", Access: tokenservice.AccessRead}}
+		app := mustCreate(t, db, "scoped", "scoped-1", "Three scopes", granted...)
+		want := []tokenservice.ScopeGrant{granted[2], readEmail, rwIncident}
+		if !reflect.DeepEqual(app.Scopes, want) {
+			t.Fatalf("created with %v, want %v", app.Scopes, want)
+		}
+		for _, filter := range []string{"", "th", "three"} {
+			page, err := db.ListApplications(ctx, "scoped", ListOptions{Filter: filter})
+			if err != nil {
+				t.Fatal(err)
+			}
+			if len(page.Applications) != 1 || !reflect.DeepEqual(page.Applications[0].Scopes, want) {
+				t.Errorf("filter %q: listed %+v, want one with %v", filter, page.Applications, want)
+			}
+		}
+	})
+
 	t.Run("Limit", func(t *testing.T) {
 		for _, tt := range []struct {
 			limit, want int

@@ -22,6 +22,12 @@ type dialect struct {
 	// like is the operator of the applications filter: SQLite's LIKE folds
 	// ASCII case, PostgreSQL's ILIKE does the same under COLLATE "C".
 	like string
+	// pattern is the SQL of a bound LIKE pattern. Given a bare parameter,
+	// SQLite prepares the statement a second time at its first step, to
+	// see whether the pattern's value lets an index serve the LIKE (a
+	// pattern that starts with % never does); given an expression, it does
+	// not (in profiles: 0.28 ms of the filtered list's 1.2 ms).
+	pattern string
 	// greatest is the scalar maximum of two values.
 	greatest string
 	// padding is the SQL of the secret's padding from its length argument
@@ -35,6 +41,7 @@ type dialect struct {
 var (
 	sqliteDialect = &dialect{
 		like:     "LIKE",
+		pattern:  "(? || '')",
 		greatest: "max",
 		padding:  "zeroblob(?)",
 		migrationsTable: `CREATE TABLE IF NOT EXISTS schema_migrations (
@@ -45,6 +52,7 @@ var (
 	postgresDialect = &dialect{
 		postgres: true,
 		like:     "ILIKE",
+		pattern:  "?",
 		greatest: "greatest",
 		padding:  "CAST(? AS BYTEA)",
 		migrationsTable: `CREATE TABLE IF NOT EXISTS schema_migrations (
@@ -113,6 +121,14 @@ func (d *dialect) indexedBy(table, index string) string {
 		return table
 	}
 	return table + " INDEXED BY " + index
+}
+
+// limitTo is a LIMIT clause of n rows. The number is written into the
+// statement rather than bound: with a bound LIMIT, SQLite prepares the
+// statement a second time at its first step (in profiles of the
+// Applications list, 0.14 ms of the filtered list's 0.95 ms statement).
+func limitTo(n int) string {
+	return " LIMIT " + strconv.Itoa(n)
 }
 
 // writeLock is the key of the PostgreSQL advisory lock every write

@@ -268,7 +268,7 @@ func eventPageQuery(d *dialect, accountID string, f EventFilter, limit int) (str
 		where += ` AND id < ?`
 		args = append(args, f.Before)
 	}
-	return `SELECT ` + eventColumns + ` FROM ` + from + ` WHERE ` + where + ` ORDER BY id ` + order + ` LIMIT ?`, append(args, limit)
+	return `SELECT ` + eventColumns + ` FROM ` + from + ` WHERE ` + where + ` ORDER BY id ` + order + limitTo(limit), args
 }
 
 // eventWhere is the table, with the index to read it by, and the condition
