@@ -25,7 +25,7 @@ import (
 
 	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/stdlib"
-	_ "modernc.org/sqlite" // the "sqlite" database/sql driver
+	"modernc.org/sqlite"
 )
 
 //go:embed migrations/sqlite/*.sql migrations/postgres/*.sql
@@ -102,10 +102,7 @@ func openSQLite(ctx context.Context, path string) (*DB, error) {
 	}
 	f.Close()
 	q := url.Values{"_pragma": pragmas, "_txlock": {"immediate"}}
-	sqldb, err := sql.Open("sqlite", path+"?"+q.Encode())
-	if err != nil {
-		return nil, fmt.Errorf("db: open %q: %w", path, err)
-	}
+	sqldb := sql.OpenDB(cachingConnector{drv: &sqlite.Driver{}, dsn: path + "?" + q.Encode()})
 	// Keep the connections: opening one (and applying the pragmas) costs
 	// more than a query, and the token endpoint's readers run in parallel
 	// under WAL. Writers queue on the busy timeout whatever the pool size.

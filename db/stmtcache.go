@@ -1,0 +1,168 @@
+package db
+
+import (
+	"context"
+	"database/sql/driver"
+	"errors"
+	"strings"
+)
+
+// maxCachedStmts bounds the statements each SQLite connection keeps
+// prepared. The store's statements are few (their texts vary only with a
+// filter's shape and a page's limit); past the bound a statement is parsed
+// for its run, as if there were no cache.
+const maxCachedStmts = 128
+
+// cachingConnector opens the pool's SQLite connections with a cache of
+// prepared statements. The driver parses every statement it is given
+// afresh, and parsing the Applications list's statement took 0.5 ms of the
+// filtered page's 3.6 ms of store time (the statement runs in less than
+// four times that).
+type cachingConnector struct {
+	drv driver.Driver
+	dsn string
+}
+
+func (c cachingConnector) Connect(context.Context) (driver.Conn, error) {
+	conn, err := c.drv.Open(c.dsn)
+	if err != nil {
+		return nil, err
+	}
+	for _, need := range []bool{
+		is[driver.QueryerContext](conn), is[driver.ExecerContext](conn), is[driver.ConnPrepareContext](conn),
+		is[driver.ConnBeginTx](conn), is[driver.SessionResetter](conn),
+	} {
+		if !need {
+			conn.Close()
+			return nil, errors.New("db: the SQLite driver's connection lacks an interface the statement cache needs")
+		}
+	}
+	return &cachingConn{Conn: conn, stmts: make(map[string]*cachedStmt)}, nil
+}
+
+func (c cachingConnector) Driver() driver.Driver { return c.drv }
+
+func is[T any](v any) bool {
+	_, ok := v.(T)
+	return ok
+}
+
+// cachingConn is a connection that runs each query from a statement it
+// prepared the first time it saw the query's text. database/sql uses a
+// connection from one goroutine at a time (rows included), so the cache
+// needs no lock of its own.
+type cachingConn struct {
+	driver.Conn
+	stmts map[string]*cachedStmt
+}
+
+// cachedStmt is a prepared statement of a connection, busy while rows it
+// returned are open: a query that meets it busy (the same text run again
+// before the first rows are closed) is parsed for its run instead.
+type cachedStmt struct {
+	stmt driver.Stmt
+	busy bool
+}
+
+// cached returns the statement prepared for query, preparing it on first
+// use, or nil when the query is to be run without one.
+func (c *cachingConn) cached(ctx context.Context, query string) (*cachedStmt, error) {
+	if s, ok := c.stmts[query]; ok {
+		if s.busy {
+			return nil, nil
+		}
+		return s, nil
+	}
+	if len(c.stmts) >= maxCachedStmts || explains(query) {
+		return nil, nil
+	}
+	stmt, err := c.Conn.(driver.ConnPrepareContext).PrepareContext(ctx, query)
+	if err != nil {
+		return nil, err
+	}
+	s := &cachedStmt{stmt: stmt}
+	c.stmts[query] = s
+	return s, nil
+}
+
+// explains reports whether query is an EXPLAIN: SQLite makes its answer when
+// it prepares it, and a prepared EXPLAIN would go on describing the plan of
+// a schema that has changed since (other statements are prepared again when
+// the schema changes).
+func explains(query string) bool {
+	word, _, _ := strings.Cut(strings.TrimSpace(query), " ")
+	return strings.EqualFold(word, "EXPLAIN")
+}
+
+func (c *cachingConn) QueryContext(ctx context.Context, query string, args []driver.NamedValue) (driver.Rows, error) {
+	s, err := c.cached(ctx, query)
+	if err != nil {
+		return nil, err
+	}
+	if s == nil {
+		return c.Conn.(driver.QueryerContext).QueryContext(ctx, query, args)
+	}
+	rows, err := s.stmt.(driver.StmtQueryContext).QueryContext(ctx, args)
+	if err != nil {
+		return nil, err
+	}
+	s.busy = true
+	return &cachedRows{Rows: rows, stmt: s}, nil
+}
+
+func (c *cachingConn) ExecContext(ctx context.Context, query string, args []driver.NamedValue) (driver.Result, error) {
+	s, err := c.cached(ctx, query)
+	if err != nil {
+		return nil, err
+	}
+	if s == nil {
+		return c.Conn.(driver.ExecerContext).ExecContext(ctx, query, args)
+	}
+	return s.stmt.(driver.StmtExecContext).ExecContext(ctx, args)
+}
+
+func (c *cachingConn) PrepareContext(ctx context.Context, query string) (driver.Stmt, error) {
+	return c.Conn.(driver.ConnPrepareContext).PrepareContext(ctx, query)
+}
+
+func (c *cachingConn) BeginTx(ctx context.Context, opts driver.TxOptions) (driver.Tx, error) {
+	return c.Conn.(driver.ConnBeginTx).BeginTx(ctx, opts)
+}
+
+func (c *cachingConn) ResetSession(ctx context.Context) error {
+	return c.Conn.(driver.SessionResetter).ResetSession(ctx)
+}
+
+func (c *cachingConn) IsValid() bool {
+	v, ok := c.Conn.(driver.Validator)
+	return !ok || v.IsValid()
+}
+
+func (c *cachingConn) Ping(ctx context.Context) error {
+	if p, ok := c.Conn.(driver.Pinger); ok {
+		return p.Ping(ctx)
+	}
+	return nil
+}
+
+// Close finalizes the cached statements, then closes the connection.
+func (c *cachingConn) Close() error {
+	var errs []error
+	for query, s := range c.stmts {
+		errs = append(errs, s.stmt.Close())
+		delete(c.stmts, query)
+	}
+	return errors.Join(append(errs, c.Conn.Close())...)
+}
+
+// cachedRows frees its statement for the next run when closed.
+type cachedRows struct {
+	driver.Rows
+	stmt *cachedStmt
+}
+
+func (r *cachedRows) Close() error {
+	err := r.Rows.Close()
+	r.stmt.busy = false
+	return err
+}
