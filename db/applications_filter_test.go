@@ -55,13 +55,17 @@ func testListApplicationsFilter(t *testing.T) {
 	for _, way := range []struct {
 		name          string
 		maxCandidates int
+		maxListed     int
 	}{
-		{"Scan", -1},        // no filter is searchable
-		{"Search", 1 << 30}, // every filter of three characters or more is
+		{"Scan", -1, maxListedCandidates}, // no filter is searchable
+		// Every filter of three characters or more is, its candidates
+		// listed first on SQLite, or asked for in the page's statement.
+		{"Search", 1 << 30, maxListedCandidates},
+		{"SearchUnlisted", 1 << 30, -1},
 	} {
 		t.Run(way.name, func(t *testing.T) {
-			db.maxCandidates = way.maxCandidates
-			t.Cleanup(func() { db.maxCandidates = maxSearchCandidates })
+			db.maxCandidates, db.maxListed = way.maxCandidates, way.maxListed
+			t.Cleanup(func() { db.maxCandidates, db.maxListed = maxSearchCandidates, maxListedCandidates })
 			for _, filter := range filters {
 				t.Run(fmt.Sprintf("%q", filter), func(t *testing.T) {
 					wantListed(t, db, "acme", filter, matching(apps, filter))
@@ -168,7 +172,7 @@ func testListApplicationsFilterWay(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			search, err := db.searchable(ctx, tx, nameKey(tt.filter))
+			search, _, err := db.searchable(ctx, tx, nameKey(tt.filter))
 			tx.Rollback()
 			if err != nil {
 				t.Fatal(err)

@@ -67,9 +67,10 @@ type DB struct {
 	// on PostgreSQL.
 	pageSize int
 
-	// maxCandidates is maxSearchCandidates; the tests move it to make
-	// ListApplications find a filter either way.
-	maxCandidates int
+	// maxCandidates and maxListed are maxSearchCandidates and
+	// maxListedCandidates; the tests move them to make ListApplications
+	// find a filter each way.
+	maxCandidates, maxListed int
 }
 
 // Open opens the store at databaseURL, a PostgreSQL URL (postgres://… or
@@ -109,7 +110,7 @@ func openSQLite(ctx context.Context, path string) (*DB, error) {
 	sqldb.SetMaxOpenConns(maxConns)
 	sqldb.SetMaxIdleConns(maxConns)
 	sqldb.SetConnMaxIdleTime(5 * time.Minute)
-	db := &DB{db: pool{DB: sqldb, d: sqliteDialect}, d: sqliteDialect, maxCandidates: maxSearchCandidates}
+	db := &DB{db: pool{DB: sqldb, d: sqliteDialect}, d: sqliteDialect, maxCandidates: maxSearchCandidates, maxListed: maxListedCandidates}
 	if err := db.migrate(ctx); err != nil {
 		sqldb.Close()
 		return nil, fmt.Errorf("db: open %q: %w", path, err)
@@ -144,7 +145,7 @@ func openPostgres(ctx context.Context, databaseURL string) (*DB, error) {
 	sqldb.SetMaxOpenConns(maxConns)
 	sqldb.SetMaxIdleConns(maxConns)
 	sqldb.SetConnMaxIdleTime(5 * time.Minute)
-	db := &DB{db: pool{DB: sqldb, d: postgresDialect}, d: postgresDialect, maxCandidates: maxSearchCandidates}
+	db := &DB{db: pool{DB: sqldb, d: postgresDialect}, d: postgresDialect, maxCandidates: maxSearchCandidates, maxListed: maxListedCandidates}
 	if err := db.migrate(ctx); err != nil {
 		sqldb.Close()
 		return nil, fmt.Errorf("db: open %s: %w", where, err)

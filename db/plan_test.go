@@ -549,7 +549,7 @@ func openTracedStore(t *testing.T, db *DB, dbURL string) (*DB, *queryLog) {
 	}
 	sqldb := sql.OpenDB(tracingConnector{drv: drv, dsn: dsn, log: log})
 	t.Cleanup(func() { sqldb.Close() })
-	traced := &DB{db: pool{DB: sqldb, d: db.d}, d: db.d, pageSize: db.pageSize, maxCandidates: db.maxCandidates}
+	traced := &DB{db: pool{DB: sqldb, d: db.d}, d: db.d, pageSize: db.pageSize, maxCandidates: db.maxCandidates, maxListed: db.maxListed}
 	var err error
 	if traced.client, err = traced.db.PrepareContext(ctx, clientQuery); err != nil {
 		t.Fatal(err)
