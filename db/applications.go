@@ -292,16 +292,24 @@ func (db *DB) ListApplications(ctx context.Context, accountID string, opt ListOp
 		after = &c
 	}
 
-	// One read transaction: the page, its scopes and the total come from
-	// the same snapshot.
+	key := nameKey(opt.Filter)
+	if key == "" {
+		// One statement (see listScan): its own snapshot.
+		page, err := db.listScan(ctx, db.db, accountID, "", after, limit)
+		if err != nil {
+			return nil, fmt.Errorf("db: list applications: %w", err)
+		}
+		return page, nil
+	}
+	// One read transaction: the filter's candidates, the page and the
+	// total come from the same snapshot.
 	tx, err := db.db.BeginTx(ctx, &sql.TxOptions{ReadOnly: true})
 	if err != nil {
 		return nil, fmt.Errorf("db: list applications: %w", err)
 	}
 	defer tx.Rollback()
 
-	key := nameKey(opt.Filter)
-	if db.d.postgres && key != "" {
+	if db.d.postgres {
 		// The best plan depends on the filter, and after a few runs of a
 		// statement PostgreSQL would settle on one plan, made without the
 		// filter, for every filter.
@@ -514,7 +522,7 @@ func (db *DB) listSearch(ctx context.Context, tx *txn, accountID, key string, li
 // listScan is ListApplications by reading the account's names in order
 // (no filter, or a key that is not searchable), and then, unless the first
 // page holds every match, counting the matches up to MaxListTotal+1.
-func (db *DB) listScan(ctx context.Context, tx *txn, accountID, key string, after *cursor, limit int) (*ApplicationPage, error) {
+func (db *DB) listScan(ctx context.Context, q queryer, accountID, key string, after *cursor, limit int) (*ApplicationPage, error) {
 	filter := `account_id = ?`
 	filterArgs := []any{accountID}
 	if key != "" {
@@ -528,24 +536,40 @@ func (db *DB) listScan(ctx context.Context, tx *txn, accountID, key string, afte
 		where += ` AND (name_lower, client_id) > (?, ?)`
 		args = append(args, after.NameLower, after.ClientID)
 	}
-	rows, err := tx.QueryContext(ctx,
-		`SELECT `+applicationColumns+`, name_lower, `+pageScopes+` FROM applications
+	// With no filter, the statement also counts the account's applications,
+	// up to MaxListTotal+1 (reading as many entries of the name index): the
+	// page is then one statement, which needs no transaction of its own.
+	// With one, counting may read every name; it is left for when the
+	// first page does not hold every match.
+	counted, total := "", 0
+	var extra []any
+	if key == "" {
+		counted = `, (SELECT count(*) FROM (SELECT 1 FROM applications WHERE account_id = ?` + limitTo(MaxListTotal+1) + `) AS matches)`
+		args = append([]any{accountID}, args...)
+		extra = append(extra, &total)
+	}
+	rows, err := q.QueryContext(ctx,
+		`SELECT `+applicationColumns+`, name_lower, `+pageScopes+counted+` FROM applications
 		WHERE `+where+`
 		ORDER BY name_lower, client_id`+limitTo(limit+1),
 		args...)
 	if err != nil {
 		return nil, err
 	}
-	page, err := scanPage(rows, limit)
+	page, err := scanPage(rows, limit, extra...)
 	if err != nil {
 		return nil, err
 	}
-	if after == nil && page.Next == "" {
-		// The first page holds every match: no second pass to count them.
+	switch {
+	case after == nil && page.Next == "":
+		// The first page holds every match.
 		page.Total = len(page.Applications)
 		return page, nil
+	case counted != "" && len(page.Applications) > 0:
+		page.Total = total
+		return page, nil
 	}
-	if err := tx.QueryRowContext(ctx,
+	if err := q.QueryRowContext(ctx,
 		`SELECT count(*) FROM (SELECT 1 FROM applications WHERE `+filter+limitTo(MaxListTotal+1)+`) AS matches`,
 		filterArgs...,
 	).Scan(&page.Total); err != nil {
