@@ -428,8 +428,8 @@ func (db *DB) searchable(ctx context.Context, tx *txn, key string) (search bool,
 // name's first character (what the trigram index holds of a name) or in
 // their client ID: on SQLite the candidates application_search gives
 // (listed by searchable, or asked for here when there were too many to
-// list), looked up and checked with LIKE; on PostgreSQL the LIKE itself, which its
-// pg_trgm indexes serve with a bitmap scan. There are at most about
+// list), looked up and checked with LIKE; on PostgreSQL the LIKE itself,
+// which its pg_trgm indexes serve with a bitmap scan. There are at most about
 // maxSearchCandidates of them, each read once for both the page and the
 // total; MATERIALIZED has PostgreSQL plan rest for all its rows, by the
 // trigram indexes, rather than walk the names in order hoping for an early
