@@ -195,7 +195,13 @@ test('the keyboard focus is not lost when htmx replaces part of the page (Show C
   await tabTo(page, page.getByRole('button', { name: 'Add application' }));
   await page.keyboard.press('Enter');
   await expect(page.getByTestId('form-errors')).toBeVisible();
-  expect.soft(await page.evaluate(() => document.activeElement?.closest('#app-form') !== null), 'the focus is in the form after the errors').toBe(true);
+  // The focus moves once htmx has settled the swap, a moment after the
+  // errors appear.
+  await expect
+    .poll(() => page.evaluate(() => document.activeElement?.closest('#app-form') !== null), {
+      message: 'the focus is in the form after the errors',
+    })
+    .toBe(true);
 
   await tabTo(page, page.getByLabel('Application name'));
   const name = uniqueName('Focus kept');
