@@ -4,6 +4,7 @@ import (
 	"context"
 	"database/sql/driver"
 	"errors"
+	"fmt"
 	"strings"
 )
 
@@ -23,36 +24,47 @@ type cachingConnector struct {
 	dsn string
 }
 
+// sqliteConn is what the cache needs of the driver's connections; the
+// methods it does not override pass through.
+type sqliteConn interface {
+	driver.Conn
+	driver.QueryerContext
+	driver.ExecerContext
+	driver.ConnPrepareContext
+	driver.ConnBeginTx
+	driver.SessionResetter
+	driver.Validator
+	driver.Pinger
+}
+
+// sqliteStmt is what the cache needs of the driver's statements.
+type sqliteStmt interface {
+	driver.Stmt
+	driver.StmtQueryContext
+	driver.StmtExecContext
+}
+
 func (c cachingConnector) Connect(context.Context) (driver.Conn, error) {
 	conn, err := c.drv.Open(c.dsn)
 	if err != nil {
 		return nil, err
 	}
-	for _, need := range []bool{
-		is[driver.QueryerContext](conn), is[driver.ExecerContext](conn), is[driver.ConnPrepareContext](conn),
-		is[driver.ConnBeginTx](conn), is[driver.SessionResetter](conn),
-	} {
-		if !need {
-			conn.Close()
-			return nil, errors.New("db: the SQLite driver's connection lacks an interface the statement cache needs")
-		}
+	sc, ok := conn.(sqliteConn)
+	if !ok {
+		conn.Close()
+		return nil, fmt.Errorf("db: statement cache: %T lacks a method it needs", conn)
 	}
-	return &cachingConn{Conn: conn, stmts: make(map[string]*cachedStmt)}, nil
+	return &cachingConn{sqliteConn: sc, stmts: make(map[string]*cachedStmt)}, nil
 }
 
 func (c cachingConnector) Driver() driver.Driver { return c.drv }
-
-func is[T any](v any) bool {
-	_, ok := v.(T)
-	return ok
-}
 
 // cachingConn is a connection that runs each query from a statement it
 // prepared the first time it saw the query's text. database/sql uses a
 // connection from one goroutine at a time (rows included), so the cache
 // needs no lock of its own.
 type cachingConn struct {
-	driver.Conn
+	sqliteConn
 	stmts map[string]*cachedStmt
 }
 
@@ -60,7 +72,7 @@ type cachingConn struct {
 // returned are open: a query that meets it busy (the same text run again
 // before the first rows are closed) is parsed for its run instead.
 type cachedStmt struct {
-	stmt driver.Stmt
+	stmt sqliteStmt
 	busy bool
 }
 
@@ -76,9 +88,14 @@ func (c *cachingConn) cached(ctx context.Context, query string) (*cachedStmt, er
 	if len(c.stmts) >= maxCachedStmts || explains(query) {
 		return nil, nil
 	}
-	stmt, err := c.Conn.(driver.ConnPrepareContext).PrepareContext(ctx, query)
+	prepared, err := c.sqliteConn.PrepareContext(ctx, query)
 	if err != nil {
 		return nil, err
+	}
+	stmt, ok := prepared.(sqliteStmt)
+	if !ok {
+		prepared.Close()
+		return nil, fmt.Errorf("db: statement cache: %T lacks a method it needs", prepared)
 	}
 	s := &cachedStmt{stmt: stmt}
 	c.stmts[query] = s
@@ -100,9 +117,9 @@ func (c *cachingConn) QueryContext(ctx context.Context, query string, args []dri
 		return nil, err
 	}
 	if s == nil {
-		return c.Conn.(driver.QueryerContext).QueryContext(ctx, query, args)
+		return c.sqliteConn.QueryContext(ctx, query, args)
 	}
-	rows, err := s.stmt.(driver.StmtQueryContext).QueryContext(ctx, args)
+	rows, err := s.stmt.QueryContext(ctx, args)
 	if err != nil {
 		return nil, err
 	}
@@ -116,33 +133,9 @@ func (c *cachingConn) ExecContext(ctx context.Context, query string, args []driv
 		return nil, err
 	}
 	if s == nil {
-		return c.Conn.(driver.ExecerContext).ExecContext(ctx, query, args)
+		return c.sqliteConn.ExecContext(ctx, query, args)
 	}
-	return s.stmt.(driver.StmtExecContext).ExecContext(ctx, args)
-}
-
-func (c *cachingConn) PrepareContext(ctx context.Context, query string) (driver.Stmt, error) {
-	return c.Conn.(driver.ConnPrepareContext).PrepareContext(ctx, query)
-}
-
-func (c *cachingConn) BeginTx(ctx context.Context, opts driver.TxOptions) (driver.Tx, error) {
-	return c.Conn.(driver.ConnBeginTx).BeginTx(ctx, opts)
-}
-
-func (c *cachingConn) ResetSession(ctx context.Context) error {
-	return c.Conn.(driver.SessionResetter).ResetSession(ctx)
-}
-
-func (c *cachingConn) IsValid() bool {
-	v, ok := c.Conn.(driver.Validator)
-	return !ok || v.IsValid()
-}
-
-func (c *cachingConn) Ping(ctx context.Context) error {
-	if p, ok := c.Conn.(driver.Pinger); ok {
-		return p.Ping(ctx)
-	}
-	return nil
+	return s.stmt.ExecContext(ctx, args)
 }
 
 // Close finalizes the cached statements, then closes the connection.
@@ -152,7 +145,7 @@ func (c *cachingConn) Close() error {
 		errs = append(errs, s.stmt.Close())
 		delete(c.stmts, query)
 	}
-	return errors.Join(append(errs, c.Conn.Close())...)
+	return errors.Join(append(errs, c.sqliteConn.Close())...)
 }
 
 // cachedRows frees its statement for the next run when closed.
