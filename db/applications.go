@@ -293,39 +293,32 @@ func (db *DB) ListApplications(ctx context.Context, accountID string, opt ListOp
 	}
 
 	key := nameKey(opt.Filter)
-	if key == "" {
-		// One statement (see listScan): its own snapshot.
-		page, err := db.listScan(ctx, db.db, accountID, "", after, limit)
+	var q queryer = db.db
+	if !db.d.postgres && key != "" {
+		// On SQLite the filter's statements share a read transaction, and
+		// so a snapshot, for next to nothing. On PostgreSQL, where a
+		// transaction costs two round trips more, each has its own.
+		tx, err := db.db.BeginTx(ctx, &sql.TxOptions{ReadOnly: true})
 		if err != nil {
 			return nil, fmt.Errorf("db: list applications: %w", err)
 		}
-		return page, nil
+		defer tx.Rollback()
+		q = tx
 	}
-	// One read transaction: the filter's candidates, the page and the
-	// total come from the same snapshot.
-	tx, err := db.db.BeginTx(ctx, &sql.TxOptions{ReadOnly: true})
+	search, listed, err := db.searchable(ctx, q, key)
 	if err != nil {
 		return nil, fmt.Errorf("db: list applications: %w", err)
 	}
-	defer tx.Rollback()
-
-	if db.d.postgres {
-		// The best plan depends on the filter, and after a few runs of a
-		// statement PostgreSQL would settle on one plan, made without the
-		// filter, for every filter.
-		if _, err := tx.ExecContext(ctx, `SET LOCAL plan_cache_mode = force_custom_plan`); err != nil {
-			return nil, fmt.Errorf("db: list applications: %w", err)
-		}
-	}
-	search, listed, err := db.searchable(ctx, tx, key)
-	if err != nil {
-		return nil, fmt.Errorf("db: list applications: %w", err)
-	}
+	// The page and its total come from one statement. On PostgreSQL, the
+	// candidates listed before it may miss an application that came to
+	// hold the filter in between, as if it had changed just after (each
+	// candidate is checked again), and a count that needs a statement of
+	// its own is a moment later than the page.
 	var page *ApplicationPage
 	if search {
-		page, err = db.listSearch(ctx, tx, accountID, key, listed, after, limit)
+		page, err = db.listSearch(ctx, q, accountID, key, listed, after, limit)
 	} else {
-		page, err = db.listScan(ctx, tx, accountID, key, after, limit)
+		page, err = db.listScan(ctx, q, accountID, key, after, limit)
 	}
 	if err != nil {
 		return nil, fmt.Errorf("db: list applications: %w", err)
@@ -343,79 +336,107 @@ func (db *DB) ListApplications(ctx context.Context, accountID string, opt ListOp
 // way against 6-15 ms in order.
 const maxSearchCandidates = 8000
 
-// maxListedCandidates is how many candidates of the trigram index SQLite
-// reads into a list at once (see searchable). A filter that few names
-// hold, the usual search for one application, asks the index once instead
-// of twice (each time 0.4-0.6 ms for "siem" at 100,000 applications); one
-// with more costs reading this many once more (about 0.5 ms, on pages of
-// 10 ms and more).
+// maxListedCandidates is how many candidates of the trigram index
+// ListApplications reads into a list at once (see searchable), for a
+// filter that few names hold, the usual search for one application. On
+// SQLite the index is then asked once instead of twice (each time 0.4-0.6
+// ms for "siem" at 100,000 applications); a filter with more costs reading
+// this many once more (about 0.5 ms, on pages of 10 ms and more). On
+// PostgreSQL the page's statement is then the same for every filter,
+// planned once, where it was planned for each (0.8 ms for "siem").
 const maxListedCandidates = 1000
 
 // searchable reports whether ListApplications finds the filter key by the
 // trigram index: key has three characters or more (a trigram index knows
 // nothing shorter), and the index offers at most maxCandidates candidates
-// for it (see listSearch). On SQLite, when they are at most maxListed,
-// listed holds them (not nil, even when empty), read from the index once
-// for both the decision and the page.
-func (db *DB) searchable(ctx context.Context, tx *txn, key string) (search bool, listed []int64, err error) {
+// for it (see listSearch). When they are at most maxListed, listed holds
+// them (not nil, even when empty), read from the index once for both the
+// decision and the page.
+func (db *DB) searchable(ctx context.Context, q queryer, key string) (search bool, listed []int64, err error) {
 	if _, ok := prefixEnd(key); utf8.RuneCountInString(key) < 3 || !ok {
 		return false, nil, nil
 	}
 	if db.d.postgres {
-		// PostgreSQL would have to read the candidates to count them: its
-		// planner's estimate, from the statistics ANALYZE keeps, decides.
-		pattern := "%" + escapeLike(key) + "%"
-		var plan []byte
-		if err := tx.QueryRowContext(ctx,
-			`EXPLAIN (FORMAT JSON) SELECT 1 FROM applications
-			WHERE substr(name_lower, 2) LIKE ? ESCAPE '\' OR client_id ILIKE ? ESCAPE '\'`,
-			pattern, pattern,
-		).Scan(&plan); err != nil {
-			return false, nil, fmt.Errorf("estimate candidates: %w", err)
-		}
-		var estimate []struct {
-			Plan struct {
-				Rows float64 `json:"Plan Rows"`
-			}
-		}
-		if err := json.Unmarshal(plan, &estimate); err != nil || len(estimate) != 1 {
-			return false, nil, fmt.Errorf("estimate candidates: unexpected plan %s", plan)
-		}
-		return estimate[0].Plan.Rows <= float64(db.maxCandidates), nil, nil
+		return db.searchablePostgres(ctx, q, key)
 	}
 	if db.maxListed <= db.maxCandidates {
-		// SQLite lists up to maxListed of them, and one more to know.
-		rows, err := tx.QueryContext(ctx,
+		// Up to maxListed of them, and one more to know.
+		listed, err := readIDs(q.QueryContext(ctx,
 			`SELECT rowid FROM application_search WHERE application_search MATCH ?`+limitTo(db.maxListed+1),
-			searchQuery(key))
+			searchQuery(key)))
 		if err != nil {
-			return false, nil, fmt.Errorf("list candidates: %w", err)
-		}
-		listed = make([]int64, 0, 16)
-		for rows.Next() {
-			var id int64
-			if err := rows.Scan(&id); err != nil {
-				rows.Close()
-				return false, nil, fmt.Errorf("list candidates: %w", err)
-			}
-			listed = append(listed, id)
-		}
-		if err := cmp.Or(rows.Err(), rows.Close()); err != nil {
 			return false, nil, fmt.Errorf("list candidates: %w", err)
 		}
 		if len(listed) <= db.maxListed {
 			return true, listed, nil
 		}
 	}
-	// More: SQLite counts them in the index alone, up to one past the limit.
+	// More: counted in the index alone, up to one past the limit.
 	var candidates int
-	if err := tx.QueryRowContext(ctx,
+	if err := q.QueryRowContext(ctx,
 		`SELECT count(*) FROM (SELECT 1 FROM application_search WHERE application_search MATCH ?`+limitTo(db.maxCandidates+1)+`) AS candidates`,
 		searchQuery(key),
 	).Scan(&candidates); err != nil {
 		return false, nil, fmt.Errorf("count candidates: %w", err)
 	}
 	return candidates <= db.maxCandidates, nil, nil
+}
+
+// searchablePostgres is searchable on PostgreSQL, whose candidates are the
+// matches themselves, found by its pg_trgm indexes. It would have to read
+// them to count them: the planner's estimate, from the statistics ANALYZE
+// keeps, decides. When that is at most maxListed, they are listed.
+func (db *DB) searchablePostgres(ctx context.Context, q queryer, key string) (search bool, listed []int64, err error) {
+	pattern := "%" + escapeLike(key) + "%"
+	const matches = `FROM applications WHERE substr(name_lower, 2) LIKE ? ESCAPE '\' OR client_id ILIKE ? ESCAPE '\'`
+	var plan []byte
+	if err := q.QueryRowContext(ctx, `EXPLAIN (FORMAT JSON) SELECT 1 `+matches, pattern, pattern).Scan(&plan); err != nil {
+		return false, nil, fmt.Errorf("estimate candidates: %w", err)
+	}
+	var estimate []struct {
+		Plan struct {
+			Rows float64 `json:"Plan Rows"`
+		}
+	}
+	if err := json.Unmarshal(plan, &estimate); err != nil || len(estimate) != 1 {
+		return false, nil, fmt.Errorf("estimate candidates: unexpected plan %s", plan)
+	}
+	rows := estimate[0].Plan.Rows
+	if rows > float64(db.maxCandidates) || rows > float64(db.maxListed) {
+		return rows <= float64(db.maxCandidates), nil, nil
+	}
+	// Up to maxListed of them, and one more to know, by a plan made for
+	// this pattern: one made for any could read the whole table. (Given
+	// many candidates, with the LIMIT, the planner reads the table in order
+	// anyway: about 12 ms for the 10,000 holding "legal" at 100,000
+	// applications, hence the estimate first.)
+	listed, err = readIDs(q.QueryContext(ctx, `SELECT id `+matches+limitTo(db.maxListed+1),
+		db.d.customPlan([]any{pattern, pattern})...))
+	if err != nil {
+		return false, nil, fmt.Errorf("list candidates: %w", err)
+	}
+	if len(listed) > db.maxListed {
+		return true, nil, nil
+	}
+	return true, listed, nil
+}
+
+// readIDs reads the ids a query answered and closes its rows. The list is
+// not nil, even when empty.
+func readIDs(rows *sql.Rows, err error) ([]int64, error) {
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	ids := make([]int64, 0, 16)
+	for rows.Next() {
+		var id int64
+		if err := rows.Scan(&id); err != nil {
+			return nil, err
+		}
+		ids = append(ids, id)
+	}
+	return ids, cmp.Or(rows.Err(), rows.Close())
 }
 
 // listSearch is ListApplications by the trigram index, for a key that is
@@ -426,15 +447,15 @@ func (db *DB) searchable(ctx context.Context, tx *txn, key string) (search bool,
 // client_id) index, in order: the page takes the first of them, the total
 // counts them up to MaxListTotal+1. The others (rest) hold key after their
 // name's first character (what the trigram index holds of a name) or in
-// their client ID: on SQLite the candidates application_search gives
-// (listed by searchable, or asked for here when there were too many to
-// list), looked up and checked with LIKE; on PostgreSQL the LIKE itself,
-// which its pg_trgm indexes serve with a bitmap scan. There are at most about
+// their client ID: the candidates listed by searchable, looked up and
+// checked with LIKE, or, when there were too many to list, on SQLite those
+// application_search gives, and on PostgreSQL the LIKE itself, which its
+// pg_trgm indexes serve with a bitmap scan. There are at most about
 // maxSearchCandidates of them, each read once for both the page and the
 // total; MATERIALIZED has PostgreSQL plan rest for all its rows, by the
 // trigram indexes, rather than walk the names in order hoping for an early
 // page. The page's few applications are then read whole.
-func (db *DB) listSearch(ctx context.Context, tx *txn, accountID, key string, listed []int64, after *cursor, limit int) (*ApplicationPage, error) {
+func (db *DB) listSearch(ctx context.Context, q queryer, accountID, key string, listed []int64, after *cursor, limit int) (*ApplicationPage, error) {
 	end, _ := prefixEnd(key)
 	pattern := "%" + escapeLike(key) + "%"
 	starts := `account_id = ? AND name_lower >= ? AND name_lower < ?`
@@ -448,15 +469,19 @@ func (db *DB) listSearch(ctx context.Context, tx *txn, accountID, key string, li
 		// NOT INDEXED: the candidates are looked up by id, never found by
 		// reading the account's names.
 		restFrom = "applications NOT INDEXED"
-		if listed != nil {
-			ids, _ := json.Marshal(listed)
-			rest = `id IN (SELECT value FROM json_each(?)) AND ` + rest
-			restArgs = append([]any{string(ids)}, restArgs...)
-		} else {
-			rest = `id IN (SELECT rowid FROM application_search WHERE application_search MATCH ?)
+	}
+	switch {
+	case listed != nil && db.d.postgres:
+		rest = `id = ANY(?) AND ` + rest
+		restArgs = append([]any{listed}, restArgs...)
+	case listed != nil:
+		ids, _ := json.Marshal(listed)
+		rest = `id IN (SELECT value FROM json_each(?)) AND ` + rest
+		restArgs = append([]any{string(ids)}, restArgs...)
+	case !db.d.postgres:
+		rest = `id IN (SELECT rowid FROM application_search WHERE application_search MATCH ?)
 				AND ` + rest
-			restArgs = append([]any{searchQuery(key)}, restArgs...)
-		}
+		restArgs = append([]any{searchQuery(key)}, restArgs...)
 	}
 	// The page's names that start with key come after both key and the
 	// cursor: one lower bound, the later, so that the index range starts
@@ -474,7 +499,12 @@ func (db *DB) listSearch(ctx context.Context, tx *txn, accountID, key string, li
 	// index only so that PostgreSQL reads it there: left free, its planner
 	// scanned the table, expecting those names spread through it (4.5 ms
 	// for "siem" at 100,000 applications, against a fraction of that).
-	rows, err := tx.QueryContext(ctx, `
+	args := slices.Concat(restArgs, startsArgs, []any{accountID, from.NameLower, from.ClientID, end}, afterArgs)
+	if listed == nil {
+		// The rest is found by the filter itself.
+		args = db.d.customPlan(args)
+	}
+	rows, err := q.QueryContext(ctx, `
 		WITH rest AS MATERIALIZED (
 			SELECT id, name_lower, client_id FROM `+restFrom+`
 			WHERE `+rest+`
@@ -496,9 +526,7 @@ func (db *DB) listSearch(ctx context.Context, tx *txn, accountID, key string, li
 			) AS others
 		)
 		ORDER BY name_lower, client_id`+limitTo(limit+1),
-		slices.Concat(restArgs, startsArgs,
-			[]any{accountID, from.NameLower, from.ClientID, end},
-			afterArgs)...)
+		args...)
 	if err != nil {
 		return nil, err
 	}
@@ -509,7 +537,7 @@ func (db *DB) listSearch(ctx context.Context, tx *txn, accountID, key string, li
 	}
 	if len(page.Applications) == 0 && after != nil {
 		// The cursor is past every match: no row to read the total from.
-		first, err := db.listSearch(ctx, tx, accountID, key, listed, nil, 1)
+		first, err := db.listSearch(ctx, q, accountID, key, listed, nil, 1)
 		if err != nil {
 			return nil, err
 		}
@@ -547,6 +575,9 @@ func (db *DB) listScan(ctx context.Context, q queryer, accountID, key string, af
 		counted = `, (SELECT count(*) FROM (SELECT 1 FROM applications WHERE account_id = ?` + limitTo(MaxListTotal+1) + `) AS matches)`
 		args = append([]any{accountID}, args...)
 		extra = append(extra, &total)
+	}
+	if key != "" {
+		args, filterArgs = db.d.customPlan(args), db.d.customPlan(filterArgs)
 	}
 	rows, err := q.QueryContext(ctx,
 		`SELECT `+applicationColumns+`, name_lower, `+pageScopes+counted+` FROM applications

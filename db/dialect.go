@@ -8,6 +8,7 @@ import (
 	"strconv"
 	"strings"
 
+	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgconn"
 	"modernc.org/sqlite"
 	sqlite3 "modernc.org/sqlite/lib"
@@ -62,6 +63,18 @@ var (
 		)`,
 	}
 )
+
+// customPlan is the arguments of a statement whose best plan depends on
+// them, such as a LIKE pattern that an index serves well or not at all. On
+// PostgreSQL the statement is then run unnamed (pgx.QueryExecModeExec), and
+// so planned for them every time: a prepared one, after a few runs, would
+// settle on a plan made without them, for all.
+func (d *dialect) customPlan(args []any) []any {
+	if !d.postgres {
+		return args
+	}
+	return append([]any{pgx.QueryExecModeExec}, args...)
+}
 
 // IsPostgres reports whether the database URL names a PostgreSQL database
 // (postgres:// or postgresql://) rather than a SQLite file.
