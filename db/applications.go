@@ -318,7 +318,7 @@ func (db *DB) ListApplications(ctx context.Context, accountID string, opt ListOp
 	if search {
 		page, err = db.listSearch(ctx, q, accountID, key, listed, after, limit)
 	} else {
-		page, err = db.listScan(ctx, q, accountID, key, after, limit)
+		page, err = db.listScan(ctx, q, accountID, scanFilter{pattern: likePattern(key)}, after, limit)
 	}
 	if err != nil {
 		return nil, fmt.Errorf("db: list applications: %w", err)
@@ -387,7 +387,7 @@ func (db *DB) searchable(ctx context.Context, q queryer, key string) (search boo
 // them to count them: the planner's estimate, from the statistics ANALYZE
 // keeps, decides. When that is at most maxListed, they are listed.
 func (db *DB) searchablePostgres(ctx context.Context, q queryer, key string) (search bool, listed []int64, err error) {
-	pattern := "%" + escapeLike(key) + "%"
+	pattern := likePattern(key)
 	const matches = `FROM applications WHERE substr(name_lower, 2) LIKE ? ESCAPE '\' OR client_id ILIKE ? ESCAPE '\'`
 	var plan []byte
 	if err := q.QueryRowContext(ctx, `EXPLAIN (FORMAT JSON) SELECT 1 `+matches, pattern, pattern).Scan(&plan); err != nil {
@@ -457,7 +457,13 @@ func readIDs(rows *sql.Rows, err error) ([]int64, error) {
 // page. The page's few applications are then read whole.
 func (db *DB) listSearch(ctx context.Context, q queryer, accountID, key string, listed []int64, after *cursor, limit int) (*ApplicationPage, error) {
 	end, _ := prefixEnd(key)
-	pattern := "%" + escapeLike(key) + "%"
+	if listed != nil && len(listed) == 0 {
+		// Only names that start with key hold it (the usual search by the
+		// start of a name): the page is their range of the name index, a
+		// statement as simple as the unfiltered list's.
+		return db.listScan(ctx, q, accountID, scanFilter{from: key, to: end}, after, limit)
+	}
+	pattern := likePattern(key)
 	starts := `account_id = ? AND name_lower >= ? AND name_lower < ?`
 	startsArgs := []any{accountID, key, end}
 	// name_lower holds Go's lower-casing already; LIKE folds ASCII case for
@@ -547,37 +553,66 @@ func (db *DB) listSearch(ctx context.Context, q queryer, accountID, key string, 
 	return page, nil
 }
 
-// listScan is ListApplications by reading the account's names in order
-// (no filter, or a key that is not searchable), and then, unless the first
-// page holds every match, counting the matches up to MaxListTotal+1.
-func (db *DB) listScan(ctx context.Context, q queryer, accountID, key string, after *cursor, limit int) (*ApplicationPage, error) {
-	filter := `account_id = ?`
-	filterArgs := []any{accountID}
-	if key != "" {
+// scanFilter is what listScan lists of an account's applications: the
+// names from from (inclusive) to to (exclusive, "" for no end) of the name
+// index, and of them, when pattern is not "", those whose name or client ID
+// is LIKE it.
+type scanFilter struct {
+	from, to string
+	pattern  string
+}
+
+// listScan is ListApplications by reading the account's names in order:
+// no filter, a key that is not searchable (the names LIKE it), or one that
+// only names starting with it hold (their range of the name index). A page
+// of a range also counts the range, up to MaxListTotal+1 (reading as many
+// entries of the name index), in its one statement, which needs no
+// transaction of its own. With a pattern, counting may read every name: it
+// is left for when the first page does not hold every match.
+func (db *DB) listScan(ctx context.Context, q queryer, accountID string, f scanFilter, after *cursor, limit int) (*ApplicationPage, error) {
+	filter, filterArgs := `account_id = ?`, []any{accountID}
+	if f.to != "" {
+		filter += ` AND name_lower < ?`
+		filterArgs = append(filterArgs, f.to)
+	}
+	if f.pattern != "" {
 		// name_lower holds Go's lower-casing; LIKE folds ASCII case for the client ID.
 		filter += ` AND (name_lower ` + db.d.like + ` ` + db.d.pattern + ` ESCAPE '\' OR client_id ` + db.d.like + ` ` + db.d.pattern + ` ESCAPE '\')`
-		pattern := "%" + escapeLike(key) + "%"
-		filterArgs = append(filterArgs, pattern, pattern)
+		filterArgs = append(filterArgs, f.pattern, f.pattern)
 	}
-	where, args := filter, append([]any(nil), filterArgs...)
-	if after != nil {
+	count, countArgs := filter, filterArgs
+	if f.from != "" {
+		count += ` AND name_lower >= ?`
+		countArgs = append(slices.Clone(countArgs), f.from)
+	}
+	// The page starts after the cursor or at from: one lower bound, the
+	// later, so that the index range starts there (given both, SQLite
+	// starts it at the first). No client ID is "".
+	where, args := filter, slices.Clone(filterArgs)
+	switch {
+	case after != nil && after.NameLower >= f.from:
 		where += ` AND (name_lower, client_id) > (?, ?)`
 		args = append(args, after.NameLower, after.ClientID)
+	case f.from != "":
+		where += ` AND name_lower >= ?`
+		args = append(args, f.from)
 	}
-	// With no filter, the statement also counts the account's applications,
-	// up to MaxListTotal+1 (reading as many entries of the name index): the
-	// page is then one statement, which needs no transaction of its own.
-	// With one, counting may read every name; it is left for when the
-	// first page does not hold every match.
 	counted, total := "", 0
 	var extra []any
-	if key == "" {
-		counted = `, (SELECT count(*) FROM (SELECT 1 FROM applications WHERE account_id = ?` + limitTo(MaxListTotal+1) + `) AS matches)`
-		args = append([]any{accountID}, args...)
+	if f.pattern == "" {
+		order := ""
+		if f.from != "" {
+			// So that PostgreSQL reads a filter's range in the name index:
+			// left free, its planner scanned the table, expecting those
+			// names spread through it (4.5 ms for "siem" at 100,000
+			// applications, against a fraction of that).
+			order = ` ORDER BY account_id, name_lower`
+		}
+		counted = `, (SELECT count(*) FROM (SELECT 1 FROM applications WHERE ` + count + order + limitTo(MaxListTotal+1) + `) AS matches)`
+		args = append(slices.Clone(countArgs), args...)
 		extra = append(extra, &total)
-	}
-	if key != "" {
-		args, filterArgs = db.d.customPlan(args), db.d.customPlan(filterArgs)
+	} else {
+		args, countArgs = db.d.customPlan(args), db.d.customPlan(countArgs)
 	}
 	rows, err := q.QueryContext(ctx,
 		`SELECT `+applicationColumns+`, name_lower, `+pageScopes+counted+` FROM applications
@@ -601,8 +636,8 @@ func (db *DB) listScan(ctx context.Context, q queryer, accountID, key string, af
 		return page, nil
 	}
 	if err := q.QueryRowContext(ctx,
-		`SELECT count(*) FROM (SELECT 1 FROM applications WHERE `+filter+limitTo(MaxListTotal+1)+`) AS matches`,
-		filterArgs...,
+		`SELECT count(*) FROM (SELECT 1 FROM applications WHERE `+count+limitTo(MaxListTotal+1)+`) AS matches`,
+		countArgs...,
 	).Scan(&page.Total); err != nil {
 		return nil, fmt.Errorf("count: %w", err)
 	}
@@ -722,10 +757,18 @@ func decodeCursor(s string) (cursor, error) {
 	return c, nil
 }
 
-// escapeLike makes s match itself inside a LIKE pattern with ESCAPE '\'.
-func escapeLike(s string) string {
-	return strings.NewReplacer(`\`, `\\`, `%`, `\%`, `_`, `\_`).Replace(s)
+// likePattern is the LIKE pattern of what holds key, "" for no key.
+func likePattern(key string) string {
+	if key == "" {
+		return ""
+	}
+	return "%" + escapeLike(key) + "%"
 }
+
+// escapeLike makes s match itself inside a LIKE pattern with ESCAPE '\'.
+func escapeLike(s string) string { return likeEscaper.Replace(s) }
+
+var likeEscaper = strings.NewReplacer(`\`, `\\`, `%`, `\%`, `_`, `\_`)
 
 // nameKey is the sort and filter key of a name.
 func nameKey(name string) string {

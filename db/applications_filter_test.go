@@ -265,6 +265,17 @@ func wantListed(t *testing.T, db *DB, account, filter string, want []string) {
 		t.Errorf("Total = %d, want %d", page.Total, len(want))
 	}
 
+	// A cursor before every name, as a hand-made link may carry, lists
+	// from the first match.
+	page, err = db.ListApplications(ctx, account, ListOptions{Filter: filter, Limit: MaxListLimit,
+		After: encodeCursor(cursor{NameLower: "\x01", ClientID: "x"})})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := clientIDs(page.Applications); !slices.Equal(got, want) {
+		t.Errorf("after a cursor before every name: listed %q, want %q", got, want)
+	}
+
 	var got []string
 	after := ""
 	for pages := 1; ; pages++ {
