@@ -14,6 +14,10 @@
 //	GET  /end_session                        RP-initiated logout, clears the bcc_session cookie
 //	GET  /logged-out                         shown after logout without a post_logout_redirect_uri
 //
+// An authorization request belongs to the browser that started it (the bcc_browser cookie):
+// only that browser sees its form, completes it and gets its code, once. end_session ends the
+// sign-on session for an id_token_hint of the user signed in there, and otherwise asks.
+//
 // ID tokens and userinfo carry sub, email, email_verified, name, account_id, account_name,
 // roles and, with the groups scope, groups. Everything is kept in memory: a restart signs
 // everyone out and rotates the signing key.
@@ -67,9 +71,11 @@ type Client struct {
 
 // Cookie names start with "bcc_" so that they never collide with the portal's cookies, which
 // live on the same host (another port).
+// bcc_browser is a random value per browser: auth requests are bound to it, and the login
+// form's CSRF token is derived from it.
 const (
 	sessionCookie = "bcc_session"
-	csrfCookie    = "bcc_csrf"
+	browserCookie = "bcc_browser"
 )
 
 // Provider is the identity provider's HTTP handler.
@@ -82,6 +88,7 @@ type Provider struct {
 	pages    *pages
 	logger   *slog.Logger
 	csrfKey  []byte
+	issuer   string // the issuer URL, without a trailing slash
 	prefix   string // the issuer's path, "" when it has none
 	secure   bool   // the issuer is https, so cookies are Secure
 
@@ -141,6 +148,7 @@ func New(cfg Config, logger *slog.Logger) (*Provider, error) {
 			claimAccountID, claimAccountName, claimRoles, claimGroups),
 	}
 	issuerURL := strings.TrimSuffix(cfg.Issuer, "/")
+	p.issuer = issuerURL
 	p.op, err = op.NewProvider(opConfig, p.storage, op.StaticIssuer(issuerURL), op.WithAllowInsecure())
 	if err != nil {
 		return nil, fmt.Errorf("bcc: create OpenID provider: %w", err)
@@ -150,6 +158,9 @@ func New(cfg Config, logger *slog.Logger) (*Provider, error) {
 	mux.HandleFunc("GET /login", p.showLogin)
 	mux.HandleFunc("POST /login", p.signIn)
 	mux.HandleFunc("GET /logged-out", p.showLoggedOut)
+	mux.Handle("/authorize", p.bindToBrowser(p.op))
+	mux.Handle("GET /authorize/callback", p.guardCallback(p.op))
+	mux.Handle("/authorize/callback", http.HandlerFunc(onlyGET))
 	mux.Handle("/end_session", p.endSession(p.op))
 	mux.Handle("/", p.op)
 

@@ -100,6 +100,7 @@ type authRequest struct {
 	LoginHint     string
 	HintSubject   string // the subject of the id_token_hint, if one was sent
 	CodeChallenge *oidc.CodeChallenge
+	Browser       string // browserHash of the browser that started it
 
 	Subject      string
 	AuthTime     time.Time

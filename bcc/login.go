@@ -48,6 +48,7 @@ var templateFS embed.FS
 type pages struct {
 	login   *template.Template
 	message *template.Template
+	logout  *template.Template
 }
 
 func newPages() (*pages, error) {
@@ -63,7 +64,11 @@ func newPages() (*pages, error) {
 	if err != nil {
 		return nil, err
 	}
-	return &pages{login: login, message: message}, nil
+	logout, err := parse("logout.html")
+	if err != nil {
+		return nil, err
+	}
+	return &pages{login: login, message: message, logout: logout}, nil
 }
 
 // loginPage is the view model of the sign-in page.
@@ -117,8 +122,9 @@ func (p *Provider) write(w http.ResponseWriter, t *template.Template, status int
 	_, _ = buf.WriteTo(w)
 }
 
-// showLogin answers the redirect from /authorize: with a live sign-on session it completes the
-// request at once (single sign-on); otherwise it shows the form.
+// showLogin answers the redirect from /authorize, in the browser that started the request
+// only: with a live sign-on session it completes the request at once (single sign-on);
+// otherwise it shows the form.
 func (p *Provider) showLogin(w http.ResponseWriter, r *http.Request) {
 	id := r.URL.Query().Get("authRequestID")
 	a, err := p.storage.authRequest(id)
@@ -126,10 +132,18 @@ func (p *Provider) showLogin(w http.ResponseWriter, r *http.Request) {
 		p.renderUnknownRequest(w)
 		return
 	}
+	if !p.startedHere(r, a) {
+		p.refuseOtherBrowser(w, r, a)
+		return
+	}
+	if a.IsDone {
+		p.continueDone(w, r, a, http.StatusFound)
+		return
+	}
 	if sess, ok := p.currentSession(r); ok && !a.needsLogin(sess.subject, sess.authTime) {
 		if u, ok := p.users.user(sess.subject); ok {
 			if err := p.storage.completeAuthRequest(a.ID, u.Subject, sess.authTime); err != nil {
-				p.renderUnknownRequest(w)
+				p.renderAlreadyUsed(w)
 				return
 			}
 			p.logger.Info("bcc: signed in with existing session",
@@ -154,7 +168,7 @@ func (p *Provider) signIn(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	id := r.PostForm.Get("authRequestID")
-	if !p.validCSRF(r, id, r.PostForm.Get("csrf_token")) {
+	if id == "" || !p.validCSRF(r, loginPurpose(id), r.PostForm.Get("csrf_token")) {
 		p.logger.Warn("bcc: sign-in form rejected: bad CSRF token", "remote_addr", r.RemoteAddr)
 		p.renderMessage(w, http.StatusForbidden, "Sign-in form expired",
 			"This sign-in form is no longer valid. Go back to the application and sign in again.")
@@ -163,6 +177,14 @@ func (p *Provider) signIn(w http.ResponseWriter, r *http.Request) {
 	a, err := p.storage.authRequest(id)
 	if err != nil {
 		p.renderUnknownRequest(w)
+		return
+	}
+	if !p.startedHere(r, a) {
+		p.refuseOtherBrowser(w, r, a)
+		return
+	}
+	if a.IsDone {
+		p.continueDone(w, r, a, http.StatusSeeOther)
 		return
 	}
 
@@ -201,14 +223,15 @@ func (p *Provider) signIn(w http.ResponseWriter, r *http.Request) {
 	}
 
 	undo()
+	if err := p.storage.completeAuthRequest(a.ID, u.Subject, now); err != nil {
+		// Completed meanwhile (a second tab, a double submit): no new session.
+		p.renderAlreadyUsed(w)
+		return
+	}
 	if c, err := r.Cookie(sessionCookie); err == nil {
 		p.sessions.delete(c.Value)
 	}
 	http.SetCookie(w, p.cookie(sessionCookie, p.sessions.create(u.Subject, now)))
-	if err := p.storage.completeAuthRequest(a.ID, u.Subject, now); err != nil {
-		p.renderUnknownRequest(w)
-		return
-	}
 	p.logger.Info("bcc: signed in",
 		"email", u.Email, "sub", u.Subject, "account", u.AccountID, "client_id", a.ClientID)
 	http.Redirect(w, r, p.callbackURL(a.ID), http.StatusSeeOther)
@@ -240,7 +263,7 @@ func (p *Provider) loginPage(w http.ResponseWriter, r *http.Request, a *authRequ
 	page := loginPage{
 		Action:        p.prefix + "/login",
 		AuthRequestID: a.ID,
-		CSRFToken:     p.csrfToken(a.ID, p.browserNonce(w, r)),
+		CSRFToken:     p.csrfToken(loginPurpose(a.ID), p.browserNonce(w, r)),
 		ClientID:      a.ClientID,
 		Email:         email,
 	}
@@ -268,31 +291,35 @@ func (p *Provider) currentSession(r *http.Request) (session, bool) {
 	return p.sessions.get(c.Value)
 }
 
-// browserNonce returns the random value of the browser's bcc_csrf cookie, setting one first if
-// the browser has none.
+// browserNonce returns the random value of the browser's bcc_browser cookie, setting one first
+// if the browser has none.
 func (p *Provider) browserNonce(w http.ResponseWriter, r *http.Request) string {
-	if c, err := r.Cookie(csrfCookie); err == nil && len(c.Value) >= 32 {
+	if c, err := r.Cookie(browserCookie); err == nil && len(c.Value) >= 32 {
 		return c.Value
 	}
 	nonce := randomToken(32)
-	http.SetCookie(w, p.cookie(csrfCookie, nonce))
+	http.SetCookie(w, p.cookie(browserCookie, nonce))
 	return nonce
 }
 
-// csrfToken binds the form to both the auth request and the browser: an HMAC over the auth
-// request id and the browser's bcc_csrf cookie, under a key that lives as long as the process.
-func (p *Provider) csrfToken(authRequestID, browserNonce string) string {
+// csrfToken binds a form to both what it is about (the auth request, a sign-out) and the
+// browser: an HMAC over the purpose and the browser's bcc_browser cookie, under a key that
+// lives as long as the process.
+func (p *Provider) csrfToken(purpose, browserNonce string) string {
 	mac := hmac.New(sha256.New, p.csrfKey)
-	mac.Write([]byte("bcc-login\x00" + authRequestID + "\x00" + browserNonce))
+	mac.Write([]byte("bcc-form\x00" + purpose + "\x00" + browserNonce))
 	return base64.RawURLEncoding.EncodeToString(mac.Sum(nil))
 }
 
-func (p *Provider) validCSRF(r *http.Request, authRequestID, token string) bool {
-	c, err := r.Cookie(csrfCookie)
-	if err != nil || authRequestID == "" || token == "" {
+// loginPurpose is what the login form of an auth request is for, in its CSRF token.
+func loginPurpose(authRequestID string) string { return "login " + authRequestID }
+
+func (p *Provider) validCSRF(r *http.Request, purpose, token string) bool {
+	c, err := r.Cookie(browserCookie)
+	if err != nil || purpose == "" || token == "" {
 		return false
 	}
-	return hmac.Equal([]byte(token), []byte(p.csrfToken(authRequestID, c.Value)))
+	return hmac.Equal([]byte(token), []byte(p.csrfToken(purpose, c.Value)))
 }
 
 // cookie is a provider cookie: host-only, whole site, not readable by scripts, sent on
@@ -306,49 +333,6 @@ func (p *Provider) cookie(name, value string) *http.Cookie {
 		Secure:   p.secure,
 		SameSite: http.SameSiteLaxMode,
 	}
-}
-
-// endSession wraps zitadel's end_session endpoint: when it accepts the request (and redirects),
-// the browser's sign-on session ends and its cookie is deleted.
-func (p *Provider) endSession(next http.Handler) http.Handler {
-	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		ew := &endSessionWriter{ResponseWriter: w, onRedirect: func() {
-			if c, err := r.Cookie(sessionCookie); err == nil {
-				if sess, ok := p.sessions.delete(c.Value); ok {
-					p.logger.Info("bcc: signed out", "sub", sess.subject)
-				}
-			}
-			expired := p.cookie(sessionCookie, "")
-			expired.MaxAge = -1
-			http.SetCookie(w, expired)
-		}}
-		next.ServeHTTP(ew, r)
-	})
-}
-
-// endSessionWriter calls onRedirect just before a redirect's status is written, while the
-// headers can still carry the cookie deletion.
-type endSessionWriter struct {
-	http.ResponseWriter
-	onRedirect  func()
-	wroteHeader bool
-}
-
-func (w *endSessionWriter) WriteHeader(status int) {
-	if !w.wroteHeader {
-		w.wroteHeader = true
-		if status == http.StatusFound || status == http.StatusSeeOther {
-			w.onRedirect()
-		}
-	}
-	w.ResponseWriter.WriteHeader(status)
-}
-
-func (w *endSessionWriter) Write(b []byte) (int, error) {
-	if !w.wroteHeader {
-		w.WriteHeader(http.StatusOK)
-	}
-	return w.ResponseWriter.Write(b)
 }
 
 // randomToken returns n random bytes, base64url-encoded.

@@ -32,7 +32,10 @@ const (
 	claimGroups      = "groups"
 )
 
-var errNotFound = errors.New("bcc: not found")
+var (
+	errNotFound    = errors.New("bcc: not found")
+	errAlreadyDone = errors.New("bcc: auth request already completed")
+)
 
 // storage is the provider's in-memory op.Storage: clients from the configuration, users from
 // the directory, and the auth requests, codes and access tokens of the running process.
@@ -90,7 +93,7 @@ func randomID(n int) string {
 
 // CreateAuthRequest stores a validated authorization request. PKCE, when used, must be S256;
 // a public client must use it.
-func (s *storage) CreateAuthRequest(_ context.Context, req *oidc.AuthRequest, userID string) (op.AuthRequest, error) {
+func (s *storage) CreateAuthRequest(ctx context.Context, req *oidc.AuthRequest, userID string) (op.AuthRequest, error) {
 	c, ok := s.clients[req.ClientID]
 	if !ok {
 		return nil, oidc.ErrInvalidClient().WithDescription("unknown client")
@@ -100,6 +103,10 @@ func (s *storage) CreateAuthRequest(_ context.Context, req *oidc.AuthRequest, us
 	}
 	if c.public() && req.CodeChallenge == "" {
 		return nil, oidc.ErrInvalidRequest().WithDescription("PKCE (code_challenge with S256) is required for this client")
+	}
+	browser := browserOf(ctx)
+	if browser == "" {
+		return nil, errors.New("bcc: auth request not bound to a browser")
 	}
 
 	a := &authRequest{
@@ -115,6 +122,7 @@ func (s *storage) CreateAuthRequest(_ context.Context, req *oidc.AuthRequest, us
 		Prompt:       slices.Clone([]string(req.Prompt)),
 		LoginHint:    req.LoginHint,
 		HintSubject:  userID,
+		Browser:      browser,
 	}
 	if req.MaxAge != nil {
 		d := time.Duration(*req.MaxAge) * time.Second
@@ -169,13 +177,17 @@ func (s *storage) authRequest(id string) (*authRequest, error) {
 	return a.clone(), nil
 }
 
-// completeAuthRequest marks the auth request as authenticated by the user at authTime.
+// completeAuthRequest marks the auth request as authenticated by the user at authTime, once:
+// a completed request is never completed again, for the same user or another.
 func (s *storage) completeAuthRequest(id, subject string, authTime time.Time) error {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	a, ok := s.authRequests[id]
-	if !ok {
+	if !ok || time.Since(a.CreatedAt) > authRequestLifetime {
 		return fmt.Errorf("auth request %w", errNotFound)
+	}
+	if a.IsDone {
+		return errAlreadyDone
 	}
 	a.Subject = subject
 	a.AuthTime = authTime
@@ -197,12 +209,16 @@ func (s *storage) AuthRequestByCode(_ context.Context, code string) (op.AuthRequ
 	return a.clone(), nil
 }
 
+// SaveAuthCode records the code of a completed auth request; a request yields one code, once.
 func (s *storage) SaveAuthCode(_ context.Context, id, code string) error {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	a, ok := s.authRequests[id]
 	if !ok {
 		return fmt.Errorf("auth request %w", errNotFound)
+	}
+	if !a.IsDone || !a.CodeIssuedAt.IsZero() {
+		return errors.New("bcc: auth request not completed or its code already issued")
 	}
 	a.CodeIssuedAt = time.Now()
 	s.codes[code] = id

@@ -837,3 +837,51 @@ func TestAttackLogoutIsFinal(t *testing.T) {
 		t.Errorf("the old session's CSRF token in the new session: %d, want 403", p.status)
 	}
 }
+
+// --- the bundled provider ---
+
+// TestAttackSignInRequestOfAnotherBrowser: a sign-in the attacker's browser
+// started at the bundled provider cannot be completed by the victim's
+// browser, however the victim comes to open it, so the attacker's browser
+// never ends up signed in as the victim.
+func TestAttackSignInRequestOfAnotherBrowser(t *testing.T) {
+	t.Parallel()
+	m := newMain(t)
+	victim := signIn(t, m, "admin@acme.example") // signed in at the provider too
+
+	// The attacker starts a sign-in and reads its request id off the form.
+	attacker := newClient(t, m)
+	login := attacker.get("/auth/login?return_to=/applications")
+	if !hasTestID(t, login.body, "login-form") {
+		t.Fatalf("the attacker's sign-in ended at %s (%d), want the provider's form", login.url, login.status)
+	}
+	id := login.url.Query().Get("authRequestID")
+	if id == "" {
+		t.Fatalf("no authRequestID in %s", login.url)
+	}
+	stolen := m.ProviderURL + "/login?" + url.Values{"authRequestID": {id}}.Encode()
+
+	// The victim's browser opens it (a link, an image, a redirect).
+	p := victim.getRaw(stolen, nil)
+	if p.status >= 300 && p.status < 400 {
+		t.Errorf("the victim's browser was sent on to %q: the provider completed another browser's request", p.header.Get("Location"))
+	}
+	if hasTestID(t, p.body, "login-form") {
+		t.Error("the victim's browser was offered the form of another browser's request")
+	}
+	if !strings.Contains(p.body, "another browser") {
+		t.Errorf("the victim's browser got %d without saying why:\n%s", p.status, p.body)
+	}
+
+	// The attacker asks for the code of the request, and follows through.
+	cb := attacker.get(m.ProviderURL + "/authorize/callback?" + url.Values{"id": {id}}.Encode())
+	if strings.HasPrefix(cb.url.String(), m.URL+"/applications") {
+		t.Fatalf("the attacker's browser ended at %s: signed in as the victim", cb.url)
+	}
+	assertSignedOut(t, attacker)
+
+	// The victim's own session at the portal is untouched.
+	if p := victim.get("/applications"); testIDText(t, p.body, "user-email") != "admin@acme.example" {
+		t.Errorf("the victim is no longer signed in: %d at %s", p.status, p.url)
+	}
+}

@@ -1,0 +1,99 @@
+package bcc
+
+import (
+	"context"
+	"crypto/sha256"
+	"crypto/subtle"
+	"encoding/hex"
+	"net/http"
+)
+
+// browserKey carries, from /authorize to CreateAuthRequest, the hash of the
+// bcc_browser cookie of the browser that asked.
+type browserKey struct{}
+
+// browserHash is what an auth request keeps of the browser that started it.
+func browserHash(cookie string) string {
+	sum := sha256.Sum256([]byte(cookie))
+	return hex.EncodeToString(sum[:])
+}
+
+// bindToBrowser wraps /authorize: the browser gets a random bcc_browser
+// cookie if it has none, and the auth request it starts is bound to it, so
+// that no other browser can complete it (see startedHere).
+func (p *Provider) bindToBrowser(next http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		ctx := context.WithValue(r.Context(), browserKey{}, browserHash(p.browserNonce(w, r)))
+		next.ServeHTTP(w, r.WithContext(ctx))
+	})
+}
+
+// browserOf returns the browser hash bindToBrowser put into ctx.
+func browserOf(ctx context.Context) string {
+	b, _ := ctx.Value(browserKey{}).(string)
+	return b
+}
+
+// startedHere reports whether the request comes from the browser that
+// started the auth request.
+func (p *Provider) startedHere(r *http.Request, a *authRequest) bool {
+	c, err := r.Cookie(browserCookie)
+	if err != nil || a.Browser == "" {
+		return false
+	}
+	return subtle.ConstantTimeCompare([]byte(browserHash(c.Value)), []byte(a.Browser)) == 1
+}
+
+// guardCallback wraps /authorize/callback, where zitadel turns a completed
+// auth request into a code: only for the browser that started the request,
+// and only once.
+func (p *Provider) guardCallback(next http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		// The same lookup zitadel makes (r.Form's first "id"), so both
+		// judge the same request.
+		if err := r.ParseForm(); err != nil {
+			p.renderUnknownRequest(w)
+			return
+		}
+		a, err := p.storage.authRequest(r.Form.Get("id"))
+		if err != nil {
+			p.renderUnknownRequest(w)
+			return
+		}
+		if !p.startedHere(r, a) {
+			p.refuseOtherBrowser(w, r, a)
+			return
+		}
+		if !a.CodeIssuedAt.IsZero() {
+			p.renderAlreadyUsed(w)
+			return
+		}
+		next.ServeHTTP(w, r)
+	})
+}
+
+// continueDone answers a request for an auth request that is already
+// complete: on to the callback while it has not yielded its code, a clear
+// message once it has.
+func (p *Provider) continueDone(w http.ResponseWriter, r *http.Request, a *authRequest, status int) {
+	if a.CodeIssuedAt.IsZero() {
+		http.Redirect(w, r, p.callbackURL(a.ID), status)
+		return
+	}
+	p.renderAlreadyUsed(w)
+}
+
+// refuseOtherBrowser is the answer to a browser that did not start the auth
+// request: never the form, never a silent sign-in.
+func (p *Provider) refuseOtherBrowser(w http.ResponseWriter, r *http.Request, a *authRequest) {
+	p.logger.Warn("bcc: auth request opened in another browser",
+		"client_id", a.ClientID, "remote_addr", r.RemoteAddr, "path", r.URL.Path)
+	p.renderMessage(w, http.StatusForbidden, "Sign-in started elsewhere",
+		"This sign-in was started in another browser, so it cannot be completed here. "+
+			"If you want to sign in, go back to the application and sign in again from this browser.")
+}
+
+func (p *Provider) renderAlreadyUsed(w http.ResponseWriter) {
+	p.renderMessage(w, http.StatusBadRequest, "Sign-in already complete",
+		"This sign-in has already been completed. Go back to the application; if you are not signed in there, sign in again.")
+}
