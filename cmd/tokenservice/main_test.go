@@ -26,7 +26,7 @@ import (
 
 // newMain starts the whole service (portal, bundled provider, SQLite in a
 // temporary directory) on free ports and closes it when the test ends.
-func newMain(t *testing.T, configure ...func(*Main)) *Main {
+func newMain(t testing.TB, configure ...func(*Main)) *Main {
 	t.Helper()
 	m := NewMain()
 	m.Logger = slog.New(slog.NewTextHandler(io.Discard, nil))
