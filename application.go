@@ -55,6 +55,22 @@ func (g ScopeGrant) OAuthScopes() []string {
 	return nil
 }
 
+// Confers reports whether scope is one of OAuthScopes(), without building
+// them: introspection asks it of every scope of every token.
+func (g ScopeGrant) Confers(scope string) bool {
+	n := len(g.Key)
+	if len(scope) <= n || scope[:n] != g.Key || scope[n] != ':' {
+		return false
+	}
+	switch scope[n+1:] {
+	case "read":
+		return g.Access == AccessRead || g.Access == AccessReadWrite
+	case "write":
+		return g.Access == AccessReadWrite
+	}
+	return false
+}
+
 // Application is a registered application of an account: what calls the
 // account's APIs with a Client ID and Client Secret.
 type Application struct {
@@ -140,6 +156,17 @@ type Client struct {
 
 // OAuthScopes returns every OAuth scope the client may be granted.
 func (c *Client) OAuthScopes() []string { return OAuthScopes(c.Scopes) }
+
+// HasOAuthScope reports whether scope is one of OAuthScopes(), without
+// building them.
+func (c *Client) HasOAuthScope(scope string) bool {
+	for _, g := range c.Scopes {
+		if g.Confers(scope) {
+			return true
+		}
+	}
+	return false
+}
 
 // SigningKey is a token-signing key as the store keeps it: the private key
 // encrypted under a key derived from the server key.
