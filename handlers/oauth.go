@@ -202,8 +202,10 @@ func (o *OAuth) introspect(c echo.Context) error {
 
 // activeClaims returns the claims of raw if it is an active token of the
 // account: it verifies, its application still exists with the secret it
-// was issued under, and it was not revoked. It returns nil for any other
-// token; the error is only for the database failing.
+// was issued under and still holds some of its scopes, and it was not
+// revoked. The scope is narrowed to those the application holds now. It
+// returns nil for any other token; the error is only for the database
+// failing.
 func (o *OAuth) activeClaims(ctx context.Context, raw, accountID string) (*token.Claims, error) {
 	claims, err := o.keyring.Verify(ctx, raw, o.issuer)
 	if err != nil || claims.AccountID != accountID || claims.Region != o.region {
@@ -220,12 +222,38 @@ func (o *OAuth) activeClaims(ctx context.Context, raw, accountID string) (*token
 	if client.AccountID != claims.AccountID || client.SecretGeneration != claims.SecretGeneration {
 		return nil, nil
 	}
+	if claims.Scope = heldScopes(claims.Scope, client); claims.Scope == "" {
+		return nil, nil
+	}
 	if revoked, err := o.store.TokenRevoked(ctx, claims.ID); err != nil {
 		return nil, err
 	} else if revoked {
 		return nil, nil
 	}
 	return claims, nil
+}
+
+// heldScopes returns the scopes of a token's scope claim that the client
+// still holds, in the claim's order, or "" for none. A token whose scopes
+// are all still held, nearly every one, gets its claim back unchanged.
+func heldScopes(scope string, client *tokenservice.Client) string {
+	all := true
+	for s := range strings.SplitSeq(scope, " ") {
+		if !client.HasOAuthScope(s) {
+			all = false
+			break
+		}
+	}
+	if all {
+		return scope
+	}
+	var held []string
+	for s := range strings.SplitSeq(scope, " ") {
+		if client.HasOAuthScope(s) {
+			held = append(held, s)
+		}
+	}
+	return strings.Join(held, " ")
 }
 
 // revoke is POST /oauth2/revoke (RFC 7009). A client revokes its own
