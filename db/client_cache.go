@@ -51,6 +51,12 @@ import (
 // only when it has moved. Unlike SQLite's mark, other writes (sessions,
 // token counters, renames, the reveal-window sweep) leave it, and the cache,
 // alone.
+//
+// Client IDs no application has are remembered too, under the same marks,
+// so that an unknown ID costs what a known one does. Creating an application
+// moves the mark (on PostgreSQL its INSERT fires the counter's trigger), so
+// a remembered miss never hides it; misses have a bound of their own, so a
+// flood of them cannot push known clients out.
 type clientCache struct {
 	mu      sync.Mutex // serializes the version connection
 	conn    *sql.Conn
@@ -61,6 +67,7 @@ type clientCache struct {
 
 	entriesMu sync.RWMutex
 	entries   map[string]cachedClient
+	missing   map[string]changeMark // client IDs no application had at the mark
 	// alias: the mark after this store's last carried-over commit, and
 	// the mark its entries are stored under (see carry).
 	alias struct{ from, to changeMark }
@@ -79,9 +86,13 @@ type cachedClient struct {
 	client *tokenservice.Client
 }
 
-// maxCachedClients bounds the cache's memory (a few hundred bytes each);
-// past it, the cache starts again empty.
-const maxCachedClients = 20_000
+// maxCachedClients and maxMissingClients bound the cache's memory (a few
+// hundred bytes per client, about a hundred per unknown ID); past either,
+// that half of the cache starts again empty.
+const (
+	maxCachedClients  = 20_000
+	maxMissingClients = 10_000
+)
 
 // walIndexVersion is the iVersion of the WAL-index header this reads.
 const walIndexVersion = 3007000
@@ -96,7 +107,7 @@ func newClientCache(ctx context.Context, sqldb *sql.DB, path string) (*clientCac
 		conn.Close()
 		return nil, err
 	}
-	c := &clientCache{conn: conn, version: stmt, entries: make(map[string]cachedClient)}
+	c := &clientCache{conn: conn, version: stmt, entries: make(map[string]cachedClient), missing: make(map[string]changeMark)}
 	// The first read opens the WAL index, which the connection keeps open.
 	if _, err := c.dataVersion(ctx); err != nil {
 		c.close()
@@ -118,7 +129,7 @@ func newCounterCache(ctx context.Context, p pool) (*clientCache, error) {
 	if err != nil {
 		return nil, err
 	}
-	c := &clientCache{counter: stmt, entries: make(map[string]cachedClient)}
+	c := &clientCache{counter: stmt, entries: make(map[string]cachedClient), missing: make(map[string]changeMark)}
 	if _, err := c.mark(ctx); err != nil {
 		stmt.Close()
 		return nil, err
@@ -179,28 +190,43 @@ func (c *clientCache) dataVersion(ctx context.Context) (int64, error) {
 	return v, nil
 }
 
-func (c *clientCache) get(clientID string, mark changeMark) *tokenservice.Client {
+// get returns what the cache knows of the client ID at mark: its client,
+// or missing when no application had it; neither when it must be read.
+func (c *clientCache) get(clientID string, mark changeMark) (client *tokenservice.Client, missing bool) {
 	c.entriesMu.RLock()
+	// Both maps are read whatever the first holds, so that known and
+	// unknown IDs take the same steps.
 	e, ok := c.entries[clientID]
+	missingAt, wasMissing := c.missing[clientID]
 	if c.alias.from == mark {
 		mark = c.alias.to
 	}
 	c.entriesMu.RUnlock()
 	if ok && e.mark == mark {
-		return e.client
+		return e.client, false
 	}
-	return nil
+	return nil, wasMissing && missingAt == mark
 }
 
+// put remembers what the database held for the client ID at mark: its
+// client, or nil when no application had it.
 func (c *clientCache) put(clientID string, mark changeMark, client *tokenservice.Client) {
 	c.entriesMu.Lock()
-	if len(c.entries) >= maxCachedClients {
-		c.entries = make(map[string]cachedClient)
-	}
 	if c.alias.from == mark {
 		mark = c.alias.to
 	}
-	c.entries[clientID] = cachedClient{mark: mark, client: client}
+	if client == nil {
+		if len(c.missing) >= maxMissingClients {
+			c.missing = make(map[string]changeMark)
+		}
+		c.missing[clientID] = mark
+	} else {
+		if len(c.entries) >= maxCachedClients {
+			c.entries = make(map[string]cachedClient)
+		}
+		c.entries[clientID] = cachedClient{mark: mark, client: client}
+		delete(c.missing, clientID)
+	}
 	c.entriesMu.Unlock()
 }
 
@@ -242,20 +268,29 @@ func (c *clientCache) carry(before changeMark) {
 // Client returns what the token endpoint needs of the application with the
 // client ID, in any account: from memory when nothing was committed to the
 // database since it was read, else with one indexed query. A missing
-// application is ENOTFOUND (and is not cached). The result is shared:
+// application is ENOTFOUND, remembered just as long. The result is shared:
 // callers must not modify it.
 func (db *DB) Client(ctx context.Context, clientID string) (*tokenservice.Client, error) {
 	mark, err := db.clients.mark(ctx)
 	if err != nil {
 		return nil, fmt.Errorf("db: client: change mark: %w", err)
 	}
-	if c := db.clients.get(clientID, mark); c != nil {
+	if c, missing := db.clients.get(clientID, mark); c != nil {
 		return c, nil
+	} else if missing {
+		return nil, errClientNotFound
 	}
 	c, err := db.queryClient(ctx, clientID)
 	if err != nil {
 		return nil, err
 	}
 	db.clients.put(clientID, mark, c)
+	if c == nil {
+		return nil, errClientNotFound
+	}
 	return c, nil
 }
+
+// errClientNotFound is Client's answer for a client ID no application has,
+// made once: an unknown ID costs no more than a known one.
+var errClientNotFound = fmt.Errorf("db: client: %w", errAppNotFound())

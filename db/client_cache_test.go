@@ -2,6 +2,7 @@ package db
 
 import (
 	"context"
+	"fmt"
 	"reflect"
 	"testing"
 	"time"
@@ -207,4 +208,99 @@ func openServerAndCLI(t *testing.T) (server, cli *DB) {
 		*db = d
 	}
 	return server, cli
+}
+
+// TestClientCacheRemembersUnknown: a well-formed client ID that no
+// application has is answered from memory the second time, without a
+// query, as a known one is, so the time a lookup takes does not tell them
+// apart; and an application created with that ID afterwards, by this store
+// or another, is found at the very next lookup.
+func TestClientCacheRemembersUnknown(t *testing.T) { forEachStore(t, testClientCacheRemembersUnknown) }
+
+func testClientCacheRemembersUnknown(t *testing.T) {
+	modes := []string{"WALIndexHeader", "DataVersion"}
+	if storeKind(t) == onPostgres {
+		modes = []string{"ChangeCounter"}
+	}
+	for _, mode := range modes {
+		t.Run(mode, func(t *testing.T) {
+			ctx := context.Background()
+			server, cli := openServerAndCLI(t)
+			if mode == "DataVersion" {
+				server.clients.shm.Close()
+				server.clients.shm = nil
+			}
+			mustCreate(t, cli, "acme", "known", "Known", readEmail)
+			known, err := server.Client(ctx, "known")
+			if err != nil {
+				t.Fatal(err)
+			}
+			for _, id := range []string{"by-cli", "by-server"} {
+				_, err := server.Client(ctx, id)
+				wantCode(t, err, tokenservice.ENOTFOUND)
+			}
+
+			withoutQuery(t, server, func() {
+				if _, err := server.Client(ctx, "never-asked"); err == nil || tokenservice.ErrorCode(err) == tokenservice.ENOTFOUND {
+					t.Fatalf("a lookup without the query answered %v; the test cannot tell memory from the database", err)
+				}
+				for _, id := range []string{"by-cli", "by-server"} {
+					_, err := server.Client(ctx, id)
+					wantCode(t, err, tokenservice.ENOTFOUND)
+				}
+				if c, err := server.Client(ctx, "known"); err != nil || c != known {
+					t.Fatalf("the known client without the query: %v, %v", c, err)
+				}
+			})
+
+			mustCreate(t, cli, "acme", "by-cli", "Created by the other store", readEmail)
+			if c, err := server.Client(ctx, "by-cli"); err != nil || c.ClientID != "by-cli" {
+				t.Fatalf("created by the other store after it was unknown: %v, %v", c, err)
+			}
+			mustCreate(t, server, "acme", "by-server", "Created by this store", readEmail)
+			if c, err := server.Client(ctx, "by-server"); err != nil || c.ClientID != "by-server" {
+				t.Fatalf("created by this store after it was unknown: %v, %v", c, err)
+			}
+		})
+	}
+}
+
+// TestClientCacheUnknownBounded: unknown client IDs are remembered up to a
+// bound of their own, so a flood of them takes bounded memory and never
+// pushes a known client out.
+func TestClientCacheUnknownBounded(t *testing.T) {
+	ctx := context.Background()
+	db := openTestDB(t)
+	mustCreate(t, db, "acme", "known", "Known", readEmail)
+	known, err := db.Client(ctx, "known")
+	if err != nil {
+		t.Fatal(err)
+	}
+	mark, err := db.clients.mark(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for i := range 2*maxMissingClients + 1 {
+		db.clients.put(fmt.Sprint("unknown-", i), mark, nil)
+	}
+	if n := len(db.clients.missing); n == 0 || n > maxMissingClients {
+		t.Fatalf("%d unknown client IDs remembered, want 1 to %d", n, maxMissingClients)
+	}
+	withoutQuery(t, db, func() {
+		if c, err := db.Client(ctx, "known"); err != nil || c != known {
+			t.Fatalf("the known client after a flood of unknown ones: %v, %v", c, err)
+		}
+	})
+}
+
+// withoutQuery runs f with the store's client query closed, so that a
+// lookup that reaches the database fails instead of answering.
+func withoutQuery(t *testing.T, db *DB, f func()) {
+	t.Helper()
+	db.client.Close()
+	f()
+	var err error
+	if db.client, err = db.db.PrepareContext(context.Background(), clientQuery); err != nil {
+		t.Fatal(err)
+	}
 }

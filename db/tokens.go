@@ -18,7 +18,7 @@ const clientQuery = `
 	ORDER BY s.scope_key`
 
 // queryClient reads what the token endpoint needs of the application with
-// the client ID, in one indexed query. A missing application is ENOTFOUND.
+// the client ID, in one indexed query; nil when no application has it.
 func (db *DB) queryClient(ctx context.Context, clientID string) (*tokenservice.Client, error) {
 	rows, err := db.client.QueryContext(ctx, clientID)
 	if err != nil {
@@ -44,9 +44,6 @@ func (db *DB) queryClient(ctx context.Context, clientID string) (*tokenservice.C
 	}
 	if err := rows.Err(); err != nil {
 		return nil, fmt.Errorf("db: client: %w", err)
-	}
-	if c == nil {
-		return nil, fmt.Errorf("db: client: %w", errAppNotFound())
 	}
 	return c, nil
 }
