@@ -2,6 +2,7 @@ package handlers
 
 import (
 	"context"
+	"crypto/sha256"
 	"encoding/json"
 	"io"
 	"net/http"
@@ -26,11 +27,17 @@ type TokenStore interface {
 	AddTokenUsage(ctx context.Context, usage []tokenservice.TokenUsage) error
 }
 
+// secretVerifier checks a client secret against its stored hash, as
+// secret.Keys does.
+type secretVerifier interface {
+	Verify(secret string, hash []byte) bool
+}
+
 // OAuth serves the authorization server: the client credentials grant,
 // introspection, revocation, the JWKS and the RFC 8414 metadata.
 type OAuth struct {
 	store     TokenStore
-	keys      *secret.Keys
+	keys      secretVerifier
 	keyring   *token.Keyring
 	issuer    string
 	audience  token.Audience
@@ -344,23 +351,34 @@ func (o *OAuth) authenticateWithToken(c echo.Context) (*tokenservice.Client, str
 
 // checkCredentials returns the client if the secret is its current one, nil
 // if not. Malformed IDs and secrets (the secret's checksum catches typos)
-// are refused without a database lookup; the hash comparison is constant
-// time.
+// are refused without a database lookup. A well-formed ID that no
+// application has is checked against unknownClientHash, so that it costs
+// what a known one does; the hash comparison is constant time.
 func (o *OAuth) checkCredentials(ctx context.Context, clientID, clientSecret string) (*tokenservice.Client, error) {
 	if !secret.ValidClientID(clientID) || !secret.WellFormed(clientSecret) {
 		return nil, nil
 	}
 	client, err := o.store.Client(ctx, clientID)
-	if tokenservice.ErrorCode(err) == tokenservice.ENOTFOUND {
-		return nil, nil
-	} else if err != nil {
+	hash := unknownClientHash
+	switch {
+	case err == nil:
+		hash = client.SecretHash
+	case tokenservice.ErrorCode(err) == tokenservice.ENOTFOUND:
+		client = nil
+	default:
 		return nil, err
 	}
-	if !o.keys.Verify(clientSecret, client.SecretHash) {
+	ok := o.keys.Verify(clientSecret, hash)
+	if client == nil || !ok {
 		return nil, nil
 	}
 	return client, nil
 }
+
+// unknownClientHash stands in for the secret hash of a client ID that no
+// application has: as long as a real one (HMAC-SHA-256), and matched by no
+// secret.
+var unknownClientHash = make([]byte, sha256.Size)
 
 // limitAddress is the part of a client address the rate limits count by:
 // an IPv4 address, or the /64 network of an IPv6 one (what one subscriber
