@@ -1,0 +1,106 @@
+package handlers
+
+import (
+	"context"
+	"net/http"
+	"strings"
+
+	"github.com/labstack/echo/v4"
+
+	"tokenservice"
+	"tokenservice/token"
+)
+
+// introspection is an introspection response (RFC 7662 §2.2).
+type introspection struct {
+	Active    bool           `json:"active"`
+	Scope     string         `json:"scope,omitempty"`
+	ClientID  string         `json:"client_id,omitempty"`
+	TokenType string         `json:"token_type,omitempty"`
+	Exp       int64          `json:"exp,omitempty"`
+	Iat       int64          `json:"iat,omitempty"`
+	Nbf       int64          `json:"nbf,omitempty"`
+	Sub       string         `json:"sub,omitempty"`
+	Aud       token.Audience `json:"aud,omitempty"`
+	Iss       string         `json:"iss,omitempty"`
+	Jti       string         `json:"jti,omitempty"`
+	AccountID string         `json:"account_id,omitempty"`
+	Region    string         `json:"region,omitempty"`
+}
+
+// introspect is POST /oauth2/introspect (RFC 7662). The caller is an
+// application of the account; tokens of other accounts are inactive to it.
+func (o *OAuth) introspect(c echo.Context) error {
+	caller, raw, err := o.authenticateWithToken(c)
+	if err != nil {
+		return err
+	}
+	claims, err := o.activeClaims(c.Request().Context(), raw, caller.AccountID)
+	if err != nil {
+		return err
+	}
+	if claims == nil {
+		return writeOAuthJSON(c, http.StatusOK, introspection{Active: false})
+	}
+	return writeOAuthJSON(c, http.StatusOK, introspection{
+		Active: true, Scope: claims.Scope, ClientID: claims.ClientID, TokenType: "Bearer",
+		Exp: claims.Expiry, Iat: claims.IssuedAt, Nbf: claims.NotBefore, Sub: claims.Subject,
+		Aud: claims.Audience, Iss: claims.Issuer, Jti: claims.ID, AccountID: claims.AccountID, Region: claims.Region,
+	})
+}
+
+// activeClaims returns the claims of raw if it is an active token of the
+// account: it verifies, its application still exists with the secret it
+// was issued under and still holds some of its scopes, and it was not
+// revoked. The scope is narrowed to those the application holds now. It
+// returns nil for any other token; the error is only for the database
+// failing.
+func (o *OAuth) activeClaims(ctx context.Context, raw, accountID string) (*token.Claims, error) {
+	claims, err := o.keyring.Verify(ctx, raw, o.issuer)
+	if err != nil || claims.AccountID != accountID || claims.Region != o.region {
+		// An invalid token, another account's or another region's is
+		// simply inactive.
+		return nil, nil //nolint:nilerr
+	}
+	client, err := o.store.Client(ctx, claims.ClientID)
+	if tokenservice.ErrorCode(err) == tokenservice.ENOTFOUND {
+		return nil, nil
+	} else if err != nil {
+		return nil, err
+	}
+	if client.AccountID != claims.AccountID || client.SecretGeneration != claims.SecretGeneration {
+		return nil, nil
+	}
+	if claims.Scope = heldScopes(claims.Scope, client); claims.Scope == "" {
+		return nil, nil
+	}
+	if revoked, err := o.store.TokenRevoked(ctx, claims.ID); err != nil {
+		return nil, err
+	} else if revoked {
+		return nil, nil
+	}
+	return claims, nil
+}
+
+// heldScopes returns the scopes of a token's scope claim that the client
+// still holds, in the claim's order, or "" for none. A token whose scopes
+// are all still held, nearly every one, gets its claim back unchanged.
+func heldScopes(scope string, client *tokenservice.Client) string {
+	all := true
+	for s := range strings.SplitSeq(scope, " ") {
+		if !client.HasOAuthScope(s) {
+			all = false
+			break
+		}
+	}
+	if all {
+		return scope
+	}
+	var held []string
+	for s := range strings.SplitSeq(scope, " ") {
+		if client.HasOAuthScope(s) {
+			held = append(held, s)
+		}
+	}
+	return strings.Join(held, " ")
+}
