@@ -43,26 +43,28 @@ type ApplicationUpdate struct {
 }
 
 // SecretReset replaces an application's secret, made against the Version
-// the admin confirmed (0: no check, for the operator CLI).
+// the admin confirmed.
 type SecretReset struct {
-	AccountID string // "" for any account (the operator CLI)
-	ClientID  string
-	Version   int
-	Secret    tokenservice.StoredSecret
-	Actor     tokenservice.Actor
-	FormKey   string
-	Now       time.Time
+	AccountID  string // "" for any account (the operator CLI)
+	ClientID   string
+	Version    int  // required unless AnyVersion
+	AnyVersion bool // no version check: the operator CLI, which shows none
+	Secret     tokenservice.StoredSecret
+	Actor      tokenservice.Actor
+	FormKey    string
+	Now        time.Time
 }
 
 // Deletion deletes an application, made against the Version the admin
-// confirmed (0: no check).
+// confirmed.
 type Deletion struct {
-	AccountID string // "" for any account (the operator CLI)
-	ClientID  string
-	Version   int
-	Actor     tokenservice.Actor
-	FormKey   string
-	Now       time.Time
+	AccountID  string // "" for any account (the operator CLI)
+	ClientID   string
+	Version    int  // required unless AnyVersion
+	AnyVersion bool // no version check: the operator CLI, which shows none
+	Actor      tokenservice.Actor
+	FormKey    string
+	Now        time.Time
 }
 
 // ListOptions selects a page of an account's applications.
@@ -105,6 +107,20 @@ func errAppNotFound() error {
 func errVersionConflict() error {
 	return tokenservice.Errorf(tokenservice.ECONFLICT,
 		"This application was changed by someone else while you were editing it. Review the current values and try again.")
+}
+
+// versionToCheck is the version a reset or delete must match, 0 for none.
+// Only AnyVersion skips the check: a missing version is refused, or a form
+// stripped of it would act on whatever someone else saved meanwhile.
+func versionToCheck(version int, anyVersion bool) (int, error) {
+	switch {
+	case anyVersion:
+		return 0, nil
+	case version <= 0:
+		return 0, tokenservice.Errorf(tokenservice.EINVALID,
+			"This form is out of date or incomplete, so nothing was changed. Open the application and try again.")
+	}
+	return version, nil
 }
 
 // errSecretGone is what asking for a secret after its reveal window gets.
@@ -881,11 +897,15 @@ func missingOrConflict(ctx context.Context, q queryer, accountID, clientID strin
 // ResetSecret replaces the application's secret with r.Secret at once: the
 // old secret stops working, SecretGeneration and Version go up by one, and
 // the trail records it. With an AccountID, another account's application is
-// ENOTFOUND; a Version above 0 must match the application's (ECONFLICT
-// otherwise).
+// ENOTFOUND. The Version must match the application's (ECONFLICT otherwise)
+// unless AnyVersion; without either the reset is EINVALID.
 func (db *DB) ResetSecret(ctx context.Context, r SecretReset) (*tokenservice.Application, error) {
 	if len(r.Secret.Hash) == 0 {
 		return nil, fmt.Errorf("db: reset secret: %w", tokenservice.Errorf(tokenservice.EINVALID, "A client secret is required."))
+	}
+	version, err := versionToCheck(r.Version, r.AnyVersion)
+	if err != nil {
+		return nil, fmt.Errorf("db: reset secret: %w", err)
 	}
 	tx, err := db.db.BeginTx(ctx, nil)
 	if err != nil {
@@ -907,7 +927,7 @@ func (db *DB) ResetSecret(ctx context.Context, r SecretReset) (*tokenservice.App
 		RETURNING id`,
 		r.Secret.Hash, revealUntil, padding, ciphertext,
 		millis(r.Now), text(r.Actor.Name(), 255),
-		r.ClientID, r.AccountID, r.AccountID, r.Version, r.Version,
+		r.ClientID, r.AccountID, r.AccountID, version, version,
 	).Scan(&id)
 	if errors.Is(err, sql.ErrNoRows) {
 		if r.AccountID == "" {
@@ -945,10 +965,14 @@ func (db *DB) secretColumns(s tokenservice.StoredSecret) (ciphertext []byte, pad
 
 // DeleteApplication deletes the application with its scopes; its client
 // secret stops working at once, and the trail records it. With an
-// AccountID, another account's application is ENOTFOUND. A Version above 0
-// must match the application's (ECONFLICT otherwise, nothing deleted): the
-// admin confirmed what they saw.
+// AccountID, another account's application is ENOTFOUND. The Version must
+// match the application's (ECONFLICT otherwise, nothing deleted: the admin
+// confirmed what they saw) unless AnyVersion; without either it is EINVALID.
 func (db *DB) DeleteApplication(ctx context.Context, d Deletion) error {
+	version, err := versionToCheck(d.Version, d.AnyVersion)
+	if err != nil {
+		return fmt.Errorf("db: delete application: %w", err)
+	}
 	tx, err := db.db.BeginTx(ctx, nil)
 	if err != nil {
 		return fmt.Errorf("db: delete application: %w", err)
@@ -962,7 +986,7 @@ func (db *DB) DeleteApplication(ctx context.Context, d Deletion) error {
 		DELETE FROM applications
 		WHERE client_id = ? AND (? = '' OR account_id = ?) AND (? = 0 OR version = ?)
 		RETURNING account_id, name`,
-		d.ClientID, d.AccountID, d.AccountID, d.Version, d.Version,
+		d.ClientID, d.AccountID, d.AccountID, version, version,
 	).Scan(&app.AccountID, &app.Name)
 	if errors.Is(err, sql.ErrNoRows) {
 		if d.AccountID == "" {

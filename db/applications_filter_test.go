@@ -111,7 +111,7 @@ func testListApplicationsFilterSeesChanges(t *testing.T) {
 	if got, want := listed("lling exp"), []string{"client-1"}; !slices.Equal(got, want) {
 		t.Errorf("lling exp after the rename: listed %v, want %v", got, want)
 	}
-	if err := db.DeleteApplication(ctx, Deletion{AccountID: "acme", ClientID: "client-2"}); err != nil {
+	if err := db.DeleteApplication(ctx, Deletion{AccountID: "acme", ClientID: "client-2", AnyVersion: true}); err != nil {
 		t.Fatal(err)
 	}
 	if got := listed("sync"); len(got) != 0 {

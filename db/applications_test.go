@@ -1,6 +1,7 @@
 package db
 
 import (
+	"bytes"
 	"context"
 	"database/sql"
 	"encoding/base64"
@@ -145,8 +146,8 @@ func testOtherAccount(t *testing.T) {
 			_, err := db.ResetSecret(ctx, SecretReset{AccountID: "acme", ClientID: c, Version: 1, Secret: testSecret("mallory"), Actor: testActor("mallory@acme.example"), Now: now})
 			return err
 		}},
-		{"ResetSecretUnversioned", func(c string) error {
-			_, err := db.ResetSecret(ctx, SecretReset{AccountID: "acme", ClientID: c, Version: 0, Secret: testSecret("mallory"), Actor: testActor("mallory@acme.example"), Now: now})
+		{"ResetSecretAnyVersion", func(c string) error {
+			_, err := db.ResetSecret(ctx, SecretReset{AccountID: "acme", ClientID: c, AnyVersion: true, Secret: testSecret("mallory"), Actor: testActor("mallory@acme.example"), Now: now})
 			return err
 		}},
 		{"SecretCiphertext", func(c string) error {
@@ -154,7 +155,7 @@ func testOtherAccount(t *testing.T) {
 			return err
 		}},
 		{"Delete", func(c string) error {
-			return db.DeleteApplication(ctx, Deletion{AccountID: "acme", ClientID: c, Version: 0})
+			return db.DeleteApplication(ctx, Deletion{AccountID: "acme", ClientID: c, AnyVersion: true})
 		}},
 	} {
 		t.Run(tt.name, func(t *testing.T) {
@@ -261,16 +262,18 @@ func testResetSecret(t *testing.T) {
 	later := now.Add(time.Hour)
 
 	for _, tt := range []struct {
-		name    string
-		version int
+		name       string
+		version    int
+		anyVersion bool
 	}{
-		{"CurrentVersion", 1},
-		{"Unchecked", 0},
+		{"CurrentVersion", 1, false},
+		{"AnyVersion", 0, true},
 	} {
 		t.Run(tt.name, func(t *testing.T) {
 			db := openTestDB(t)
 			mustCreate(t, db, "acme", "client-1", "Billing sync", readEmail)
-			app, err := db.ResetSecret(ctx, SecretReset{AccountID: "acme", ClientID: "client-1", Version: tt.version, Secret: testSecret("new"), Actor: testActor("bob@acme.example"), Now: later})
+			app, err := db.ResetSecret(ctx, SecretReset{AccountID: "acme", ClientID: "client-1", Version: tt.version, AnyVersion: tt.anyVersion,
+				Secret: testSecret("new"), Actor: testActor("bob@acme.example"), Now: later})
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -318,21 +321,21 @@ func testResetSecret(t *testing.T) {
 	t.Run("ByClientID", func(t *testing.T) {
 		db := openTestDB(t)
 		mustCreate(t, db, "globex", "client-1", "Billing sync")
-		app, err := db.ResetSecret(ctx, SecretReset{ClientID: "client-1", Secret: testSecret("cli"), Actor: testActor("cli"), Now: later})
+		app, err := db.ResetSecret(ctx, SecretReset{ClientID: "client-1", AnyVersion: true, Secret: testSecret("cli"), Actor: testActor("cli"), Now: later})
 		if err != nil {
 			t.Fatal(err)
 		}
 		if got, want := app.SecretGeneration, 2; got != want {
 			t.Errorf("SecretGeneration = %d, want %d", got, want)
 		}
-		_, err = db.ResetSecret(ctx, SecretReset{ClientID: "client-2", Secret: testSecret("cli"), Actor: testActor("cli"), Now: later})
+		_, err = db.ResetSecret(ctx, SecretReset{ClientID: "client-2", AnyVersion: true, Secret: testSecret("cli"), Actor: testActor("cli"), Now: later})
 		wantCode(t, err, tokenservice.ENOTFOUND)
 	})
 
 	t.Run("WithoutRevealWindow", func(t *testing.T) {
 		db := openTestDB(t)
 		mustCreate(t, db, "acme", "client-1", "Billing sync")
-		app, err := db.ResetSecret(ctx, SecretReset{AccountID: "acme", ClientID: "client-1", Version: 0, Secret: tokenservice.StoredSecret{Hash: []byte("h")}, Actor: testActor("cli"), Now: later})
+		app, err := db.ResetSecret(ctx, SecretReset{AccountID: "acme", ClientID: "client-1", AnyVersion: true, Secret: tokenservice.StoredSecret{Hash: []byte("h")}, Actor: testActor("cli"), Now: later})
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -354,12 +357,12 @@ func testDeleteApplication(t *testing.T) {
 		delete func(db *DB) error
 	}{
 		{"InAccount", func(db *DB) error {
-			return db.DeleteApplication(ctx, Deletion{AccountID: "acme", ClientID: "client-1", Version: 0})
+			return db.DeleteApplication(ctx, Deletion{AccountID: "acme", ClientID: "client-1", AnyVersion: true})
 		}},
 		{"InAccountAtVersion", func(db *DB) error {
 			return db.DeleteApplication(ctx, Deletion{AccountID: "acme", ClientID: "client-1", Version: 1})
 		}},
-		{"ByClientID", func(db *DB) error { return db.DeleteApplication(ctx, Deletion{ClientID: "client-1"}) }},
+		{"ByClientID", func(db *DB) error { return db.DeleteApplication(ctx, Deletion{ClientID: "client-1", AnyVersion: true}) }},
 	} {
 		t.Run(tt.name, func(t *testing.T) {
 			db := openTestDB(t)
@@ -397,6 +400,65 @@ func testDeleteApplicationStaleVersion(t *testing.T) {
 	wantCode(t, db.DeleteApplication(ctx, Deletion{AccountID: "globex", ClientID: "client-1", Version: 2}), tokenservice.ENOTFOUND)
 	if err := db.DeleteApplication(ctx, Deletion{AccountID: "acme", ClientID: "client-1", Version: 2}); err != nil {
 		t.Fatal(err)
+	}
+}
+
+func TestUnversionedResetAndDelete(t *testing.T) { forEachStore(t, testUnversionedResetAndDelete) }
+
+// A reset or delete without a version is refused, not made unchecked: only
+// AnyVersion, which the operator CLI sets, skips the check.
+func testUnversionedResetAndDelete(t *testing.T) {
+	ctx := context.Background()
+	db := openTestDB(t)
+	mustCreate(t, db, "acme", "client-1", "Billing sync", readEmail)
+	before, hash, err := db.ApplicationByClientID(ctx, "client-1")
+	if err != nil {
+		t.Fatal(err)
+	}
+	events := countRows(t, db, `SELECT count(*) FROM events`)
+
+	for _, v := range []struct {
+		name    string
+		version int
+	}{{"Zero", 0}, {"Negative", -1}} {
+		version := v.version
+		for _, tt := range []struct {
+			name string
+			do   func() error
+		}{
+			{"Reset", func() error {
+				_, err := db.ResetSecret(ctx, SecretReset{AccountID: "acme", ClientID: "client-1", Version: version, Secret: testSecret("new"), Actor: testActor("bob@acme.example"), Now: now})
+				return err
+			}},
+			{"ResetAnyAccount", func() error {
+				_, err := db.ResetSecret(ctx, SecretReset{ClientID: "client-1", Version: version, Secret: testSecret("new"), Actor: testActor("bob@acme.example"), Now: now})
+				return err
+			}},
+			{"Delete", func() error {
+				return db.DeleteApplication(ctx, Deletion{AccountID: "acme", ClientID: "client-1", Version: version, Actor: testActor("bob@acme.example"), Now: now})
+			}},
+			{"DeleteAnyAccount", func() error {
+				return db.DeleteApplication(ctx, Deletion{ClientID: "client-1", Version: version, Actor: testActor("bob@acme.example"), Now: now})
+			}},
+		} {
+			t.Run(tt.name+v.name, func(t *testing.T) {
+				err := tt.do()
+				wantCode(t, err, tokenservice.EINVALID)
+				if msg := tokenservice.ErrorMessage(err); !strings.Contains(msg, "try again") {
+					t.Errorf("message = %q, want one that says what to do", msg)
+				}
+				after, afterHash, err := db.ApplicationByClientID(ctx, "client-1")
+				if err != nil {
+					t.Fatalf("the application is gone: %v", err)
+				}
+				if !reflect.DeepEqual(after, before) || !bytes.Equal(afterHash, hash) {
+					t.Errorf("the application changed: %+v\nwant %+v", after, before)
+				}
+				if got := countRows(t, db, `SELECT count(*) FROM events`); got != events {
+					t.Errorf("events = %d, want %d", got, events)
+				}
+			})
+		}
 	}
 }
 
@@ -440,7 +502,7 @@ func testSecretCiphertext(t *testing.T) {
 		later := windowEnd.Add(time.Hour)
 		s := testSecret("reset")
 		s.RevealUntil = later.Add(15 * time.Minute)
-		if _, err := db.ResetSecret(ctx, SecretReset{AccountID: "acme", ClientID: "client-1", Version: 0, Secret: s, Actor: testActor("cli"), Now: later}); err != nil {
+		if _, err := db.ResetSecret(ctx, SecretReset{AccountID: "acme", ClientID: "client-1", AnyVersion: true, Secret: s, Actor: testActor("cli"), Now: later}); err != nil {
 			t.Fatal(err)
 		}
 		ct, gen, err := db.SecretCiphertext(ctx, "acme", "client-1", tokenservice.ActionSecretRevealed, testActor("test"), later)

@@ -56,7 +56,7 @@ func testClientCacheSeesEveryChange(t *testing.T) {
 			}
 
 			// A reset by the other store: the new hash and generation at once.
-			if _, err := cli.ResetSecret(ctx, SecretReset{ClientID: "client-1", Secret: testSecret("second"), Actor: testActor("cli"), Now: now}); err != nil {
+			if _, err := cli.ResetSecret(ctx, SecretReset{ClientID: "client-1", AnyVersion: true, Secret: testSecret("second"), Actor: testActor("cli"), Now: now}); err != nil {
 				t.Fatal(err)
 			}
 			if c := get(); c.SecretGeneration != 2 || string(c.SecretHash) != "hash:second" {
@@ -98,7 +98,7 @@ func testClientCacheSeesEveryChange(t *testing.T) {
 				t.Fatal(err)
 			}
 			get()
-			if _, err := cli.ResetSecret(ctx, SecretReset{ClientID: "client-1", Secret: testSecret("third"), Actor: testActor("cli"), Now: now}); err != nil {
+			if _, err := cli.ResetSecret(ctx, SecretReset{ClientID: "client-1", AnyVersion: true, Secret: testSecret("third"), Actor: testActor("cli"), Now: now}); err != nil {
 				t.Fatal(err)
 			}
 			if c := get(); c.SecretGeneration != 3 {
@@ -106,7 +106,7 @@ func testClientCacheSeesEveryChange(t *testing.T) {
 			}
 
 			// A delete by the other store: not found at once.
-			if err := cli.DeleteApplication(ctx, Deletion{ClientID: app.ClientID}); err != nil {
+			if err := cli.DeleteApplication(ctx, Deletion{ClientID: app.ClientID, AnyVersion: true}); err != nil {
 				t.Fatal(err)
 			}
 			_, err := server.Client(ctx, "client-1")
@@ -186,7 +186,7 @@ func TestClientCacheKeepsOwnTokenCounts(t *testing.T) {
 	// A reset by the other store after a carried-over commit: seen at once.
 	get()
 	count(server)
-	if _, err := cli.ResetSecret(ctx, SecretReset{ClientID: "client-1", Secret: testSecret("second"), Actor: testActor("cli"), Now: now}); err != nil {
+	if _, err := cli.ResetSecret(ctx, SecretReset{ClientID: "client-1", AnyVersion: true, Secret: testSecret("second"), Actor: testActor("cli"), Now: now}); err != nil {
 		t.Fatal(err)
 	}
 	if c := get(); c.SecretGeneration != 2 {

@@ -216,12 +216,12 @@ func TestErasedSecretUnreadable(t *testing.T) {
 			wantCode(t, err, tokenservice.EGONE)
 		}},
 		{"Reset", func(t *testing.T, db *DB) {
-			if _, err := db.ResetSecret(context.Background(), SecretReset{AccountID: "acme", ClientID: "the-client", Secret: testSecret("replacement"), Actor: testActor("cli"), Now: windowEnd}); err != nil {
+			if _, err := db.ResetSecret(context.Background(), SecretReset{AccountID: "acme", ClientID: "the-client", AnyVersion: true, Secret: testSecret("replacement"), Actor: testActor("cli"), Now: windowEnd}); err != nil {
 				t.Fatal(err)
 			}
 		}},
 		{"Delete", func(t *testing.T, db *DB) {
-			if err := db.DeleteApplication(context.Background(), Deletion{AccountID: "acme", ClientID: "the-client"}); err != nil {
+			if err := db.DeleteApplication(context.Background(), Deletion{AccountID: "acme", ClientID: "the-client", AnyVersion: true}); err != nil {
 				t.Fatal(err)
 			}
 		}},

@@ -56,13 +56,13 @@ func testEventsOfEveryChange(t *testing.T) {
 	if _, _, err := db.SecretCiphertext(ctx, "acme", "client-1", tokenservice.ActionSecretCopied, alice, now.Add(4*time.Second)); err != nil {
 		t.Fatal(err)
 	}
-	if _, err := db.ResetSecret(ctx, SecretReset{AccountID: "acme", ClientID: "client-1", Secret: testSecret("2"), Actor: bob, Now: now.Add(5 * time.Second)}); err != nil {
+	if _, err := db.ResetSecret(ctx, SecretReset{AccountID: "acme", ClientID: "client-1", AnyVersion: true, Secret: testSecret("2"), Actor: bob, Now: now.Add(5 * time.Second)}); err != nil {
 		t.Fatal(err)
 	}
-	if _, err := db.ResetSecret(ctx, SecretReset{ClientID: "client-1", Secret: testSecret("3"), Actor: tokenservice.CLIActor, Now: now.Add(6 * time.Second)}); err != nil {
+	if _, err := db.ResetSecret(ctx, SecretReset{ClientID: "client-1", AnyVersion: true, Secret: testSecret("3"), Actor: tokenservice.CLIActor, Now: now.Add(6 * time.Second)}); err != nil {
 		t.Fatal(err)
 	}
-	if err := db.DeleteApplication(ctx, Deletion{AccountID: "acme", ClientID: "client-1", Actor: alice, Now: now.Add(7 * time.Second)}); err != nil {
+	if err := db.DeleteApplication(ctx, Deletion{AccountID: "acme", ClientID: "client-1", AnyVersion: true, Actor: alice, Now: now.Add(7 * time.Second)}); err != nil {
 		t.Fatal(err)
 	}
 	if err := db.RecordEvent(ctx, &tokenservice.Event{AccountID: "acme", At: now.Add(8 * time.Second), Action: tokenservice.ActionSignedOut, Actor: alice}); err != nil {
@@ -144,7 +144,7 @@ func testEventsOnlyWithTheirChange(t *testing.T) {
 	// Refused changes record nothing.
 	_, err := db.UpdateApplication(ctx, ApplicationUpdate{AccountID: "acme", ClientID: "client-1", Version: app.Version + 1, Name: "Stale", Actor: testActor("b@acme.example"), Now: now})
 	wantCode(t, err, tokenservice.ECONFLICT)
-	_, err = db.ResetSecret(ctx, SecretReset{AccountID: "globex", ClientID: "client-1", Secret: testSecret("x"), Actor: testActor("m@globex.example"), Now: now})
+	_, err = db.ResetSecret(ctx, SecretReset{AccountID: "globex", ClientID: "client-1", Version: app.Version, Secret: testSecret("x"), Actor: testActor("m@globex.example"), Now: now})
 	wantCode(t, err, tokenservice.ENOTFOUND)
 	wantCode(t, db.DeleteApplication(ctx, Deletion{AccountID: "acme", ClientID: "client-1", Version: 7, Actor: testActor("b@acme.example"), Now: now}), tokenservice.ECONFLICT)
 	// Saving what is already there is no change.
@@ -182,7 +182,7 @@ func testEventsOnlyWithTheirChange(t *testing.T) {
 			return err
 		}},
 		{"Reset", func() error {
-			_, err := db.ResetSecret(ctx, SecretReset{AccountID: "acme", ClientID: "client-1", Secret: testSecret("new"), Actor: testActor("b@acme.example"), Now: now})
+			_, err := db.ResetSecret(ctx, SecretReset{AccountID: "acme", ClientID: "client-1", Version: app.Version, Secret: testSecret("new"), Actor: testActor("b@acme.example"), Now: now})
 			return err
 		}},
 		{"Reveal", func() error {
@@ -190,7 +190,7 @@ func testEventsOnlyWithTheirChange(t *testing.T) {
 			return err
 		}},
 		{"Delete", func() error {
-			return db.DeleteApplication(ctx, Deletion{AccountID: "acme", ClientID: "client-1", Actor: testActor("b@acme.example"), Now: now})
+			return db.DeleteApplication(ctx, Deletion{AccountID: "acme", ClientID: "client-1", Version: app.Version, Actor: testActor("b@acme.example"), Now: now})
 		}},
 	}
 	for _, s := range steps {
@@ -558,7 +558,7 @@ func testFormKey(t *testing.T) {
 		if _, err := db.UpdateApplication(ctx, edit); !errors.As(err, &dup) {
 			t.Errorf("second post of the edit form: %v, want a DuplicateError, not a conflict", err)
 		}
-		del := Deletion{AccountID: "acme", ClientID: "client-1", Actor: testActor("a@acme.example"), FormKey: "delete-1", Now: now}
+		del := Deletion{AccountID: "acme", ClientID: "client-1", Version: first.Version + 1, Actor: testActor("a@acme.example"), FormKey: "delete-1", Now: now}
 		if err := db.DeleteApplication(ctx, del); err != nil {
 			t.Fatal(err)
 		}

@@ -36,12 +36,12 @@ func TestErasedSecretLeavesNoCopyInFiles(t *testing.T) {
 			wantCode(t, err, tokenservice.EGONE)
 		}},
 		{"Reset", func(t *testing.T, db *DB) {
-			if _, err := db.ResetSecret(context.Background(), SecretReset{AccountID: "acme", ClientID: "the-client", Version: 0, Secret: testSecret("replacement"), Actor: testActor("cli"), Now: windowEnd}); err != nil {
+			if _, err := db.ResetSecret(context.Background(), SecretReset{AccountID: "acme", ClientID: "the-client", AnyVersion: true, Secret: testSecret("replacement"), Actor: testActor("cli"), Now: windowEnd}); err != nil {
 				t.Fatal(err)
 			}
 		}},
 		{"Delete", func(t *testing.T, db *DB) {
-			if err := db.DeleteApplication(context.Background(), Deletion{AccountID: "acme", ClientID: "the-client", Version: 0}); err != nil {
+			if err := db.DeleteApplication(context.Background(), Deletion{AccountID: "acme", ClientID: "the-client", AnyVersion: true}); err != nil {
 				t.Fatal(err)
 			}
 		}},
@@ -141,11 +141,11 @@ func churn(t *testing.T, db *DB, rng *rand.Rand, prefix string) {
 		}
 		switch rng.IntN(4) {
 		case 0:
-			if err := db.DeleteApplication(ctx, Deletion{AccountID: "acme", ClientID: clientID, Version: 0}); err != nil {
+			if err := db.DeleteApplication(ctx, Deletion{AccountID: "acme", ClientID: clientID, AnyVersion: true}); err != nil {
 				t.Fatal(err)
 			}
 		case 1:
-			if _, err := db.ResetSecret(ctx, SecretReset{AccountID: "acme", ClientID: clientID, Version: 0, Secret: testSecret(clientID + " again"), Actor: testActor("cli"), Now: now}); err != nil {
+			if _, err := db.ResetSecret(ctx, SecretReset{AccountID: "acme", ClientID: clientID, AnyVersion: true, Secret: testSecret(clientID + " again"), Actor: testActor("cli"), Now: now}); err != nil {
 				t.Fatal(err)
 			}
 		default:

@@ -207,13 +207,13 @@ func runApp(ctx context.Context, args []string, stdout, stderr io.Writer) error 
 		return tw.Flush()
 	case "reset-secret":
 		plaintext, stored := keys.NewStored(clientID, now.Add(cfg.RevealWindow))
-		app, err := store.ResetSecret(ctx, db.SecretReset{ClientID: clientID, Secret: stored, Actor: tokenservice.CLIActor, Now: now})
+		app, err := store.ResetSecret(ctx, db.SecretReset{ClientID: clientID, AnyVersion: true, Secret: stored, Actor: tokenservice.CLIActor, Now: now})
 		if err != nil {
 			return err
 		}
 		return printApp(stdout, app, plaintext, asJSON)
 	case "delete":
-		if err := store.DeleteApplication(ctx, db.Deletion{ClientID: clientID, Actor: tokenservice.CLIActor, Now: now}); err != nil {
+		if err := store.DeleteApplication(ctx, db.Deletion{ClientID: clientID, AnyVersion: true, Actor: tokenservice.CLIActor, Now: now}); err != nil {
 			return err
 		}
 		fmt.Fprintf(stdout, "deleted %s\n", clientID)

@@ -530,8 +530,8 @@ func TestApplicationLifecycle(t *testing.T) {
 		if id == nil {
 			t.Fatalf("create = %d", created.status)
 		}
-		admin.get("/applications/" + id[1] + "/delete")
-		if del := admin.post("/applications/"+id[1]+"/delete", url.Values{}); del.status != http.StatusSeeOther {
+		confirm := findForm(t, admin.get("/applications/"+id[1]+"/delete").body, func(n *html.Node) bool { return attr(n, "action") == "/applications/"+id[1]+"/delete" })
+		if del := admin.post(confirm.action, confirm.values); del.status != http.StatusSeeOther {
 			t.Fatalf("delete = %d", del.status)
 		}
 		var session string
@@ -1144,7 +1144,8 @@ func TestBadInput(t *testing.T) {
 		if got, want := countApps(t, m, "acme"), 2; got != want {
 			t.Errorf("applications = %d, want %d", got, want)
 		}
-		if p := admin.post("/applications/"+sid+"/delete", nil); p.status != http.StatusSeeOther {
+		confirm := findForm(t, admin.get("/applications/"+sid+"/delete").body, func(n *html.Node) bool { return attr(n, "action") == "/applications/"+sid+"/delete" })
+		if p := admin.post(confirm.action, confirm.values); p.status != http.StatusSeeOther {
 			t.Fatalf("delete = %d", p.status)
 		}
 		list := admin.get("/applications")
