@@ -302,10 +302,7 @@ func (h *Applications) resetSecret(c echo.Context) error {
 	if err != nil {
 		return err
 	}
-	version, _ := strconv.Atoi(c.FormValue("version"))
-	if version <= 0 {
-		version = app.Version
-	}
+	version, _ := strconv.Atoi(c.FormValue("version")) // 0 when missing or malformed: the store refuses it
 	user, now := userOf(c), h.now()
 	_, err = h.store.ResetSecret(c.Request().Context(), db.SecretReset{
 		AccountID: user.AccountID, ClientID: app.ClientID, Version: version, Secret: h.newSecret(app.ClientID, now),
@@ -358,7 +355,7 @@ func (h *Applications) deleteApplication(c echo.Context) error {
 		return err
 	}
 	user := userOf(c)
-	version, _ := strconv.Atoi(c.FormValue("version"))
+	version, _ := strconv.Atoi(c.FormValue("version")) // 0 when missing or malformed: the store refuses it
 	err = h.store.DeleteApplication(c.Request().Context(), db.Deletion{
 		AccountID: user.AccountID, ClientID: app.ClientID, Version: version, Actor: actorOf(c), FormKey: formKey(c), Now: h.now(),
 	})

@@ -16,6 +16,7 @@ import (
 	"golang.org/x/net/html"
 
 	"tokenservice"
+	"tokenservice/db"
 )
 
 // TestRetiredScope: an operator replaces the catalogue and drops a scope
@@ -164,6 +165,92 @@ func TestDeleteAfterChange(t *testing.T) {
 	}
 	if body := admin.get("/applications/" + id).body; !strings.Contains(body, "was not deleted") {
 		t.Fatal("the details page does not say why nothing was deleted")
+	}
+}
+
+// TestResetAndDeleteNeedVersion: a reset or delete posted without a usable
+// version of the application (missing, empty, not a number, not positive)
+// is refused and changes nothing, even after someone else's edit, where
+// falling back to the current version would act on what nobody confirmed.
+// With the stale version of the confirmation it is the usual conflict.
+func TestResetAndDeleteNeedVersion(t *testing.T) {
+	t.Parallel()
+	m := newMain(t)
+	admin := signIn(t, m, "admin@acme.example")
+	other := signIn(t, m, "admin@acme.example") // a second admin session
+	id := admin.createApp("Versioned", url.Values{"scope.ess:account": {"read"}})
+
+	confirm := func(action string) form {
+		return findForm(t, admin.get("/applications/"+id+"/"+action).body, func(n *html.Node) bool {
+			return strings.HasSuffix(attr(n, "action"), "/"+action)
+		})
+	}
+	reset, deletion := confirm("reset"), confirm("delete")
+	edit := appForm(t, other.get("/applications/"+id+"/edit").body)
+	edit.values.Set("name", "Versioned, renamed")
+	if p := other.post("/applications/"+id, edit.values); p.status != http.StatusSeeOther {
+		t.Fatalf("rename = %d", p.status)
+	}
+	before := stateOf(t, m, id)
+	events := func() int {
+		t.Helper()
+		page, err := m.Store.ListEvents(context.Background(), "acme", db.EventFilter{ClientID: id})
+		if err != nil {
+			t.Fatal(err)
+		}
+		return len(page.Events)
+	}
+	trail := events()
+
+	for _, action := range []struct {
+		name string
+		form form
+	}{{"Reset", reset}, {"Delete", deletion}} {
+		for _, tt := range []struct {
+			name    string
+			version []string // nil: no version field
+		}{
+			{"Missing", nil},
+			{"Empty", []string{""}},
+			{"NotANumber", []string{"two"}},
+			{"Zero", []string{"0"}},
+			{"Negative", []string{"-1"}},
+		} {
+			t.Run(action.name+tt.name, func(t *testing.T) {
+				f := url.Values{}
+				for k, v := range action.form.values {
+					f[k] = v
+				}
+				f.Del("version")
+				if tt.version != nil {
+					f["version"] = tt.version
+				}
+				p := admin.post(action.form.action, f)
+				if got, want := p.status, http.StatusUnprocessableEntity; got != want {
+					t.Fatalf("status = %d, want %d (Location %q)", got, want, p.header.Get("Location"))
+				}
+				if msg := testIDText(t, p.body, "error-page"); !strings.Contains(msg, "out of date or incomplete") {
+					t.Errorf("the refusal does not say what to do: %q", msg)
+				}
+				assertUnchanged(t, m, id, before)
+				if got := events(); got != trail {
+					t.Errorf("events = %d, want %d: a refused request was recorded", got, trail)
+				}
+			})
+		}
+		t.Run(action.name+"StaleVersion", func(t *testing.T) {
+			p := admin.post(action.form.action, action.form.values)
+			if got, want := p.status, http.StatusSeeOther; got != want {
+				t.Fatalf("status = %d, want %d", got, want)
+			}
+			if got, want := p.header.Get("Location"), "/applications/"+id; got != want {
+				t.Errorf("went to %q, want %q", got, want)
+			}
+			assertUnchanged(t, m, id, before)
+			if got := events(); got != trail {
+				t.Errorf("events = %d, want %d", got, trail)
+			}
+		})
 	}
 }
 
