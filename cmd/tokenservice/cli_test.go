@@ -195,6 +195,8 @@ func TestCLIBadInput(t *testing.T) {
 		{"BlankName", []string{"create", "--account", "acme", "--name", " \t "}},
 		{"Name101", []string{"create", "--account", "acme", "--name", strings.Repeat("n", 101)}},
 		{"NameControlCharacter", []string{"create", "--account", "acme", "--name", "a\x1bb"}},
+		{"NameZeroWidthSpace", []string{"create", "--account", "acme", "--name", "Keeper\u200b"}},
+		{"NameBidiOverride", []string{"create", "--account", "acme", "--name", "a\u202eb"}},
 		{"ScopeWithoutAccess", []string{"create", "--account", "acme", "--name", "x", "--scope", "forensics:account"}},
 		{"ScopeUnknownKey", []string{"create", "--account", "acme", "--name", "x", "--scope", "nope:thing=read"}},
 		{"ScopeUnknownAccess", []string{"create", "--account", "acme", "--name", "x", "--scope", "forensics:account=admin"}},
@@ -249,6 +251,13 @@ func TestCLIBadInput(t *testing.T) {
 			if _, err := os.Stat(missing); !os.IsNotExist(err) {
 				t.Errorf("tokenservice %q created the missing data dir", args)
 			}
+		}
+	})
+
+	t.Run("NameInvisibleMessage", func(t *testing.T) {
+		_, _, err := runCLI(t, "app", "create", "--data-dir", dir, "--account", "acme", "--name", "Kee\u200bper")
+		if err == nil || !strings.Contains(err.Error(), "--name") || !strings.Contains(err.Error(), "U+200B ZERO WIDTH SPACE") {
+			t.Errorf("error = %v, want it to name the flag and the invisible character", err)
 		}
 	})
 

@@ -1054,6 +1054,10 @@ func TestBadInput(t *testing.T) {
 		{"NameEscape", "name", url.Values{"name": {"SIEM\x1b[31mexport"}}},
 		{"NameNewline", "name", url.Values{"name": {"SIEM\nexport"}}},
 		{"NameBidiOverride", "name", url.Values{"name": {"SIEM\u202eexport"}}},
+		{"NameZeroWidthSpace", "name", url.Values{"name": {"SIEM\u200bexport"}}},
+		{"NameSoftHyphen", "name", url.Values{"name": {"SIEM ex\u00adport"}}},
+		{"NameByteOrderMark", "name", url.Values{"name": {"\ufeffSIEM export"}}},
+		{"NameTagCharacter", "name", url.Values{"name": {"SIEM export\U000E0041"}}},
 		{"NameInvalidUTF8", "name", url.Values{"name": {"SIEM\xffexport"}}},
 		{"ScopeUnknownKey", "scope.nope:thing", url.Values{"scope.nope:thing": {"read"}}},
 		{"AccessUnknown", "scope.impersonation:account", url.Values{"scope.impersonation:account": {"admin"}}},
@@ -1100,6 +1104,16 @@ func TestBadInput(t *testing.T) {
 			})
 		}
 	}
+
+	t.Run("InvisibleCharacterNamed", func(t *testing.T) {
+		p := admin.post("/applications", url.Values{"name": {"SIEM\u200bexport"}, "scope.ess:account": {"read"}})
+		if got, want := p.status, http.StatusUnprocessableEntity; got != want {
+			t.Fatalf("status = %d, want %d", got, want)
+		}
+		if msg, _ := elementText(t, p.body, "name-error"); !strings.Contains(msg, "invisible character (U+200B ZERO WIDTH SPACE)") {
+			t.Errorf("name message = %q, want it to name the invisible character", msg)
+		}
+	})
 
 	t.Run("HTMXGetsTheForm", func(t *testing.T) {
 		form := url.Values{"_csrf": {admin.csrf}, "name": {""}}

@@ -30,6 +30,8 @@ async function setName(page: Page, value: string): Promise<void> {
 }
 
 const CONTROL_MESSAGE = 'The name cannot contain control characters such as tabs or line breaks.';
+const invisibleMessage = (character: string) =>
+  `The name contains an invisible character (${character}), which can make it look like another name. Type the name again without it.`;
 
 /** Invalid names, each with the message the form must give. `m` is a marker to find the name by. */
 function invalidNames(m: string): Array<{ label: string; value: string; message: string }> {
@@ -39,7 +41,8 @@ function invalidNames(m: string): Array<{ label: string; value: string; message:
     { label: '10,000 characters', value: m + 'x'.repeat(10_000 - m.length), message: 'The name can be at most 100 characters long.' },
     { label: 'NUL', value: `${m} \u0000 nul`, message: CONTROL_MESSAGE },
     { label: 'BEL', value: `${m} \u0007 bell`, message: CONTROL_MESSAGE },
-    { label: 'right-to-left override', value: `${m} \u202e evil`, message: CONTROL_MESSAGE },
+    { label: 'right-to-left override', value: `${m} \u202e evil`, message: invisibleMessage('U+202E RIGHT-TO-LEFT OVERRIDE') },
+    { label: 'zero width space', value: `${m}\u200b look-alike`, message: invisibleMessage('U+200B ZERO WIDTH SPACE') },
     { label: 'tab', value: `${m}\tafter a tab`, message: CONTROL_MESSAGE },
   ];
 }
@@ -69,7 +72,7 @@ test('Add Application: bad names get a clear message, keep the input and registe
     // What the user chose is still there. (The name is kept too, except the
     // characters HTML itself cannot carry: NUL and line breaks.)
     await expect(scopeAccess(page, 'Incident Response').getByRole('radio', { name: 'Read & Write', exact: true }), label).toBeChecked();
-    if (label === '10,000 characters' || label === 'BEL' || label === 'right-to-left override') {
+    if (label === '10,000 characters' || label === 'BEL' || label === 'right-to-left override' || label === 'zero width space') {
       await expect(page.getByLabel('Application name'), label).toHaveValue(value);
     }
   }
@@ -109,7 +112,7 @@ test('Edit Application: bad names and forged scopes get a clear message, keep th
     await expect(page, label).toHaveURL(new RegExp(`/applications/${clientId}/edit$`));
     await expect(page.getByRole('heading', { level: 1, name: 'Edit Application' }), label).toBeVisible();
     await expect(scopeAccess(page, 'Reporting').getByRole('radio', { name: 'Read', exact: true }), label).toBeChecked();
-    if (label === '10,000 characters' || label === 'BEL' || label === 'right-to-left override') {
+    if (label === '10,000 characters' || label === 'BEL' || label === 'right-to-left override' || label === 'zero width space') {
       await expect(page.getByLabel('Application name'), label).toHaveValue(value);
     }
   }
