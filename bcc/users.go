@@ -11,8 +11,10 @@ import (
 	"os"
 	"slices"
 	"strings"
+	"unicode"
 
 	"golang.org/x/crypto/bcrypt"
+	"golang.org/x/text/unicode/runenames"
 )
 
 // passwordCost is the bcrypt cost used for passwords hashed at start-up (the demo password and
@@ -126,6 +128,12 @@ func newDirectory(f usersFile) (*directory, error) {
 		if a.ID == "" {
 			return nil, fmt.Errorf("accounts[%d]: id is required", i)
 		}
+		if err := checkVisible("id", a.ID); err != nil {
+			return nil, fmt.Errorf("accounts[%d]: %w", i, err)
+		}
+		if err := checkVisible("name", a.Name); err != nil {
+			return nil, fmt.Errorf("accounts[%d]: %w", i, err)
+		}
 		if _, dup := accounts[a.ID]; dup {
 			return nil, fmt.Errorf("accounts[%d]: duplicate account id %q", i, a.ID)
 		}
@@ -176,6 +184,11 @@ func newUser(e userEntry, accounts map[string]string) (*user, error) {
 	if email == "" || !strings.Contains(email, "@") {
 		return nil, errors.New("a valid email is required")
 	}
+	for _, f := range []struct{ field, value string }{{"id", e.ID}, {"email", email}, {"name", e.Name}} {
+		if err := checkVisible(f.field, f.value); err != nil {
+			return nil, err
+		}
+	}
 	u := &user{UserInfo: UserInfo{
 		Subject: e.ID,
 		Email:   email,
@@ -224,6 +237,30 @@ func newUser(e userEntry, accounts map[string]string) (*user, error) {
 		return nil, errors.New("password_hash (bcrypt) or password is required")
 	}
 	return u, nil
+}
+
+// checkVisible refuses a value the portal would show as something else: one
+// with a control character, a line separator or an invisible format
+// character (Unicode Cf), as the portal refuses them in application names.
+func checkVisible(field, value string) error {
+	for _, r := range value {
+		switch {
+		case unicode.IsControl(r) || r == '\u2028' || r == '\u2029':
+			return fmt.Errorf("%s %q contains a control character (%s)", field, value, characterName(r))
+		case unicode.Is(unicode.Cf, r):
+			return fmt.Errorf("%s %q contains an invisible character (%s)", field, value, characterName(r))
+		}
+	}
+	return nil
+}
+
+// characterName names r for a message, "U+200B ZERO WIDTH SPACE"; control
+// characters, which have no name, by their code point alone.
+func characterName(r rune) string {
+	if name := runenames.Name(r); name != "" && !strings.HasPrefix(name, "<") {
+		return fmt.Sprintf("%U %s", r, name)
+	}
+	return fmt.Sprintf("%U", r)
 }
 
 // subjectFromEmail derives a stable, opaque subject from an e-mail address, so that a user
