@@ -18,7 +18,7 @@ import (
 	"strings"
 	"time"
 
-	"tokenservice/db/pgtest"
+	"tokenservice/db/pgtest/pgserver"
 )
 
 // The targets the report checks (issue 7).
@@ -200,7 +200,7 @@ func runCompare(ctx context.Context, args []string, stdout, stderr io.Writer) er
 	fs.StringVar(&concurrency, "concurrency", "1,32,128", "concurrency levels of the grant, comma-separated")
 	fs.StringVar(&side, "side-concurrency", "32", "concurrency levels of introspection, the JWKS, PostgreSQL and many applications")
 	fs.IntVar(&o.apps, "apps", 10_000, "registered applications of the many-applications comparison (against 10)")
-	fs.BoolVar(&o.postgres, "postgres", true, "also measure with PostgreSQL as the store (a throwaway server, as db/pgtest starts it)")
+	fs.BoolVar(&o.postgres, "postgres", true, "also measure with PostgreSQL as the store (a throwaway server, as db/pgtest/pgserver starts it)")
 	fs.IntVar(&o.startups, "startups", 5, "start-ups measured per case; the report shows their median")
 	fs.IntVar(&o.startupApps, "startup-apps", 100_000, "applications of the second start-up case")
 	fs.DurationVar(&o.profile, "profile", 3*time.Second, "CPU and allocation profile of an extra 32-client load (0: none)")
@@ -402,7 +402,7 @@ func compare(ctx context.Context, o compareOptions, logw io.Writer) (*report, er
 	rep.scenarios = append(rep.scenarios, jwks)
 
 	pg := &scenario{key: "postgres", title: "PostgreSQL as the store", unit: "tokens", concurrency: o.side,
-		about: "The grant with keep-alive, `tokenservice` on a PostgreSQL database (a throwaway local server as `db/pgtest` starts it: " +
+		about: "The grant with keep-alive, `tokenservice` on a PostgreSQL database (a throwaway local server as `db/pgtest/pgserver` starts it: " +
 			"fsync off, on the same machine) against a baseline knowing the same application."}
 	rep.scenarios = append(rep.scenarios, pg)
 	if !o.postgres {
@@ -510,7 +510,7 @@ func jwksTargets(ctx context.Context, ref, subj *target) (*scenario, error) {
 // postgres starts a throwaway PostgreSQL server, tokenservice on it with
 // an application made by the CLI, and a baseline knowing that application.
 func (b *bench) postgres(ctx context.Context, s *scenario, serverKey string) error {
-	srv, err := pgtest.Start()
+	srv, err := pgserver.Start()
 	if err != nil {
 		return err
 	}

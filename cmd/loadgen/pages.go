@@ -24,7 +24,7 @@ import (
 	"golang.org/x/net/html"
 
 	"tokenservice/db"
-	"tokenservice/db/pgtest"
+	"tokenservice/db/pgtest/pgserver"
 	"tokenservice/secret"
 )
 
@@ -135,10 +135,10 @@ type seededServer struct {
 
 // storeHost provides the stores servers run on: a SQLite file in a
 // temporary directory, or a new schema of one throwaway PostgreSQL server
-// (db/pgtest) started on first use.
+// (db/pgtest/pgserver) started on first use.
 type storeHost struct {
 	tmp string
-	pg  *pgtest.Server
+	pg  *pgserver.Server
 	n   int
 }
 
@@ -180,8 +180,8 @@ func (h *storeHost) startSeeded(ctx context.Context, binary, store string, apps,
 	switch store {
 	case storePostgres:
 		if h.pg == nil {
-			fmt.Fprintln(logw, "starting a throwaway PostgreSQL server (db/pgtest)")
-			if h.pg, err = pgtest.Start(); err != nil {
+			fmt.Fprintln(logw, "starting a throwaway PostgreSQL server (db/pgtest/pgserver)")
+			if h.pg, err = pgserver.Start(); err != nil {
 				return nil, err
 			}
 		}
@@ -615,7 +615,7 @@ func pagesMarkdown(o pagesOptions, runs []pagesRun) string {
 	b.WriteString("### How it is measured\n\n")
 	b.WriteString("- **store**: filled by `loadgen seed`'s loader (realistic names, one to all scopes of the default\n")
 	b.WriteString("  catalogue, a year of events: creations, renames, scope changes, secret views and resets, sign-ins)\n")
-	b.WriteString("  through the product's schema; PostgreSQL is a throwaway local server (`db/pgtest`, fsync off).\n")
+	b.WriteString("  through the product's schema; PostgreSQL is a throwaway local server (`db/pgtest/pgserver`, fsync off).\n")
 	b.WriteString("  `bin/tokenservice` runs on it with its defaults but for free loopback ports and a JSON request log.\n")
 	b.WriteString("- **client**: signed in as the demo admin through the bundled provider's login form, like a person;\n")
 	fmt.Fprintf(&b, "  then one request at a time over one keep-alive connection, the pages in turn: %d rounds of\n", o.warmup+o.requests)

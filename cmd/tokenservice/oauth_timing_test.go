@@ -32,11 +32,7 @@ func BenchmarkTokenClientID(b *testing.B) {
 			var args []string
 			configure := func(m *Main) { m.Config.TrustedProxies = "127.0.0.1" }
 			if kind == "PostgreSQL" {
-				pg, err := pgtest.Start()
-				if err != nil {
-					b.Fatal(err)
-				}
-				b.Cleanup(func() { pg.Stop() })
+				pg := pgtest.NewServer(b)
 				databaseURL, err := pg.CreateSchema(context.Background())
 				if err != nil {
 					b.Fatal(err)

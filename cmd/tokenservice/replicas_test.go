@@ -35,11 +35,7 @@ const revealWindow = 10 * time.Second
 // do is done once: counters add up exactly, each secret is erased once.
 func TestReplicas(t *testing.T) {
 	t.Parallel()
-	pg, err := pgtest.Start()
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { pg.Stop() })
+	pg := pgtest.NewServer(t)
 	databaseURL, err := pg.CreateSchema(context.Background())
 	if err != nil {
 		t.Fatal(err)
