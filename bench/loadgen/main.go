@@ -15,6 +15,10 @@
 // reuses the product's secret hashing and token signing, so the difference
 // between the two is what the product adds around them.
 //
+// It is a module of its own, bench/, which takes the product from this
+// repository through a replace directive, so that what only the benchmarks
+// need (the growth chart's plotting library) stays out of the product's go.mod.
+//
 // # How the parts of the suite make one report
 //
 // Every part of the suite keeps to this, so that docs/benchmarks.md is
