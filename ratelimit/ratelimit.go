@@ -7,6 +7,9 @@
 // source address keep one address's failures from locking out a client
 // that calls from another. Memory is bounded: the least recently used keys
 // are forgotten first.
+//
+// The portal and the bundled provider both use it, so it imports neither:
+// it is infrastructure, as a third-party library would be.
 package ratelimit
 
 import (
