@@ -76,10 +76,7 @@ var importRules = []struct {
 	{
 		rule: "root → anything outside the standard library",
 		from: []layer{rootLayer}, to: notStd,
-		// Unicode's character names, which the unicode package lacks, for
-		// the messages about invisible characters in names.
-		except: []string{"golang.org/x/text/unicode/runenames"},
-		why:    "the root package holds the domain's types and rules, which need no infrastructure",
+		why: "the root package holds the domain's types and rules, which need no infrastructure",
 	},
 	{
 		rule: "views → db, handlers",

@@ -5,8 +5,6 @@ import (
 	"strings"
 	"unicode"
 	"unicode/utf8"
-
-	"golang.org/x/text/unicode/runenames"
 )
 
 // MaxNameLen is the longest application name, in characters.
@@ -41,12 +39,44 @@ func CleanName(name string) (string, error) {
 }
 
 // characterName names r for a message, "U+200B ZERO WIDTH SPACE": whoever
-// cannot see the character can still tell what it is.
+// cannot see the character can still tell what it is. Characters outside
+// formatNames go by their code point alone.
 func characterName(r rune) string {
-	if name := runenames.Name(r); name != "" {
+	if name, ok := formatNames[r]; ok {
 		return fmt.Sprintf("%U %s", r, name)
 	}
-	return fmt.Sprintf("%U", r) // assigned after the names table was made
+	return fmt.Sprintf("%U", r)
+}
+
+// formatNames are the Unicode names of the invisible format characters that
+// text copied from documents, chats and web pages brings along.
+var formatNames = map[rune]string{
+	0x00AD: "SOFT HYPHEN",
+	0x061C: "ARABIC LETTER MARK",
+	0x180E: "MONGOLIAN VOWEL SEPARATOR",
+	0x200B: "ZERO WIDTH SPACE",
+	0x200C: "ZERO WIDTH NON-JOINER",
+	0x200D: "ZERO WIDTH JOINER",
+	0x200E: "LEFT-TO-RIGHT MARK",
+	0x200F: "RIGHT-TO-LEFT MARK",
+	0x202A: "LEFT-TO-RIGHT EMBEDDING",
+	0x202B: "RIGHT-TO-LEFT EMBEDDING",
+	0x202C: "POP DIRECTIONAL FORMATTING",
+	0x202D: "LEFT-TO-RIGHT OVERRIDE",
+	0x202E: "RIGHT-TO-LEFT OVERRIDE",
+	0x2060: "WORD JOINER",
+	0x2061: "FUNCTION APPLICATION",
+	0x2062: "INVISIBLE TIMES",
+	0x2063: "INVISIBLE SEPARATOR",
+	0x2064: "INVISIBLE PLUS",
+	0x2066: "LEFT-TO-RIGHT ISOLATE",
+	0x2067: "RIGHT-TO-LEFT ISOLATE",
+	0x2068: "FIRST STRONG ISOLATE",
+	0x2069: "POP DIRECTIONAL ISOLATE",
+	0xFEFF: "ZERO WIDTH NO-BREAK SPACE",
+	0xFFF9: "INTERLINEAR ANNOTATION ANCHOR",
+	0xFFFA: "INTERLINEAR ANNOTATION SEPARATOR",
+	0xFFFB: "INTERLINEAR ANNOTATION TERMINATOR",
 }
 
 func invalidName(msg string) error {

@@ -14,7 +14,6 @@ import (
 	"unicode"
 
 	"golang.org/x/crypto/bcrypt"
-	"golang.org/x/text/unicode/runenames"
 )
 
 // passwordCost is the bcrypt cost used for passwords hashed at start-up (the demo password and
@@ -246,21 +245,12 @@ func checkVisible(field, value string) error {
 	for _, r := range value {
 		switch {
 		case unicode.IsControl(r) || r == '\u2028' || r == '\u2029':
-			return fmt.Errorf("%s %q contains a control character (%s)", field, value, characterName(r))
+			return fmt.Errorf("%s %q contains a control character (%s)", field, value, fmt.Sprintf("%U", r))
 		case unicode.Is(unicode.Cf, r):
-			return fmt.Errorf("%s %q contains an invisible character (%s)", field, value, characterName(r))
+			return fmt.Errorf("%s %q contains an invisible character (%s)", field, value, fmt.Sprintf("%U", r))
 		}
 	}
 	return nil
-}
-
-// characterName names r for a message, "U+200B ZERO WIDTH SPACE"; control
-// characters, which have no name, by their code point alone.
-func characterName(r rune) string {
-	if name := runenames.Name(r); name != "" && !strings.HasPrefix(name, "<") {
-		return fmt.Sprintf("%U %s", r, name)
-	}
-	return fmt.Sprintf("%U", r)
 }
 
 // subjectFromEmail derives a stable, opaque subject from an e-mail address, so that a user

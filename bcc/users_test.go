@@ -103,13 +103,13 @@ func TestUsersFileErrors(t *testing.T) {
 		{"BadEmail", `{"users": [{"email": "nobody", "password": "x"}]}`, "a valid email is required"},
 		{"ColonInID", `{"users": [{"id": "a:b", "email": "a@b.example", "password": "x"}]}`, "must not contain colons"},
 		// What the portal shows of a user or an account must look like what it is.
-		{"ZeroWidthSpaceInName", `{"users": [{"email": "a@b.example", "name": "Ada\u200b Admin", "password": "x"}]}`, `name "Ada\u200b Admin" contains an invisible character (U+200B ZERO WIDTH SPACE)`},
-		{"BidiOverrideInName", `{"users": [{"email": "a@b.example", "name": "Ada \u202eAdmin", "password": "x"}]}`, "(U+202E RIGHT-TO-LEFT OVERRIDE)"},
+		{"ZeroWidthSpaceInName", `{"users": [{"email": "a@b.example", "name": "Ada\u200b Admin", "password": "x"}]}`, `name "Ada\u200b Admin" contains an invisible character (U+200B)`},
+		{"BidiOverrideInName", `{"users": [{"email": "a@b.example", "name": "Ada \u202eAdmin", "password": "x"}]}`, "(U+202E)"},
 		{"TabInName", `{"users": [{"email": "a@b.example", "name": "Ada\tAdmin", "password": "x"}]}`, "contains a control character (U+0009)"},
-		{"SoftHyphenInEmail", `{"users": [{"email": "ad\u00ada@b.example", "password": "x"}]}`, `email "ad\u00ada@b.example" contains an invisible character (U+00AD SOFT HYPHEN)`},
-		{"ByteOrderMarkInID", `{"users": [{"id": "\ufeffada", "email": "a@b.example", "password": "x"}]}`, "(U+FEFF ZERO WIDTH NO-BREAK SPACE)"},
+		{"SoftHyphenInEmail", `{"users": [{"email": "ad\u00ada@b.example", "password": "x"}]}`, `email "ad\u00ada@b.example" contains an invisible character (U+00AD)`},
+		{"ByteOrderMarkInID", `{"users": [{"id": "\ufeffada", "email": "a@b.example", "password": "x"}]}`, "(U+FEFF)"},
 		{"ZeroWidthJoinerInAccountName", `{"accounts": [{"id": "acme", "name": "Ac\u200dme"}], "users": [{"email": "a@b.example", "account": "acme", "password": "x"}]}`, "accounts[0]: name"},
-		{"TagInAccountID", `{"accounts": [{"id": "acme\udb40\udc41"}], "users": [{"email": "a@b.example", "password": "x"}]}`, "(U+E0041 TAG LATIN CAPITAL LETTER A)"},
+		{"TagInAccountID", `{"accounts": [{"id": "acme\udb40\udc41"}], "users": [{"email": "a@b.example", "password": "x"}]}`, "(U+E0041)"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
