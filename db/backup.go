@@ -31,6 +31,9 @@ type BackupInfo struct {
 	SchemaVersion int // the newest migration the file has
 	Applications  int
 	Events        int // 0 in files from before the audit trail
+	// ClosedWindows counts the reveal windows Backup or Restore closed in
+	// the copy: those secrets verify but can no longer be viewed.
+	ClosedWindows int
 }
 
 // Backup writes a consistent copy of the database to path while the service
@@ -39,6 +42,10 @@ type BackupInfo struct {
 // committed before it began and nothing of one committed later: never an
 // application without its scopes. Copying the file with cp instead can catch
 // it between the database file and the WAL and give a corrupt copy.
+//
+// The copy holds no secret that can still be viewed: every reveal window
+// is closed in it and the encrypted secrets erased (see closeRevealWindows);
+// the hashes stay, so every secret still verifies.
 //
 // The copy is written under a temporary name in path's directory, synced,
 // checked, and only then linked to path, so path is either a complete,
@@ -85,6 +92,10 @@ func backup(ctx context.Context, sqldb *sql.DB, path string) (*BackupInfo, error
 	if _, err := sqldb.ExecContext(ctx, `VACUUM INTO ?`, tmp); err != nil {
 		return nil, fmt.Errorf("db: backup: vacuum into %s: %w", tmp, err)
 	}
+	closed, err := closeRevealWindows(ctx, tmp)
+	if err != nil {
+		return nil, fmt.Errorf("db: backup: %w", err)
+	}
 	if err := syncFile(tmp); err != nil {
 		return nil, fmt.Errorf("db: backup: %w", err)
 	}
@@ -92,6 +103,7 @@ func backup(ctx context.Context, sqldb *sql.DB, path string) (*BackupInfo, error
 	if err != nil {
 		return nil, fmt.Errorf("db: backup: the copy does not check out: %w", err)
 	}
+	info.ClosedWindows = closed
 	if err := linkNew(tmp, path); err != nil {
 		return nil, err
 	}
@@ -193,6 +205,10 @@ type RestoreInfo struct {
 	// Previous is where the replaced database was kept; "" when there was
 	// none.
 	Previous string
+	// PreviousOpen says why the reveal windows of the replaced database
+	// could not be closed, so that Previous may hold secrets that can be
+	// viewed; nil when they were. A damaged database does not stop a restore.
+	PreviousOpen error
 }
 
 // Restore puts the backup at backupPath in place of the database at
@@ -200,11 +216,13 @@ type RestoreInfo struct {
 // any process has the database open, which it learns by taking SQLite's
 // exclusive lock on it.
 //
-// It copies the backup next to dbPath, syncs and checks the copy (see
-// Inspect and RestoreOptions.Check), then checkpoints the current
-// database's WAL into it, so that no -wal file is left to be replayed onto
-// the restored one, keeps it as <db>.before-restore-<time> (a hard link, so
-// dbPath never goes missing) and renames the copy over dbPath.
+// It copies the backup next to dbPath, checks the copy (see Inspect),
+// closes its reveal windows (a backup from an older version may have them
+// open), checks it again (RestoreOptions.Check) and syncs it. Then it
+// closes the current database's reveal windows too and checkpoints its WAL
+// into it, so that no -wal file is left to be replayed onto the restored
+// one, keeps it as <db>.before-restore-<time> (a hard link, so dbPath never
+// goes missing) and renames the copy over dbPath.
 func Restore(ctx context.Context, backupPath, dbPath string, opts RestoreOptions) (*RestoreInfo, error) {
 	if IsPostgres(dbPath) {
 		return nil, ErrBackupPostgres
@@ -229,6 +247,9 @@ func Restore(ctx context.Context, backupPath, dbPath string, opts RestoreOptions
 		return nil, err
 	}
 	info.Path = backupPath
+	if info.ClosedWindows, err = closeRevealWindows(ctx, tmp); err != nil {
+		return nil, fmt.Errorf("db: restore: %w", err)
+	}
 	if opts.Check != nil {
 		copy, err := Open(ctx, tmp)
 		if err != nil {
@@ -241,14 +262,14 @@ func Restore(ctx context.Context, backupPath, dbPath string, opts RestoreOptions
 		if err != nil {
 			return nil, err
 		}
-		if err := syncFile(tmp); err != nil {
-			return nil, fmt.Errorf("db: restore: %w", err)
-		}
+	}
+	if err := syncFile(tmp); err != nil {
+		return nil, fmt.Errorf("db: restore: %w", err)
 	}
 
 	out := &RestoreInfo{BackupInfo: *info}
 	if _, err := os.Lstat(dbPath); err == nil {
-		if err := quiesce(ctx, dbPath); err != nil {
+		if out.PreviousOpen, err = quiesce(ctx, dbPath); err != nil {
 			return nil, err
 		}
 		if out.Previous, err = keepPrevious(dbPath, opts.Now); err != nil {
@@ -271,55 +292,102 @@ func Restore(ctx context.Context, backupPath, dbPath string, opts RestoreOptions
 	return out, nil
 }
 
-// quiesce makes sure no other process has the database at path open, and
-// moves everything its WAL holds into the database file, so the file alone
-// is the whole database and no -wal is left behind.
+// quiesce makes sure no other process has the database at path open,
+// closes its reveal windows, since it is about to become the copy a restore
+// keeps aside, and moves everything its WAL holds into the database file,
+// so the file alone is the whole database and no -wal is left behind; the
+// checkpoint also overwrites the erased secrets' pages (secure_delete).
+// windowsErr says why the windows could not be closed.
 //
 // Every connection of a WAL database holds a shared lock on the file for as
 // long as it is open; in exclusive locking mode SQLite needs an exclusive
 // one to read, so the first query fails with SQLITE_BUSY while a server (or
 // any other tokenservice process) has the database open.
-func quiesce(ctx context.Context, path string) error {
-	sqldb, err := openFile(path, "_pragma=busy_timeout(200)&_pragma=locking_mode(EXCLUSIVE)")
+func quiesce(ctx context.Context, path string) (windowsErr, err error) {
+	sqldb, err := openFile(path, "_pragma=busy_timeout(200)&_pragma=locking_mode(EXCLUSIVE)&_pragma=secure_delete(ON)")
 	if err != nil {
-		return fmt.Errorf("db: restore: open %s: %w", path, err)
+		return nil, fmt.Errorf("db: restore: open %s: %w", path, err)
 	}
 	defer sqldb.Close()
 	sqldb.SetMaxOpenConns(1)
 	var mode string
 	if err := sqldb.QueryRowContext(ctx, `PRAGMA journal_mode`).Scan(&mode); err != nil {
 		if isBusy(err) {
-			return ErrInUse
+			return nil, ErrInUse
 		}
-		return fmt.Errorf("db: restore: read %s: %w", path, err)
+		return nil, fmt.Errorf("db: restore: read %s: %w", path, err)
 	}
 	// Take the lock for certain: a write transaction in exclusive mode
 	// keeps it until the connection closes.
 	if _, err := sqldb.ExecContext(ctx, `BEGIN EXCLUSIVE; COMMIT`); err != nil {
 		if isBusy(err) {
-			return ErrInUse
+			return nil, ErrInUse
 		}
-		return fmt.Errorf("db: restore: lock %s: %w", path, err)
+		return nil, fmt.Errorf("db: restore: lock %s: %w", path, err)
+	}
+	var apps int
+	err = sqldb.QueryRowContext(ctx, `SELECT count(*) FROM sqlite_schema WHERE type = 'table' AND name = 'applications'`).Scan(&apps)
+	if err == nil && apps > 0 {
+		_, err = sqldb.ExecContext(ctx, closeEveryRevealWindow)
+	}
+	if err != nil {
+		windowsErr = fmt.Errorf("close the reveal windows of %s: %w", path, err)
 	}
 	if mode == "wal" {
 		var busy, logFrames, checkpointed int
 		if err := sqldb.QueryRowContext(ctx, `PRAGMA wal_checkpoint(TRUNCATE)`).Scan(&busy, &logFrames, &checkpointed); err != nil {
-			return fmt.Errorf("db: restore: checkpoint %s: %w", path, err)
+			return nil, fmt.Errorf("db: restore: checkpoint %s: %w", path, err)
 		} else if busy != 0 {
-			return ErrInUse
+			return nil, ErrInUse
 		}
 	}
 	if err := sqldb.Close(); err != nil {
-		return fmt.Errorf("db: restore: close %s: %w", path, err)
+		return nil, fmt.Errorf("db: restore: close %s: %w", path, err)
 	}
 	// Closing the last connection removed the WAL; one still holding
 	// frames would be replayed onto the restored database.
 	if st, err := os.Stat(path + "-wal"); err == nil && st.Size() > 0 {
-		return ErrInUse
+		return nil, ErrInUse
 	} else if err == nil {
 		os.Remove(path + "-wal")
 	}
-	return nil
+	return windowsErr, nil
+}
+
+// closeEveryRevealWindow erases every encrypted secret and ends its reveal
+// window, keeping the hash.
+const closeEveryRevealWindow = `
+	UPDATE applications
+	SET secret_ciphertext = NULL, secret_padding = NULL, secret_reveal_until = NULL
+	WHERE secret_ciphertext IS NOT NULL OR secret_padding IS NOT NULL OR secret_reveal_until IS NOT NULL`
+
+// closeRevealWindows erases every encrypted secret from the database file
+// at path, which no other process has open, and returns how many it erased.
+// A copy of the database outlives the reveal window; with the server key,
+// an encrypted secret in it would be a live secret for anyone to read.
+//
+// secure_delete zeroes the overflow pages the secrets were on (see
+// EraseExpiredSecrets), and with the journal in memory the pages as they
+// were never reach another file.
+func closeRevealWindows(ctx context.Context, path string) (int, error) {
+	sqldb, err := openFile(path, "_pragma=secure_delete(ON)&_pragma=journal_mode(MEMORY)&_pragma=temp_store(MEMORY)")
+	if err != nil {
+		return 0, fmt.Errorf("close reveal windows: open %s: %w", path, err)
+	}
+	defer sqldb.Close()
+	sqldb.SetMaxOpenConns(1)
+	res, err := sqldb.ExecContext(ctx, closeEveryRevealWindow)
+	if err != nil {
+		return 0, fmt.Errorf("close reveal windows of %s: %w", path, err)
+	}
+	n, err := res.RowsAffected()
+	if err != nil {
+		return 0, fmt.Errorf("close reveal windows of %s: %w", path, err)
+	}
+	if err := sqldb.Close(); err != nil {
+		return 0, fmt.Errorf("close reveal windows: close %s: %w", path, err)
+	}
+	return int(n), nil
 }
 
 // keepPrevious hard-links the database at path to

@@ -5,6 +5,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"math/rand/v2"
 	"os"
 	"path/filepath"
 	"reflect"
@@ -48,10 +49,59 @@ func TestBackup(t *testing.T) {
 		for i := range 5 {
 			id := fmt.Sprintf("client-%d", i)
 			want, _ := db.GetApplication(ctx, "acme", id)
+			want.SecretRevealUntil = time.Time{} // the backup closes the window
 			got, err := copy.GetApplication(ctx, "acme", id)
 			if err != nil || !reflect.DeepEqual(got, want) {
 				t.Errorf("%s in the backup = %+v, %v\nwant %+v", id, got, err, want)
 			}
+		}
+	})
+
+	// A backup outlives the reveal window: it holds no secret that can be
+	// viewed, not even encrypted, in any page of its file, yet every secret
+	// still verifies.
+	t.Run("ClosesRevealWindows", func(t *testing.T) {
+		source := filepath.Join(t.TempDir(), "tokenservice.db")
+		db := openAt(t, source)
+		ciphertext := recognisableCiphertext(rand.New(rand.NewPCG(6, 6)))
+		for i := range 20 {
+			mustCreate(t, db, "acme", fmt.Sprintf("before-%02d", i), fmt.Sprintf("Before %d", i), readEmail)
+		}
+		if _, err := db.CreateApplication(ctx, NewApplication{
+			AccountID: "acme", ClientID: "the-client", Name: "Holds the secret", Scopes: []tokenservice.ScopeGrant{rwIncident},
+			Secret: tokenservice.StoredSecret{Hash: []byte("the hash"), Ciphertext: ciphertext, RevealUntil: now.Add(15 * time.Minute)},
+			Actor:  testActor("admin@example.com"), Now: now,
+		}); err != nil {
+			t.Fatal(err)
+		}
+		if err := db.checkpoint(ctx); err != nil {
+			t.Fatal(err)
+		}
+		if !fileContains(t, source, ciphertext) {
+			t.Fatal("the database does not hold the ciphertext: the test proves nothing")
+		}
+
+		path := filepath.Join(t.TempDir(), "backup.db")
+		info, err := db.Backup(ctx, path)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if got, want := info.ClosedWindows, 21; got != want {
+			t.Errorf("ClosedWindows = %d, want %d", got, want)
+		}
+		wantNoCopy(t, path, ciphertext, "in the backup")
+		copy := openAt(t, path)
+		if got, want := countRows(t, copy, `SELECT count(*) FROM applications
+			WHERE secret_ciphertext IS NOT NULL OR secret_padding IS NOT NULL OR secret_reveal_until IS NOT NULL`), 0; got != want {
+			t.Errorf("applications with a reveal window in the backup = %d, want %d", got, want)
+		}
+		_, _, err = copy.SecretCiphertext(ctx, "acme", "the-client", tokenservice.ActionSecretRevealed, testActor("test"), now)
+		wantCode(t, err, tokenservice.EGONE)
+		if c, err := copy.Client(ctx, "the-client"); err != nil || string(c.SecretHash) != "the hash" {
+			t.Errorf("the secret's hash in the backup = %v, want it kept", err)
+		}
+		if _, _, err := db.SecretCiphertext(ctx, "acme", "the-client", tokenservice.ActionSecretRevealed, testActor("test"), now); err != nil {
+			t.Errorf("the running database's window closed too: %v", err)
 		}
 	})
 
@@ -332,6 +382,102 @@ func TestRestore(t *testing.T) {
 				}
 				wantNoLeftovers(t, filepath.Dir(target))
 			})
+		}
+	})
+
+	// The restored database and the one kept aside hold no secret that can
+	// be viewed, also when the backup came from a version that kept them.
+	t.Run("ClosesRevealWindows", func(t *testing.T) {
+		rng := rand.New(rand.NewPCG(7, 7))
+		withWindow := func(t *testing.T, path, clientID string) []byte {
+			t.Helper()
+			ciphertext := recognisableCiphertext(rng)
+			writeApps(t, path, clientID+"-neighbour")
+			db, err := Open(ctx, path)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if _, err := db.CreateApplication(ctx, NewApplication{
+				AccountID: "acme", ClientID: clientID, Name: "Holds the secret", Scopes: []tokenservice.ScopeGrant{rwIncident},
+				Secret: tokenservice.StoredSecret{Hash: []byte("the hash"), Ciphertext: ciphertext, RevealUntil: now.Add(15 * time.Minute)},
+				Actor:  testActor("admin@example.com"), Now: now,
+			}); err != nil {
+				t.Fatal(err)
+			}
+			if err := db.Close(); err != nil {
+				t.Fatal(err)
+			}
+			if !fileContains(t, path, ciphertext) {
+				t.Fatalf("%s does not hold the ciphertext: the test proves nothing", path)
+			}
+			return ciphertext
+		}
+		// A copy of a stopped server's database is what older versions'
+		// backups were: every window open.
+		backup := filepath.Join(t.TempDir(), "old-backup.db")
+		inBackup := withWindow(t, backup, "backed-up")
+		target := filepath.Join(t.TempDir(), "tokenservice.db")
+		inCurrent := withWindow(t, target, "current")
+
+		info, err := Restore(ctx, backup, target, RestoreOptions{Now: at})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if got, want := info.ClosedWindows, 2; got != want {
+			t.Errorf("ClosedWindows = %d, want %d", got, want)
+		}
+		if info.PreviousOpen != nil {
+			t.Errorf("PreviousOpen = %v, want nil", info.PreviousOpen)
+		}
+		wantNoCopy(t, target, inBackup, "restored")
+		wantNoCopy(t, info.Previous, inCurrent, "kept aside")
+		for _, c := range []struct{ path, clientID string }{{target, "backed-up"}, {info.Previous, "current"}} {
+			db := openAt(t, c.path)
+			_, _, err := db.SecretCiphertext(ctx, "acme", c.clientID, tokenservice.ActionSecretRevealed, testActor("test"), now)
+			wantCode(t, err, tokenservice.EGONE)
+			if cl, err := db.Client(ctx, c.clientID); err != nil || string(cl.SecretHash) != "the hash" {
+				t.Errorf("the secret's hash in %s = %v, want it kept", filepath.Base(c.path), err)
+			}
+		}
+	})
+
+	// A damaged database is what a restore replaces: that its windows
+	// cannot be closed does not stop it, and is said.
+	t.Run("ReplacesADamagedDatabase", func(t *testing.T) {
+		backup := backupOf(t, "a")
+		target := filepath.Join(t.TempDir(), "tokenservice.db")
+		writeApps(t, target, "c", "d", "e")
+		sqldb, err := openFile(target, "mode=ro")
+		if err != nil {
+			t.Fatal(err)
+		}
+		var root, pageSize int
+		err = sqldb.QueryRow(`SELECT rootpage FROM sqlite_schema WHERE name = 'applications'`).Scan(&root)
+		if err == nil {
+			err = sqldb.QueryRow(`PRAGMA page_size`).Scan(&pageSize)
+		}
+		sqldb.Close()
+		if err != nil {
+			t.Fatal(err)
+		}
+		b, err := os.ReadFile(target)
+		if err != nil {
+			t.Fatal(err)
+		}
+		header := (root - 1) * pageSize
+		copy(b[header:header+8], bytes.Repeat([]byte{0xff}, 8)) // the applications table's b-tree page header
+		if err := os.WriteFile(target, b, 0o600); err != nil {
+			t.Fatal(err)
+		}
+		info, err := Restore(ctx, backup, target, RestoreOptions{Now: at})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if info.PreviousOpen == nil {
+			t.Error("PreviousOpen = nil, want why the damaged database's windows stayed open")
+		}
+		if got, want := appIDs(t, target), []string{"a"}; !reflect.DeepEqual(got, want) {
+			t.Errorf("restored applications = %v, want %v", got, want)
 		}
 	})
 
