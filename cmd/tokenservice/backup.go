@@ -17,6 +17,8 @@ const backupUsage = `usage: tokenservice backup [flags] FILE
 
 Writes a consistent copy of the database to FILE while the server runs (it
 reads one snapshot and never blocks the server). FILE must not exist.
+Client Secrets still in their reveal window are in the copy only as their
+hashes: they keep working, but cannot be viewed from it.
 The copy does not contain the server key: back up <data-dir>/server.key (or
 your --server-key) separately; without it the backup's client secrets and
 signing keys cannot be used. SQLite only: back up a PostgreSQL database with
@@ -30,8 +32,9 @@ Puts the backup FILE in place of the database. Stop the server first: restore
 refuses while any process has the database open. The backup is checked
 (SQLite integrity, schema version, and that the server key decrypts its
 signing keys) before anything changes; the replaced database is kept as
-<database>.before-restore-<time>. SQLite only: restore a PostgreSQL
-database with pg_restore.
+<database>.before-restore-<time>. Both start with every reveal window
+closed: their Client Secrets keep working, but cannot be viewed. SQLite
+only: restore a PostgreSQL database with pg_restore.
 The store flags (--data-dir, --database-url, --server-key) and their
 TOKENSERVICE_* variables are the server's.`
 
@@ -55,6 +58,9 @@ func runBackup(ctx context.Context, args []string, stdout, stderr io.Writer) err
 	}
 	fmt.Fprintf(stdout, "Wrote %s (%d bytes): %d applications, %d events, schema version %d.\n",
 		info.Path, info.Size, info.Applications, info.Events, info.SchemaVersion)
+	if info.ClosedWindows > 0 {
+		fmt.Fprintf(stdout, "%d Client Secrets still in their reveal window are in it only as their hashes: they keep working, but cannot be viewed from it.\n", info.ClosedWindows)
+	}
 	fmt.Fprintf(stdout, "Keep the server key (%s) safe too, apart from the backup: without it the backup's secrets are useless.\n", keyWhere(cfg))
 	return nil
 }
@@ -106,8 +112,14 @@ func runRestore(ctx context.Context, args []string, stdout, stderr io.Writer) er
 	} else {
 		fmt.Fprintf(stdout, "The backup has no signing key yet, so the server key (%s) could not be checked against it.\n", keyWhere(cfg))
 	}
+	if info.ClosedWindows > 0 {
+		fmt.Fprintf(stdout, "Closed the reveal windows of %d Client Secrets the backup held encrypted: they keep working, but cannot be viewed.\n", info.ClosedWindows)
+	}
 	if info.Previous != "" {
 		fmt.Fprintf(stdout, "The replaced database is kept as %s; delete it once the restored service works.\n", info.Previous)
+	}
+	if info.PreviousOpen != nil {
+		fmt.Fprintf(stderr, "tokenservice: warning: %v: %s may still hold Client Secrets that can be viewed with the server key; delete it once the restored service works.\n", info.PreviousOpen, info.Previous)
 	}
 	return nil
 }
