@@ -147,6 +147,7 @@ func parseFileCommand(name, usage string, args []string, stderr io.Writer) (Conf
 	if err := cfg.Validate(); err != nil {
 		return cfg, "", err
 	}
+	warnPermissions(cfg, stderr)
 	return cfg, fs.Arg(0), nil
 }
 

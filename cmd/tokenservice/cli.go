@@ -113,6 +113,7 @@ func runApp(ctx context.Context, args []string, stdout, stderr io.Writer) error 
 	if err := cfg.Validate(); err != nil {
 		return err
 	}
+	warnPermissions(cfg, stderr)
 	if (cmd == "create" || cmd == "list") && strings.TrimSpace(account) == "" {
 		return fmt.Errorf("app %s: --account is required", cmd)
 	}

@@ -56,6 +56,9 @@ type Config struct {
 	// TrustedProxies lists the proxies (IPs or CIDRs, comma-separated)
 	// whose X-Forwarded-For header names the client.
 	TrustedProxies string
+	// AllowInsecurePermissions starts the server, with a warning, on a data
+	// directory or server key file others may write (see insecurePaths).
+	AllowInsecurePermissions bool
 }
 
 // defaultConfig is what a first run with no configuration uses.
@@ -117,6 +120,7 @@ func (c *Config) serveFlags(fs *flag.FlagSet) {
 	fs.StringVar(&c.DebugAddr, "debug-addr", c.DebugAddr, "address serving Go's profiler (/debug/pprof/); keep it private (e.g. 127.0.0.1:6060)")
 	fs.StringVar(&c.MetricsAddr, "metrics-addr", c.MetricsAddr, "address serving Prometheus metrics (/metrics), never on the portal's address; off when empty; keep it private (e.g. 127.0.0.1:9464)")
 	fs.DurationVar(&c.SweepInterval, "sweep-interval", c.SweepInterval, "how often expired secrets and sessions are erased")
+	fs.BoolVar(&c.AllowInsecurePermissions, "allow-insecure-permissions", c.AllowInsecurePermissions, "start, with a warning, even when the data directory or the server key file is writable by its group or others")
 }
 
 // parse reads env (TOKENSERVICE_<FLAG_NAME>) for every flag not given on the
@@ -364,6 +368,41 @@ func (c *Config) refuseDangerous() error {
 		}
 	}
 	return nil
+}
+
+// insecurePath is a file or directory of the service that users other than
+// its owner may write.
+type insecurePath struct {
+	what, path string
+	mode       os.FileMode
+}
+
+func (p insecurePath) String() string {
+	return fmt.Sprintf("the %s %s is writable by its group or others (mode %s)", p.what, p.path, p.octal())
+}
+
+// octal is the permission bits as chmod takes them, e.g. 0777.
+func (p insecurePath) octal() string { return fmt.Sprintf("%04o", uint32(p.mode.Perm())) }
+
+// fix is the command that makes the path writable by its owner alone.
+func (p insecurePath) fix() string { return "chmod go-w " + p.path }
+
+// insecurePaths lists the data directory and the server key file if their
+// group or other users may write them: whoever can could put in a server
+// key of their own, and read every Client Secret shown from then on, or
+// change the database.
+func (c *Config) insecurePaths() []insecurePath {
+	var out []insecurePath
+	check := func(what, path string) {
+		if st, err := os.Stat(path); err == nil && st.Mode().Perm()&0o022 != 0 {
+			out = append(out, insecurePath{what: what, path: path, mode: st.Mode()})
+		}
+	}
+	check("data directory", c.DataDir)
+	if c.ServerKey == "" {
+		check("server key", serverKeyPath(*c))
+	}
+	return out
 }
 
 // production reports whether users sign in at an external provider that

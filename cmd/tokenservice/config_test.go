@@ -1,12 +1,17 @@
 package main
 
 import (
+	"bytes"
 	"context"
+	"errors"
 	"flag"
 	"fmt"
 	"io"
+	"log/slog"
 	"os"
+	"os/exec"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 )
@@ -157,6 +162,102 @@ func TestOpenRefusesProductionWithoutServerKey(t *testing.T) {
 	if _, err := os.Stat(serverKeyPath(m.Config)); err == nil {
 		t.Error("a server key was generated anyway")
 	}
+}
+
+// TestInsecurePermissions: the server refuses to start on a data directory
+// or server key file its group or others may write, naming the path, its
+// mode and the chmod that fixes it; --allow-insecure-permissions starts it
+// with a warning in the log; the operator commands warn and work.
+func TestInsecurePermissions(t *testing.T) {
+	for _, tt := range []struct {
+		name             string
+		dirMode, keyMode os.FileMode
+		file             string // the one others may write; "" for the data directory
+		mode             string
+	}{
+		{"DataDirWorldWritable", 0o777, 0o600, "", "0777"},
+		{"DataDirGroupWritable", 0o770, 0o600, "", "0770"},
+		{"ServerKeyGroupWritable", 0o700, 0o620, "server.key", "0620"},
+		{"ServerKeyWorldWritable", 0o755, 0o646, "server.key", "0646"},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			dir := t.TempDir()
+			key := filepath.Join(dir, "server.key")
+			if err := os.WriteFile(key, []byte(testServerKey+"\n"), 0o600); err != nil {
+				t.Fatal(err)
+			}
+			if err := errors.Join(os.Chmod(key, tt.keyMode), os.Chmod(dir, tt.dirMode)); err != nil {
+				t.Fatal(err)
+			}
+			path := filepath.Join(dir, tt.file)
+
+			t.Run("Refused", func(t *testing.T) {
+				m := NewMain()
+				m.Logger = slog.New(slog.NewTextHandler(io.Discard, nil))
+				m.Config.DataDir, m.Config.Addr, m.Config.BCCAddr = dir, "127.0.0.1:0", "127.0.0.1:0"
+				err := m.Open(context.Background())
+				if err == nil {
+					m.Close()
+					t.Fatal("started")
+				}
+				for _, want := range []string{"config: ", path + " is writable by its group or others", "mode " + tt.mode,
+					"chmod go-w " + path, "--allow-insecure-permissions"} {
+					if !strings.Contains(err.Error(), want) {
+						t.Errorf("error %q, want it to say %q", err, want)
+					}
+				}
+				if _, err := os.Stat(filepath.Join(dir, "tokenservice.db")); err == nil {
+					t.Error("the refused server created the database")
+				}
+			})
+			t.Run("Allowed", func(t *testing.T) {
+				var logs syncBuffer
+				newMain(t, func(m *Main) {
+					m.Logger = slog.New(slog.NewTextHandler(&logs, nil))
+					m.Config.DataDir, m.Config.AllowInsecurePermissions = dir, true
+				})
+				for _, want := range []string{"level=WARN", "writable by its group or others", "path=" + path, "mode=" + tt.mode, `fix="chmod go-w ` + path} {
+					if !strings.Contains(logs.String(), want) {
+						t.Errorf("the log does not say %q:\n%s", want, logs.String())
+					}
+				}
+			})
+			t.Run("OperatorCommands", func(t *testing.T) {
+				cmd := exec.CommandContext(t.Context(), tokenserviceBinary(t), "app", "list", "--data-dir", dir, "--account", "acme")
+				cmd.Env = slices.DeleteFunc(os.Environ(), func(kv string) bool { return strings.HasPrefix(kv, "TOKENSERVICE_") })
+				var stderr bytes.Buffer
+				cmd.Stderr = &stderr
+				if err := cmd.Run(); err != nil {
+					t.Fatalf("app list: %v\n%s", err, stderr.String())
+				}
+				if want := "warning: the " + map[string]string{"": "data directory", "server.key": "server key"}[tt.file] + " " + path; !strings.Contains(stderr.String(), want) {
+					t.Errorf("app list said %q, want a warning about %s", stderr.String(), path)
+				}
+			})
+		})
+	}
+
+	t.Run("FromEnvironment", func(t *testing.T) {
+		t.Setenv("TOKENSERVICE_ALLOW_INSECURE_PERMISSIONS", "true")
+		cfg, err := configFrom(t)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if !cfg.AllowInsecurePermissions {
+			t.Error("TOKENSERVICE_ALLOW_INSECURE_PERMISSIONS=true does not allow it")
+		}
+	})
+
+	t.Run("OwnerOnly", func(t *testing.T) {
+		dir := t.TempDir()
+		if err := os.Chmod(dir, 0o755); err != nil {
+			t.Fatal(err)
+		}
+		if err := os.WriteFile(filepath.Join(dir, "server.key"), []byte(testServerKey+"\n"), 0o644); err != nil {
+			t.Fatal(err)
+		}
+		newMain(t, func(m *Main) { m.Config.DataDir = dir })
+	})
 }
 
 // TestLogFormat: auto is text for a person (the bundled or a local

@@ -68,6 +68,7 @@ func runKeys(ctx context.Context, args []string, stdout, stderr io.Writer) error
 	if err := cfg.Validate(); err != nil {
 		return err
 	}
+	warnPermissions(cfg, stderr)
 	alg, err := token.ParseAlgorithm(cfg.SigningAlg)
 	if err != nil {
 		return err

@@ -174,6 +174,9 @@ func (m *Main) Open(ctx context.Context) (err error) {
 	if err := os.MkdirAll(m.Config.DataDir, 0o700); err != nil {
 		return fmt.Errorf("data dir: %w", err)
 	}
+	if err := m.checkPermissions(); err != nil {
+		return err
+	}
 	serverKey, err := loadServerKey(m.Config)
 	if err != nil {
 		return err
@@ -259,6 +262,39 @@ func (m *Main) Open(ctx context.Context) (err error) {
 		}
 	}
 	return nil
+}
+
+// checkPermissions refuses to start on a data directory or server key file
+// that others may write (see insecurePaths), before the key is read; with
+// --allow-insecure-permissions it only warns.
+func (m *Main) checkPermissions() error {
+	paths := m.Config.insecurePaths()
+	if len(paths) == 0 {
+		return nil
+	}
+	if !m.Config.AllowInsecurePermissions {
+		var found, fixes []string
+		for _, p := range paths {
+			found, fixes = append(found, p.String()), append(fixes, p.fix())
+		}
+		return fmt.Errorf("config: %s: whoever can write to the data directory or the server key could replace the key, "+
+			"and read every Client Secret shown from then on, or change the database. Run `%s`, or pass --allow-insecure-permissions (TOKENSERVICE_ALLOW_INSECURE_PERMISSIONS=true) to start anyway",
+			strings.Join(found, ", and "), strings.Join(fixes, " && "))
+	}
+	for _, p := range paths {
+		m.Logger.Warn("the "+p.what+" is writable by its group or others; starting anyway (--allow-insecure-permissions)",
+			"path", p.path, "mode", p.octal(), "fix", p.fix())
+	}
+	return nil
+}
+
+// warnPermissions warns the operator running a command on the store that
+// its data directory or server key file is writable by others: the server
+// would refuse to start.
+func warnPermissions(cfg Config, stderr io.Writer) {
+	for _, p := range cfg.insecurePaths() {
+		fmt.Fprintf(stderr, "tokenservice: warning: %s; run `%s` (the server refuses to start on it)\n", p, p.fix())
+	}
 }
 
 // startProvider starts the bundled BCC-like provider and points cfg at it.
