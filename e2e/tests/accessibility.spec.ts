@@ -9,6 +9,8 @@ import { AxeReport } from './a11y';
 test.describe.configure({ mode: 'parallel' });
 
 test('an admin\'s pages: list, add (with errors), details (secret hidden and shown), edit, confirmations, 404, signed out', async ({ page }) => {
+  // Seventeen axe runs: near the default minute on a busy 2-core machine.
+  test.setTimeout(120_000);
   const axe = new AxeReport(page);
   await signIn(page, ADMIN);
   await addApplication(page, uniqueName('A11y list'));
