@@ -300,9 +300,13 @@ func TestLogFormat(t *testing.T) {
 // markdownCell escapes text for a Markdown table cell.
 var markdownCell = strings.NewReplacer("|", `\|`, "<", "&lt;", ">", "&gt;")
 
-// configReference is the README's configuration table, made from the flag
-// set: every flag, its TOKENSERVICE_* variable, its default, which commands
-// take it, and its usage text.
+// configReferencePage is the page, from the repository's root, whose
+// configuration table TestConfigReference checks against the flags.
+const configReferencePage = "docs/configuration.md"
+
+// configReference is the configuration table of configReferencePage, made
+// from the flag set: every flag, its TOKENSERVICE_* variable, its default,
+// which commands take it, and its usage text.
 func configReference() string {
 	cfg := defaultConfig()
 	serve := flag.NewFlagSet("tokenservice", flag.ContinueOnError)
@@ -326,14 +330,14 @@ func configReference() string {
 	return b.String()
 }
 
-// referenceRow is a row of the README's configuration table.
+// referenceRow is a row of the configuration table.
 type referenceRow struct{ env, def string }
 
-// readmeReference reads the configuration table's rows from the README:
-// those whose first cell is a `--flag` and second a `TOKENSERVICE_*`.
-func readmeReference(readme string) map[string]referenceRow {
+// pageReference reads the configuration table's rows from a page: those
+// whose first cell is a `--flag` and second a `TOKENSERVICE_*`.
+func pageReference(page string) map[string]referenceRow {
 	rows := map[string]referenceRow{}
-	for _, line := range strings.Split(readme, "\n") {
+	for _, line := range strings.Split(page, "\n") {
 		line = strings.TrimSpace(line)
 		if !strings.HasPrefix(line, "| `--") {
 			continue
@@ -352,13 +356,13 @@ func readmeReference(readme string) map[string]referenceRow {
 	return rows
 }
 
-// referenceProblems lists what readme's configuration table gets wrong
+// referenceProblems lists what page's configuration table gets wrong
 // about the flags: a flag missing, a wrong variable or default, a flag
 // that does not exist.
-func referenceProblems(readme string) []string {
-	rows := readmeReference(readme)
+func referenceProblems(page string) []string {
+	rows := pageReference(page)
 	if len(rows) == 0 {
-		return []string{"README.md has no configuration table (| `--flag` | `TOKENSERVICE_FLAG` | default | … rows)"}
+		return []string{configReferencePage + " has no configuration table (| `--flag` | `TOKENSERVICE_FLAG` | default | … rows)"}
 	}
 	cfg := defaultConfig()
 	fs := flag.NewFlagSet("tokenservice", flag.ContinueOnError)
@@ -368,23 +372,23 @@ func referenceProblems(readme string) []string {
 		row, ok := rows[f.Name]
 		switch {
 		case !ok:
-			problems = append(problems, "README.md's configuration table has no row for --"+f.Name)
+			problems = append(problems, configReferencePage+"'s configuration table has no row for --"+f.Name)
 		case row.env != envName(f.Name):
-			problems = append(problems, fmt.Sprintf("README.md: --%s is set by %s, not %s", f.Name, envName(f.Name), row.env))
+			problems = append(problems, fmt.Sprintf("%s: --%s is set by %s, not %s", configReferencePage, f.Name, envName(f.Name), row.env))
 		case row.def != f.DefValue:
-			problems = append(problems, fmt.Sprintf("README.md: --%s defaults to %q, not %q", f.Name, f.DefValue, row.def))
+			problems = append(problems, fmt.Sprintf("%s: --%s defaults to %q, not %q", configReferencePage, f.Name, f.DefValue, row.def))
 		}
 		delete(rows, f.Name)
 	})
 	for name := range rows {
-		problems = append(problems, "README.md lists --"+name+", which tokenservice does not have")
+		problems = append(problems, configReferencePage+" lists --"+name+", which tokenservice does not have")
 	}
 	return problems
 }
 
-// TestConfigReference: the README lists every flag with its variable and
-// default, and no flag that does not exist. With CONFIG_REFERENCE_OUT=file
-// it writes the table to paste.
+// TestConfigReference: configReferencePage lists every flag with its
+// variable and default, and no flag that does not exist. With
+// CONFIG_REFERENCE_OUT=file it writes the table to paste.
 func TestConfigReference(t *testing.T) {
 	table := configReference()
 	if out := os.Getenv("CONFIG_REFERENCE_OUT"); out != "" {
@@ -392,11 +396,11 @@ func TestConfigReference(t *testing.T) {
 			t.Fatal(err)
 		}
 	}
-	readme, err := os.ReadFile(filepath.Join("..", "..", "README.md"))
+	page, err := os.ReadFile(filepath.Join("..", "..", filepath.FromSlash(configReferencePage)))
 	if err != nil {
 		t.Fatal(err)
 	}
-	if problems := referenceProblems(string(readme)); len(problems) > 0 {
+	if problems := referenceProblems(string(page)); len(problems) > 0 {
 		t.Errorf("%s\n\nThe table, from the flags (CONFIG_REFERENCE_OUT=file writes it):\n%s", strings.Join(problems, "\n"), table)
 	}
 }
@@ -406,7 +410,7 @@ func TestConfigReference(t *testing.T) {
 // does not exist.
 func TestConfigReferenceCheck(t *testing.T) {
 	table := configReference()
-	if problems := referenceProblems("# README\n\n" + table); len(problems) > 0 {
+	if problems := referenceProblems("# Configuration\n\n" + table); len(problems) > 0 {
 		t.Fatalf("the generated table fails the check: %v", problems)
 	}
 	for _, tt := range []struct{ name, old, new, want string }{
