@@ -1,0 +1,273 @@
+package db
+
+import (
+	"cmp"
+	"context"
+	"database/sql"
+	"encoding/json"
+	"fmt"
+	"slices"
+	"strings"
+	"unicode"
+	"unicode/utf8"
+)
+
+// maxSearchCandidates is how many applications the trigram index may offer
+// for a filter (in all accounts) for ListApplications to take them from it.
+// Each candidate is looked up, checked and sorted. Measured at 100,000
+// applications on SQLite: the 6,700 candidates of "export" (which follows
+// "SIEM" in one name in 15, so its matches sort together late in the list)
+// took 27-41 ms that way against 66-115 ms reading names in order; a filter
+// that 10,000 names hold spread through the list ("legal") took 60 ms that
+// way against 6-15 ms in order.
+const maxSearchCandidates = 8000
+
+// maxListedCandidates is how many candidates of the trigram index
+// ListApplications reads into a list at once (see searchable), for a
+// filter that few names hold, the usual search for one application. On
+// SQLite the index is then asked once instead of twice (each time 0.4-0.6
+// ms for "siem" at 100,000 applications); a filter with more costs reading
+// this many once more (about 0.5 ms, on pages of 10 ms and more). On
+// PostgreSQL the page's statement is then the same for every filter,
+// planned once, where it was planned for each (0.8 ms for "siem").
+const maxListedCandidates = 1000
+
+// searchable reports whether ListApplications finds the filter key by the
+// trigram index: key has three characters or more (a trigram index knows
+// nothing shorter), and the index offers at most maxCandidates candidates
+// for it (see listSearch). When they are at most maxListed, listed holds
+// them (not nil, even when empty), read from the index once for both the
+// decision and the page.
+func (db *DB) searchable(ctx context.Context, q queryer, key string) (search bool, listed []int64, err error) {
+	if _, ok := prefixEnd(key); utf8.RuneCountInString(key) < 3 || !ok {
+		return false, nil, nil
+	}
+	if db.d.postgres {
+		return db.searchablePostgres(ctx, q, key)
+	}
+	if db.maxListed <= db.maxCandidates {
+		// Up to maxListed of them, and one more to know.
+		listed, err := readIDs(q.QueryContext(ctx,
+			`SELECT rowid FROM application_search WHERE application_search MATCH ?`+limitTo(db.maxListed+1),
+			searchQuery(key)))
+		if err != nil {
+			return false, nil, fmt.Errorf("list candidates: %w", err)
+		}
+		if len(listed) <= db.maxListed {
+			return true, listed, nil
+		}
+	}
+	// More: counted in the index alone, up to one past the limit.
+	var candidates int
+	if err := q.QueryRowContext(ctx,
+		`SELECT count(*) FROM (SELECT 1 FROM application_search WHERE application_search MATCH ?`+limitTo(db.maxCandidates+1)+`) AS candidates`,
+		searchQuery(key),
+	).Scan(&candidates); err != nil {
+		return false, nil, fmt.Errorf("count candidates: %w", err)
+	}
+	return candidates <= db.maxCandidates, nil, nil
+}
+
+// searchablePostgres is searchable on PostgreSQL, whose candidates are the
+// matches themselves, found by its pg_trgm indexes. It would have to read
+// them to count them: the planner's estimate, from the statistics ANALYZE
+// keeps, decides. When that is at most maxListed, they are listed.
+func (db *DB) searchablePostgres(ctx context.Context, q queryer, key string) (search bool, listed []int64, err error) {
+	pattern := likePattern(key)
+	const matches = `FROM applications WHERE substr(name_lower, 2) LIKE ? ESCAPE '\' OR client_id ILIKE ? ESCAPE '\'`
+	var plan []byte
+	if err := q.QueryRowContext(ctx, `EXPLAIN (FORMAT JSON) SELECT 1 `+matches, pattern, pattern).Scan(&plan); err != nil {
+		return false, nil, fmt.Errorf("estimate candidates: %w", err)
+	}
+	var estimate []struct {
+		Plan struct {
+			Rows float64 `json:"Plan Rows"`
+		}
+	}
+	if err := json.Unmarshal(plan, &estimate); err != nil || len(estimate) != 1 {
+		return false, nil, fmt.Errorf("estimate candidates: unexpected plan %s", plan)
+	}
+	rows := estimate[0].Plan.Rows
+	if rows > float64(db.maxCandidates) || rows > float64(db.maxListed) {
+		return rows <= float64(db.maxCandidates), nil, nil
+	}
+	// Up to maxListed of them, and one more to know, by a plan made for
+	// this pattern: one made for any could read the whole table. (Given
+	// many candidates, with the LIMIT, the planner reads the table in order
+	// anyway: about 12 ms for the 10,000 holding "legal" at 100,000
+	// applications, hence the estimate first.)
+	listed, err = readIDs(q.QueryContext(ctx, `SELECT id `+matches+limitTo(db.maxListed+1),
+		db.d.customPlan([]any{pattern, pattern})...))
+	if err != nil {
+		return false, nil, fmt.Errorf("list candidates: %w", err)
+	}
+	if len(listed) > db.maxListed {
+		return true, nil, nil
+	}
+	return true, listed, nil
+}
+
+// readIDs reads the ids a query answered and closes its rows. The list is
+// not nil, even when empty.
+func readIDs(rows *sql.Rows, err error) ([]int64, error) {
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	ids := make([]int64, 0, 16)
+	for rows.Next() {
+		var id int64
+		if err := rows.Scan(&id); err != nil {
+			return nil, err
+		}
+		ids = append(ids, id)
+	}
+	return ids, cmp.Or(rows.Err(), rows.Close())
+}
+
+// listSearch is ListApplications by the trigram index, for a key that is
+// searchable; one statement gives the page and the total.
+//
+// The matches are the union of two sets. The names that start with key are
+// the range from key to prefixEnd(key) of the (account_id, name_lower,
+// client_id) index, in order: the page takes the first of them, the total
+// counts them up to MaxListTotal+1. The others (rest) hold key after their
+// name's first character (what the trigram index holds of a name) or in
+// their client ID: the candidates listed by searchable, looked up and
+// checked with LIKE, or, when there were too many to list, on SQLite those
+// application_search gives, and on PostgreSQL the LIKE itself, which its
+// pg_trgm indexes serve with a bitmap scan. There are at most about
+// maxSearchCandidates of them, each read once for both the page and the
+// total; MATERIALIZED has PostgreSQL plan rest for all its rows, by the
+// trigram indexes, rather than walk the names in order hoping for an early
+// page. The page's few applications are then read whole.
+func (db *DB) listSearch(ctx context.Context, q queryer, accountID, key string, listed []int64, after *cursor, limit int) (*ApplicationPage, error) {
+	end, _ := prefixEnd(key)
+	if listed != nil && len(listed) == 0 {
+		// Only names that start with key hold it (the usual search by the
+		// start of a name): the page is their range of the name index, a
+		// statement as simple as the unfiltered list's.
+		return db.listScan(ctx, q, accountID, scanFilter{from: key, to: end}, after, limit)
+	}
+	pattern := likePattern(key)
+	starts := `account_id = ? AND name_lower >= ? AND name_lower < ?`
+	startsArgs := []any{accountID, key, end}
+	// name_lower holds Go's lower-casing already; LIKE folds ASCII case for
+	// the client ID.
+	restFrom, rest := "applications", `account_id = ? AND NOT (name_lower >= ? AND name_lower < ?)
+				AND (substr(name_lower, 2) LIKE `+db.d.pattern+` ESCAPE '\' OR client_id `+db.d.like+` `+db.d.pattern+` ESCAPE '\')`
+	restArgs := []any{accountID, key, end, pattern, pattern}
+	if !db.d.postgres {
+		// NOT INDEXED: the candidates are looked up by id, never found by
+		// reading the account's names.
+		restFrom = "applications NOT INDEXED"
+	}
+	switch {
+	case listed != nil && db.d.postgres:
+		rest = `id = ANY(?) AND ` + rest
+		restArgs = append([]any{listed}, restArgs...)
+	case listed != nil:
+		ids, _ := json.Marshal(listed)
+		rest = `id IN (SELECT value FROM json_each(?)) AND ` + rest
+		restArgs = append([]any{string(ids)}, restArgs...)
+	case !db.d.postgres:
+		rest = `id IN (SELECT rowid FROM application_search WHERE application_search MATCH ?)
+				AND ` + rest
+		restArgs = append([]any{searchQuery(key)}, restArgs...)
+	}
+	// The page's names that start with key come after both key and the
+	// cursor: one lower bound, the later, so that the index range starts
+	// there (given both, SQLite starts it at key). No client ID is "".
+	from := cursor{NameLower: key}
+	restAfter, afterArgs := "", []any(nil)
+	if after != nil {
+		restAfter = ` WHERE (name_lower, client_id) > (?, ?)`
+		afterArgs = []any{after.NameLower, after.ClientID}
+		if after.NameLower >= key {
+			from = *after
+		}
+	}
+	// The count of the names that start with key is ordered by the name
+	// index only so that PostgreSQL reads it there: left free, its planner
+	// scanned the table, expecting those names spread through it (4.5 ms
+	// for "siem" at 100,000 applications, against a fraction of that).
+	args := slices.Concat(restArgs, startsArgs, []any{accountID, from.NameLower, from.ClientID, end}, afterArgs)
+	if listed == nil {
+		// The rest is found by the filter itself.
+		args = db.d.customPlan(args)
+	}
+	rows, err := q.QueryContext(ctx, `
+		WITH rest AS MATERIALIZED (
+			SELECT id, name_lower, client_id FROM `+restFrom+`
+			WHERE `+rest+`
+		)
+		SELECT `+applicationColumns+`, name_lower, `+pageScopes+`,
+			(SELECT count(*) FROM (SELECT 1 FROM applications WHERE `+starts+` ORDER BY account_id, name_lower`+limitTo(MaxListTotal+1)+`) AS starts)
+				+ (SELECT count(*) FROM rest)
+		FROM applications
+		WHERE id IN (
+			SELECT id FROM (
+				SELECT id, name_lower, client_id FROM applications
+				WHERE account_id = ? AND (name_lower, client_id) > (?, ?) AND name_lower < ?
+				ORDER BY name_lower, client_id`+limitTo(limit+1)+`
+			) AS starts
+			UNION ALL
+			SELECT id FROM (
+				SELECT id, name_lower, client_id FROM rest`+restAfter+`
+				ORDER BY name_lower, client_id`+limitTo(limit+1)+`
+			) AS others
+		)
+		ORDER BY name_lower, client_id`+limitTo(limit+1),
+		args...)
+	if err != nil {
+		return nil, err
+	}
+	var total int
+	page, err := scanPage(rows, limit, &total)
+	if err != nil {
+		return nil, err
+	}
+	if len(page.Applications) == 0 && after != nil {
+		// The cursor is past every match: no row to read the total from.
+		first, err := db.listSearch(ctx, q, accountID, key, listed, nil, 1)
+		if err != nil {
+			return nil, err
+		}
+		total = first.Total
+	}
+	page.Total = min(total, MaxListTotal+1)
+	return page, nil
+}
+
+// searchQuery is the FTS5 query of application_search for key (three
+// characters or more): the trigrams of key at every third character, and
+// its last three. Every text that holds key holds them all; the few others
+// that do fail the LIKE the candidates are checked with. Asking for every
+// trigram of key would cost more in reading the index than looking up the
+// few false candidates it would spare.
+func searchQuery(key string) string {
+	r := []rune(key)
+	var terms []string
+	for i := 0; i < len(r); i += 3 {
+		j := min(i, len(r)-3)
+		terms = append(terms, `"`+strings.ReplaceAll(string(r[j:j+3]), `"`, `""`)+`"`)
+	}
+	return strings.Join(terms, " AND ")
+}
+
+// prefixEnd returns the least string above every string that starts with
+// key, in the bytewise order both databases compare names in (UTF-8 orders
+// bytes as it orders code points), or false when there is none.
+func prefixEnd(key string) (string, bool) {
+	r := []rune(key)
+	for i := len(r) - 1; i >= 0; i-- {
+		if r[i] < unicode.MaxRune {
+			next := r[i] + 1
+			if next == 0xD800 {
+				next = 0xE000 // the surrogates are not characters: no text holds them
+			}
+			return string(append(r[:i], next)), true
+		}
+	}
+	return "", false
+}

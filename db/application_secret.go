@@ -1,0 +1,209 @@
+package db
+
+import (
+	"context"
+	"database/sql"
+	"errors"
+	"fmt"
+	"time"
+
+	"tokenservice"
+)
+
+// SecretReset replaces an application's secret, made against the Version
+// the admin confirmed.
+type SecretReset struct {
+	AccountID  string // "" for any account (the operator CLI)
+	ClientID   string
+	Version    int  // required unless AnyVersion
+	AnyVersion bool // no version check: the operator CLI, which shows none
+	Secret     tokenservice.StoredSecret
+	Actor      tokenservice.Actor
+	FormKey    string
+	Now        time.Time
+}
+
+// errSecretGone is what asking for a secret after its reveal window gets.
+func errSecretGone() error {
+	return tokenservice.Errorf(tokenservice.EGONE,
+		"The client secret can no longer be viewed. Reset it to get a new one.")
+}
+
+// ResetSecret replaces the application's secret with r.Secret at once: the
+// old secret stops working, SecretGeneration and Version go up by one, and
+// the trail records it. With an AccountID, another account's application is
+// ENOTFOUND. The Version must match the application's (ECONFLICT otherwise)
+// unless AnyVersion; without either the reset is EINVALID.
+func (db *DB) ResetSecret(ctx context.Context, r SecretReset) (*tokenservice.Application, error) {
+	if len(r.Secret.Hash) == 0 {
+		return nil, fmt.Errorf("db: reset secret: %w", tokenservice.Errorf(tokenservice.EINVALID, "A client secret is required."))
+	}
+	version, err := versionToCheck(r.Version, r.AnyVersion)
+	if err != nil {
+		return nil, fmt.Errorf("db: reset secret: %w", err)
+	}
+	tx, err := db.db.BeginTx(ctx, nil)
+	if err != nil {
+		return nil, fmt.Errorf("db: reset secret: %w", err)
+	}
+	defer tx.Rollback()
+	if err := checkFormKey(ctx, tx, r.AccountID, r.FormKey); err != nil {
+		return nil, fmt.Errorf("db: reset secret: %w", err)
+	}
+
+	ciphertext, padding, revealUntil := db.secretColumns(r.Secret)
+	var id int64
+	err = tx.QueryRowContext(ctx, `
+		UPDATE applications
+		SET secret_hash = ?, secret_reveal_until = ?, secret_padding = `+db.d.padding+`, secret_ciphertext = ?,
+			secret_generation = secret_generation + 1, version = version + 1,
+			updated_at = ?, updated_by = ?
+		WHERE client_id = ? AND (? = '' OR account_id = ?) AND (? = 0 OR version = ?)
+		RETURNING id`,
+		r.Secret.Hash, revealUntil, padding, ciphertext,
+		millis(r.Now), text(r.Actor.Name(), 255),
+		r.ClientID, r.AccountID, r.AccountID, version, version,
+	).Scan(&id)
+	if errors.Is(err, sql.ErrNoRows) {
+		if r.AccountID == "" {
+			return nil, fmt.Errorf("db: reset secret: %w", errAppNotFound())
+		}
+		return nil, fmt.Errorf("db: reset secret: %w", missingOrConflict(ctx, tx, r.AccountID, r.ClientID))
+	} else if err != nil {
+		return nil, fmt.Errorf("db: reset secret: %w", err)
+	}
+	app, err := applicationByID(ctx, tx, id)
+	if err != nil {
+		return nil, fmt.Errorf("db: reset secret: %w", err)
+	}
+	if err := recordEvent(ctx, tx, eventAt(app, tokenservice.ActionSecretReset, r.Actor, r.Now), r.FormKey); err != nil {
+		return nil, fmt.Errorf("db: reset secret: %w", err)
+	}
+	if err := tx.Commit(); err != nil {
+		return nil, fmt.Errorf("db: reset secret: %w", err)
+	}
+	return app, nil
+}
+
+// secretColumns returns what the secret_ciphertext, secret_padding (the
+// zeroblob length; none on PostgreSQL) and secret_reveal_until columns get
+// for s. Without a ciphertext all three are NULL.
+func (db *DB) secretColumns(s tokenservice.StoredSecret) (ciphertext []byte, padding any, revealUntil any) {
+	if len(s.Ciphertext) == 0 || s.RevealUntil.IsZero() {
+		return nil, nil, nil
+	}
+	if db.d.postgres {
+		return s.Ciphertext, nil, millis(s.RevealUntil)
+	}
+	return s.Ciphertext, db.pageSize, millis(s.RevealUntil)
+}
+
+// SecretCiphertext returns the encrypted current secret of the account's
+// application and its generation, while now is inside the reveal window, and
+// records in the trail that actor saw it: action is ActionSecretRevealed or
+// ActionSecretCopied. After the window it is EGONE, and the ciphertext is
+// erased from the row right then, whether or not the sweep
+// (EraseExpiredSecrets) has run yet: the server, not the page, ends the
+// window.
+func (db *DB) SecretCiphertext(ctx context.Context, accountID, clientID string, action tokenservice.Action, actor tokenservice.Actor, now time.Time) (ciphertext []byte, generation int, err error) {
+	tx, err := db.db.BeginTx(ctx, nil)
+	if err != nil {
+		return nil, 0, fmt.Errorf("db: secret ciphertext: %w", err)
+	}
+	defer tx.Rollback()
+	var (
+		revealUntil sql.NullInt64
+		extra       = []any{&ciphertext, &revealUntil}
+	)
+	app, err := scanApplication(tx.QueryRowContext(ctx,
+		`SELECT `+applicationColumns+`, secret_ciphertext, secret_reveal_until
+		FROM applications WHERE account_id = ? AND client_id = ?`,
+		accountID, clientID), extra...)
+	if errors.Is(err, sql.ErrNoRows) {
+		return nil, 0, fmt.Errorf("db: secret ciphertext: %w", errAppNotFound())
+	} else if err != nil {
+		return nil, 0, fmt.Errorf("db: secret ciphertext: %w", err)
+	}
+	if ciphertext != nil && revealUntil.Valid && millis(now) < revealUntil.Int64 {
+		if err := recordEvent(ctx, tx, eventAt(app, action, actor, now), ""); err != nil {
+			return nil, 0, fmt.Errorf("db: secret ciphertext: %w", err)
+		}
+		if err := tx.Commit(); err != nil {
+			return nil, 0, fmt.Errorf("db: secret ciphertext: %w", err)
+		}
+		return ciphertext, app.SecretGeneration, nil
+	}
+	if ciphertext != nil {
+		if _, err := tx.ExecContext(ctx, `
+			UPDATE applications
+			SET secret_ciphertext = NULL, secret_padding = NULL, secret_reveal_until = NULL
+			WHERE id = ?`, app.ID); err != nil {
+			return nil, 0, fmt.Errorf("db: secret ciphertext: erase: %w", err)
+		}
+		if err := tx.Commit(); err != nil {
+			return nil, 0, fmt.Errorf("db: secret ciphertext: erase: %w", err)
+		}
+	}
+	return nil, 0, fmt.Errorf("db: secret ciphertext: %w", errSecretGone())
+}
+
+// EraseExpiredSecrets erases the encrypted secret of every application whose
+// reveal window ended at or before now, and returns how many it erased.
+// cmd should run it about every minute.
+//
+// Erasing leaves no copy of the ciphertext in the database files:
+//   - secure_delete=ON overwrites freed cells and pages with zeros;
+//   - the ciphertext is stored behind a page-sized zero padding, so it lives
+//     only on overflow pages. B-tree balancing copies the local part of
+//     cells between pages and can leave stale copies in a page's unallocated
+//     gap, which secure_delete does not clear; overflow pages are never
+//     copied, only freed (and zeroed) when the row changes;
+//   - PRAGMA wal_checkpoint(TRUNCATE) copies the zeroed pages into the main
+//     file and truncates the -wal file, which held the earlier page images.
+//
+// The checkpoint runs on every call, also when nothing expired now, because
+// SecretCiphertext may have erased a row since the last sweep. If readers
+// keep the checkpoint from finishing within the busy timeout, the rows are
+// erased but the error says so, and the next sweep tries again.
+//
+// On PostgreSQL the erased ciphertext is unreadable by any query at once,
+// but the bytes stay in the dead row version until VACUUM reuses its space
+// and in the WAL until it is recycled: the no-copy-in-the-files promise is
+// SQLite's (see the README).
+//
+// Replicas may sweep at the same moment: the UPDATE of one waits for the
+// other's row locks and then finds nothing left to erase, so each secret is
+// erased, and counted, once.
+func (db *DB) EraseExpiredSecrets(ctx context.Context, now time.Time) (int, error) {
+	res, err := db.db.ExecContext(ctx, `
+		UPDATE applications
+		SET secret_ciphertext = NULL, secret_padding = NULL, secret_reveal_until = NULL
+		WHERE secret_reveal_until IS NOT NULL AND secret_reveal_until <= ?`,
+		millis(now))
+	if err != nil {
+		return 0, fmt.Errorf("db: erase expired secrets: %w", err)
+	}
+	n, err := res.RowsAffected()
+	if err != nil {
+		return 0, fmt.Errorf("db: erase expired secrets: %w", err)
+	}
+	if db.d.postgres {
+		return int(n), nil
+	}
+	if err := db.checkpoint(ctx); err != nil {
+		return int(n), fmt.Errorf("db: erase expired secrets: %w", err)
+	}
+	return int(n), nil
+}
+
+// checkpoint copies the WAL into the main file and truncates it to zero bytes.
+func (db *DB) checkpoint(ctx context.Context) error {
+	var busy, logFrames, checkpointed int
+	if err := db.db.QueryRowContext(ctx, `PRAGMA wal_checkpoint(TRUNCATE)`).Scan(&busy, &logFrames, &checkpointed); err != nil {
+		return fmt.Errorf("checkpoint: %w", err)
+	}
+	if busy != 0 {
+		return fmt.Errorf("checkpoint: blocked by readers (%d of %d frames copied)", checkpointed, logFrames)
+	}
+	return nil
+}
