@@ -4,7 +4,6 @@ import (
 	"context"
 	"database/sql"
 	"encoding/binary"
-	"fmt"
 	"os"
 	"sync"
 
@@ -264,33 +263,3 @@ func (c *clientCache) carry(before changeMark) {
 	c.alias.from, c.alias.to = after, to
 	c.entriesMu.Unlock()
 }
-
-// Client returns what the token endpoint needs of the application with the
-// client ID, in any account: from memory when nothing was committed to the
-// database since it was read, else with one indexed query. A missing
-// application is ENOTFOUND, remembered just as long. The result is shared:
-// callers must not modify it.
-func (db *DB) Client(ctx context.Context, clientID string) (*tokenservice.Client, error) {
-	mark, err := db.clients.mark(ctx)
-	if err != nil {
-		return nil, fmt.Errorf("db: client: change mark: %w", err)
-	}
-	if c, missing := db.clients.get(clientID, mark); c != nil {
-		return c, nil
-	} else if missing {
-		return nil, errClientNotFound
-	}
-	c, err := db.queryClient(ctx, clientID)
-	if err != nil {
-		return nil, err
-	}
-	db.clients.put(clientID, mark, c)
-	if c == nil {
-		return nil, errClientNotFound
-	}
-	return c, nil
-}
-
-// errClientNotFound is Client's answer for a client ID no application has,
-// made once: an unknown ID costs no more than a known one.
-var errClientNotFound = fmt.Errorf("db: client: %w", errAppNotFound())

@@ -10,44 +10,6 @@ import (
 	"tokenservice"
 )
 
-// clientQuery is queryClient's query, prepared at Open.
-const clientQuery = `
-	SELECT a.id, a.account_id, a.secret_hash, a.secret_generation, s.scope_key, s.access
-	FROM applications a LEFT JOIN application_scopes s ON s.application_id = a.id
-	WHERE a.client_id = ?
-	ORDER BY s.scope_key`
-
-// queryClient reads what the token endpoint needs of the application with
-// the client ID, in one indexed query; nil when no application has it.
-func (db *DB) queryClient(ctx context.Context, clientID string) (*tokenservice.Client, error) {
-	rows, err := db.client.QueryContext(ctx, clientID)
-	if err != nil {
-		return nil, fmt.Errorf("db: client: %w", err)
-	}
-	defer rows.Close()
-	var c *tokenservice.Client
-	for rows.Next() {
-		var (
-			next        tokenservice.Client
-			key, access sql.NullString
-		)
-		if err := rows.Scan(&next.ApplicationID, &next.AccountID, &next.SecretHash, &next.SecretGeneration, &key, &access); err != nil {
-			return nil, fmt.Errorf("db: client: %w", err)
-		}
-		if c == nil {
-			next.ClientID = clientID
-			c = &next
-		}
-		if key.Valid {
-			c.Scopes = append(c.Scopes, tokenservice.ScopeGrant{Key: key.String, Access: tokenservice.Access(access.String)})
-		}
-	}
-	if err := rows.Err(); err != nil {
-		return nil, fmt.Errorf("db: client: %w", err)
-	}
-	return c, nil
-}
-
 // RevokeToken records that the token with the jti is revoked until it
 // expires. Revoking it again changes nothing.
 func (db *DB) RevokeToken(ctx context.Context, jti, accountID string, expiresAt time.Time) error {
