@@ -1,0 +1,69 @@
+package db
+
+import (
+	"context"
+	"database/sql"
+	"errors"
+	"fmt"
+	"strings"
+)
+
+// DuplicateError is the answer to a form posted a second time (a double
+// click, a resubmitted page): the change was made once already, by the
+// first post, and nothing was done again.
+type DuplicateError struct {
+	ClientID string // the application the first post changed or created
+}
+
+func (e *DuplicateError) Error() string {
+	return "this form was already submitted; the change was made once"
+}
+
+// MaxFormKey is the longest form submission id the store records; longer
+// ones are ignored.
+const MaxFormKey = 64
+
+// checkFormKey answers DuplicateError when the account's trail already holds
+// a change made by the form submission key. It runs first in every write
+// transaction that takes a key: write transactions hold the write lock from
+// their start (see pool.BeginTx), so two posts of one form are serialised
+// and the second sees the first's event.
+//
+// A key the store would not record (see validFormKey) is never a duplicate.
+func checkFormKey(ctx context.Context, q queryer, accountID, formKey string) error {
+	if formKey = validFormKey(formKey); formKey == "" {
+		return nil
+	}
+	var clientID string
+	err := q.QueryRowContext(ctx,
+		`SELECT client_id FROM events WHERE account_id = ? AND form_key = ?`,
+		accountID, formKey).Scan(&clientID)
+	if errors.Is(err, sql.ErrNoRows) {
+		return nil
+	} else if err != nil {
+		return fmt.Errorf("form key: %w", err)
+	}
+	return &DuplicateError{ClientID: clientID}
+}
+
+// FormSubmitted reports whether the account's trail holds a change made by
+// the form submission key, and the client ID it changed.
+func (db *DB) FormSubmitted(ctx context.Context, accountID, formKey string) (clientID string, ok bool, err error) {
+	var dup *DuplicateError
+	if err := checkFormKey(ctx, db.db, accountID, formKey); errors.As(err, &dup) {
+		return dup.ClientID, true, nil
+	} else if err != nil {
+		return "", false, fmt.Errorf("db: %w", err)
+	}
+	return "", false, nil
+}
+
+// validFormKey returns the key if the store may record it, else "".
+func validFormKey(key string) string {
+	if len(key) > MaxFormKey || strings.ContainsFunc(key, func(r rune) bool {
+		return !(r >= 'a' && r <= 'z' || r >= 'A' && r <= 'Z' || r >= '0' && r <= '9' || r == '-' || r == '_')
+	}) {
+		return ""
+	}
+	return key
+}
