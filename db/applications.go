@@ -99,12 +99,6 @@ func scanApplication(row interface{ Scan(...any) error }, extra ...any) (*tokens
 	return &a, nil
 }
 
-// queryer is what reads need from *sql.DB and *sql.Tx.
-type queryer interface {
-	QueryContext(ctx context.Context, query string, args ...any) (*sql.Rows, error)
-	QueryRowContext(ctx context.Context, query string, args ...any) *sql.Row
-}
-
 // CreateApplication registers an application at Version 1 with its first
 // secret (SecretGeneration 1). A client ID that exists already is ECONFLICT.
 func (db *DB) CreateApplication(ctx context.Context, n NewApplication) (*tokenservice.Application, error) {

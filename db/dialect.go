@@ -145,6 +145,18 @@ func limitTo(n int) string {
 	return " LIMIT " + strconv.Itoa(n)
 }
 
+// queryer is what reads need from *sql.DB and *sql.Tx.
+type queryer interface {
+	QueryContext(ctx context.Context, query string, args ...any) (*sql.Rows, error)
+	QueryRowContext(ctx context.Context, query string, args ...any) *sql.Row
+}
+
+// execer is what writes need from *sql.Tx.
+type execer interface {
+	queryer
+	ExecContext(ctx context.Context, query string, args ...any) (sql.Result, error)
+}
+
 // writeLock is the key of the PostgreSQL advisory lock every write
 // transaction takes first (see pool.BeginTx): "tokensrv" in ASCII.
 const writeLock = 0x746f6b656e737276

@@ -72,12 +72,6 @@ func fromEventGrants(grants []eventGrant) []tokenservice.ScopeGrant {
 	return out
 }
 
-// execer is what writes need from *sql.Tx.
-type execer interface {
-	queryer
-	ExecContext(ctx context.Context, query string, args ...any) (sql.Result, error)
-}
-
 // recordEvent adds e to the trail inside the change's transaction, with the
 // form key (or "") of the submission that made it.
 func recordEvent(ctx context.Context, tx execer, e *tokenservice.Event, formKey string) error {
