@@ -8,6 +8,7 @@ import (
 	"math/rand/v2"
 	"os"
 	"path/filepath"
+	"reflect"
 	"strings"
 	"testing"
 	"time"
@@ -239,4 +240,194 @@ func containsAnyPart(data, b []byte) bool {
 		}
 	}
 	return false
+}
+
+func TestResetSecret(t *testing.T) { forEachStore(t, testResetSecret) }
+
+func testResetSecret(t *testing.T) {
+	ctx := context.Background()
+	later := now.Add(time.Hour)
+
+	for _, tt := range []struct {
+		name       string
+		version    int
+		anyVersion bool
+	}{
+		{"CurrentVersion", 1, false},
+		{"AnyVersion", 0, true},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			db := openTestDB(t)
+			mustCreate(t, db, "acme", "client-1", "Billing sync", readEmail)
+			app, err := db.ResetSecret(ctx, SecretReset{AccountID: "acme", ClientID: "client-1", Version: tt.version, AnyVersion: tt.anyVersion,
+				Secret: testSecret("new"), Actor: testActor("bob@acme.example"), Now: later})
+			if err != nil {
+				t.Fatal(err)
+			}
+			if got, want := app.SecretGeneration, 2; got != want {
+				t.Errorf("SecretGeneration = %d, want %d", got, want)
+			}
+			if got, want := app.Version, 2; got != want {
+				t.Errorf("Version = %d, want %d", got, want)
+			}
+			if got, want := app.UpdatedBy, "bob@acme.example"; got != want {
+				t.Errorf("UpdatedBy = %q, want %q", got, want)
+			}
+			_, hash, err := db.ApplicationByClientID(ctx, "client-1")
+			if err != nil {
+				t.Fatal(err)
+			}
+			if got, want := string(hash), "hash:new"; got != want {
+				t.Errorf("hash = %q, want %q", got, want)
+			}
+		})
+	}
+
+	t.Run("StaleVersion", func(t *testing.T) {
+		db := openTestDB(t)
+		mustCreate(t, db, "acme", "client-1", "Billing sync")
+		first, err := db.ResetSecret(ctx, SecretReset{AccountID: "acme", ClientID: "client-1", Version: 1, Secret: testSecret("first"), Actor: testActor("alice@acme.example"), Now: later})
+		if err != nil {
+			t.Fatal(err)
+		}
+		_, err = db.ResetSecret(ctx, SecretReset{AccountID: "acme", ClientID: "client-1", Version: 1, Secret: testSecret("second"), Actor: testActor("bob@acme.example"), Now: later})
+		wantCode(t, err, tokenservice.ECONFLICT)
+
+		after, hash, err := db.ApplicationByClientID(ctx, "client-1")
+		if err != nil {
+			t.Fatal(err)
+		}
+		if !reflect.DeepEqual(after, first) {
+			t.Errorf("a stale reset changed the application: %+v\nwant %+v", after, first)
+		}
+		if got, want := string(hash), "hash:first"; got != want {
+			t.Errorf("hash = %q, want %q", got, want)
+		}
+	})
+
+	t.Run("ByClientID", func(t *testing.T) {
+		db := openTestDB(t)
+		mustCreate(t, db, "globex", "client-1", "Billing sync")
+		app, err := db.ResetSecret(ctx, SecretReset{ClientID: "client-1", AnyVersion: true, Secret: testSecret("cli"), Actor: testActor("cli"), Now: later})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if got, want := app.SecretGeneration, 2; got != want {
+			t.Errorf("SecretGeneration = %d, want %d", got, want)
+		}
+		_, err = db.ResetSecret(ctx, SecretReset{ClientID: "client-2", AnyVersion: true, Secret: testSecret("cli"), Actor: testActor("cli"), Now: later})
+		wantCode(t, err, tokenservice.ENOTFOUND)
+	})
+
+	t.Run("WithoutRevealWindow", func(t *testing.T) {
+		db := openTestDB(t)
+		mustCreate(t, db, "acme", "client-1", "Billing sync")
+		app, err := db.ResetSecret(ctx, SecretReset{AccountID: "acme", ClientID: "client-1", AnyVersion: true, Secret: tokenservice.StoredSecret{Hash: []byte("h")}, Actor: testActor("cli"), Now: later})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if !app.SecretRevealUntil.IsZero() {
+			t.Errorf("SecretRevealUntil = %v, want zero", app.SecretRevealUntil)
+		}
+		_, _, err = db.SecretCiphertext(ctx, "acme", "client-1", tokenservice.ActionSecretRevealed, testActor("test"), later)
+		wantCode(t, err, tokenservice.EGONE)
+	})
+}
+
+func TestSecretCiphertext(t *testing.T) { forEachStore(t, testSecretCiphertext) }
+
+func testSecretCiphertext(t *testing.T) {
+	ctx := context.Background()
+	db := openTestDB(t)
+	mustCreate(t, db, "acme", "client-1", "Billing sync")
+	windowEnd := now.Add(15 * time.Minute)
+
+	t.Run("InsideWindow", func(t *testing.T) {
+		ct, gen, err := db.SecretCiphertext(ctx, "acme", "client-1", tokenservice.ActionSecretRevealed, testActor("test"), windowEnd.Add(-time.Millisecond))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if got, want := string(ct), "ciphertext:secret of client-1"; got != want {
+			t.Errorf("ciphertext = %q, want %q", got, want)
+		}
+		if got, want := gen, 1; got != want {
+			t.Errorf("generation = %d, want %d", got, want)
+		}
+	})
+
+	t.Run("WindowEnded", func(t *testing.T) {
+		_, _, err := db.SecretCiphertext(ctx, "acme", "client-1", tokenservice.ActionSecretRevealed, testActor("test"), windowEnd)
+		wantCode(t, err, tokenservice.EGONE)
+		if got, want := tokenservice.ErrorMessage(err), "The client secret can no longer be viewed. Reset it to get a new one."; got != want {
+			t.Errorf("message = %q, want %q", got, want)
+		}
+		if got, want := countRows(t, db, `SELECT count(*) FROM applications
+			WHERE secret_ciphertext IS NOT NULL OR secret_padding IS NOT NULL OR secret_reveal_until IS NOT NULL`), 0; got != want {
+			t.Errorf("rows still holding a ciphertext = %d, want %d", got, want)
+		}
+		// Even a clock going back does not bring it back.
+		_, _, err = db.SecretCiphertext(ctx, "acme", "client-1", tokenservice.ActionSecretRevealed, testActor("test"), now)
+		wantCode(t, err, tokenservice.EGONE)
+	})
+
+	t.Run("AfterReset", func(t *testing.T) {
+		later := windowEnd.Add(time.Hour)
+		s := testSecret("reset")
+		s.RevealUntil = later.Add(15 * time.Minute)
+		if _, err := db.ResetSecret(ctx, SecretReset{AccountID: "acme", ClientID: "client-1", AnyVersion: true, Secret: s, Actor: testActor("cli"), Now: later}); err != nil {
+			t.Fatal(err)
+		}
+		ct, gen, err := db.SecretCiphertext(ctx, "acme", "client-1", tokenservice.ActionSecretRevealed, testActor("test"), later)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if got, want := string(ct), "ciphertext:reset"; got != want {
+			t.Errorf("ciphertext = %q, want %q", got, want)
+		}
+		if got, want := gen, 2; got != want {
+			t.Errorf("generation = %d, want %d", got, want)
+		}
+	})
+}
+
+func TestEraseExpiredSecrets(t *testing.T) { forEachStore(t, testEraseExpiredSecrets) }
+
+func testEraseExpiredSecrets(t *testing.T) {
+	ctx := context.Background()
+	db := openTestDB(t)
+	mustCreate(t, db, "acme", "client-1", "Ends first")
+	s := testSecret("later")
+	s.RevealUntil = now.Add(time.Hour)
+	if _, err := db.CreateApplication(ctx, NewApplication{AccountID: "acme", ClientID: "client-2",
+		Name: "Ends later", Secret: s, Actor: testActor("cli"), Now: now}); err != nil {
+		t.Fatal(err)
+	}
+
+	for _, tt := range []struct {
+		name string
+		at   time.Time
+		want int
+	}{
+		{"NoneEnded", now.Add(15*time.Minute - time.Millisecond), 0},
+		{"FirstEnded", now.Add(15 * time.Minute), 1},
+		{"AlreadyErased", now.Add(30 * time.Minute), 0},
+		{"SecondEnded", now.Add(2 * time.Hour), 1},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			n, err := db.EraseExpiredSecrets(ctx, tt.at)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if got, want := n, tt.want; got != want {
+				t.Errorf("erased = %d, want %d", got, want)
+			}
+		})
+	}
+	app, err := db.GetApplication(ctx, "acme", "client-1")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !app.SecretRevealUntil.IsZero() {
+		t.Errorf("SecretRevealUntil = %v after erasing, want zero", app.SecretRevealUntil)
+	}
 }
