@@ -63,3 +63,14 @@ func ErrorMessage(err error) string {
 	}
 	return "Internal error."
 }
+
+// DuplicateError is the answer to a form posted a second time (a double
+// click, a resubmitted page): the change was made once already, by the
+// first post, and nothing was done again.
+type DuplicateError struct {
+	ClientID string // the application the first post changed or created
+}
+
+func (e *DuplicateError) Error() string {
+	return "this form was already submitted; the change was made once"
+}

@@ -101,3 +101,35 @@ type Event struct {
 	OldScopes []ScopeGrant
 	Scopes    []ScopeGrant
 }
+
+// EventFilter selects a page of an account's audit trail, newest first.
+type EventFilter struct {
+	Action   Action // "" for every action
+	Actor    string // the actor's subject; "" for everyone
+	ClientID string // one application's events; "" for the whole account
+
+	// Before and After page through the trail: events older than Before, or
+	// (when After is set) the ones just newer than After. 0 for the newest.
+	Before, After int64
+	Limit         int // DefaultEventLimit when 0 or less, at most MaxEventLimit
+}
+
+// Page sizes of the audit trail (EventFilter.Limit).
+const (
+	DefaultEventLimit = 50
+	MaxEventLimit     = 1000
+)
+
+// EventPage is one page of the audit trail, newest first.
+type EventPage struct {
+	Events []*Event
+	// Older is the Before of the next older page, Newer the After of the
+	// next newer one; 0 when there is none.
+	Older, Newer int64
+}
+
+// EventActor is a person who appears in an account's audit trail.
+type EventActor struct {
+	Subject string
+	Email   string
+}

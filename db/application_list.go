@@ -12,36 +12,6 @@ import (
 	"tokenservice"
 )
 
-// ListOptions selects a page of an account's applications.
-type ListOptions struct {
-	Filter string // case-insensitive substring of the name or the client ID; "" lists all
-	After  string // the Next of the previous page; "" for the first page
-	Limit  int    // page size: DefaultListLimit when 0 or less, at most MaxListLimit
-}
-
-// Page sizes of ListApplications.
-const (
-	DefaultListLimit = 50
-	MaxListLimit     = 200
-)
-
-// MaxListTotal caps ApplicationPage.Total. Counting every match of a filter
-// means reading the whole account's index, which for 100,000 applications
-// costs more than the page itself; past this many the portal shows
-// "1,000+" and nobody needs the exact number. (At 10,000 the count alone
-// took 3 ms of a 3.4 ms first page with 100,000 applications.)
-const MaxListTotal = 1000
-
-// ApplicationPage is one page of an account's applications, ordered by
-// lower-cased name, then client ID.
-type ApplicationPage struct {
-	Applications []*tokenservice.Application
-	Next         string // cursor for ListOptions.After; "" on the last page
-	// Total counts the applications matching the filter, up to MaxListTotal;
-	// MaxListTotal+1 means "more than MaxListTotal".
-	Total int
-}
-
 // ListApplications returns a page of the account's applications in name
 // order. Paging is by keyset (the cursor holds the last row's sort key), so
 // a deep page costs what the first one does, and rows added or removed
@@ -65,19 +35,19 @@ type ApplicationPage struct {
 //
 // The sort keys compare bytewise on both databases (COLLATE "C" on
 // PostgreSQL), so the order does not depend on the server's locale.
-func (db *DB) ListApplications(ctx context.Context, accountID string, opt ListOptions) (*ApplicationPage, error) {
+func (db *DB) ListApplications(ctx context.Context, accountID string, opt tokenservice.ListOptions) (*tokenservice.ApplicationPage, error) {
 	limit := opt.Limit
 	if limit <= 0 {
-		limit = DefaultListLimit
-	} else if limit > MaxListLimit {
-		limit = MaxListLimit
+		limit = tokenservice.DefaultListLimit
+	} else if limit > tokenservice.MaxListLimit {
+		limit = tokenservice.MaxListLimit
 	}
 
 	if strings.ContainsRune(opt.Filter, 0) {
 		// SQLite's LIKE ends a pattern at a NUL, so "x\x00" would match what
 		// ends in "x", and PostgreSQL's text refuses a NUL; no name or client
 		// ID contains one, so nothing matches.
-		return &ApplicationPage{}, nil
+		return &tokenservice.ApplicationPage{}, nil
 	}
 	var after *cursor
 	if opt.After != "" {
@@ -110,7 +80,7 @@ func (db *DB) ListApplications(ctx context.Context, accountID string, opt ListOp
 	// hold the filter in between, as if it had changed just after (each
 	// candidate is checked again), and a count that needs a statement of
 	// its own is a moment later than the page.
-	var page *ApplicationPage
+	var page *tokenservice.ApplicationPage
 	if search {
 		page, err = db.listSearch(ctx, q, accountID, key, listed, after, limit)
 	} else {
@@ -134,11 +104,11 @@ type scanFilter struct {
 // listScan is ListApplications by reading the account's names in order:
 // no filter, a key that is not searchable (the names LIKE it), or one that
 // only names starting with it hold (their range of the name index). A page
-// of a range also counts the range, up to MaxListTotal+1 (reading as many
+// of a range also counts the range, up to tokenservice.MaxListTotal+1 (reading as many
 // entries of the name index), in its one statement, which needs no
 // transaction of its own. With a pattern, counting may read every name: it
 // is left for when the first page does not hold every match.
-func (db *DB) listScan(ctx context.Context, q queryer, accountID string, f scanFilter, after *cursor, limit int) (*ApplicationPage, error) {
+func (db *DB) listScan(ctx context.Context, q queryer, accountID string, f scanFilter, after *cursor, limit int) (*tokenservice.ApplicationPage, error) {
 	filter, filterArgs := `account_id = ?`, []any{accountID}
 	if f.to != "" {
 		filter += ` AND name_lower < ?`
@@ -175,7 +145,7 @@ func (db *DB) listScan(ctx context.Context, q queryer, accountID string, f scanF
 			// as listSearch's count of the names that start with key.
 			order = ` ORDER BY account_id, name_lower`
 		}
-		counted = `, (SELECT count(*) FROM (SELECT 1 FROM applications WHERE ` + count + order + limitTo(MaxListTotal+1) + `) AS matches)`
+		counted = `, (SELECT count(*) FROM (SELECT 1 FROM applications WHERE ` + count + order + limitTo(tokenservice.MaxListTotal+1) + `) AS matches)`
 		args = append(slices.Clone(countArgs), args...)
 		extra = append(extra, &total)
 	} else {
@@ -203,7 +173,7 @@ func (db *DB) listScan(ctx context.Context, q queryer, accountID string, f scanF
 		return page, nil
 	}
 	if err := q.QueryRowContext(ctx,
-		`SELECT count(*) FROM (SELECT 1 FROM applications WHERE `+count+limitTo(MaxListTotal+1)+`) AS matches`,
+		`SELECT count(*) FROM (SELECT 1 FROM applications WHERE `+count+limitTo(tokenservice.MaxListTotal+1)+`) AS matches`,
 		countArgs...,
 	).Scan(&page.Total); err != nil {
 		return nil, fmt.Errorf("count: %w", err)
@@ -241,14 +211,14 @@ func parsePageScopes(s sql.NullString) ([]tokenservice.ScopeGrant, error) {
 // scanPage reads up to limit applications of rows (applicationColumns,
 // name_lower, pageScopes, then the columns extra are for), and the cursor
 // of the next page when there is another row. It closes rows.
-func scanPage(rows *sql.Rows, limit int, extra ...any) (*ApplicationPage, error) {
+func scanPage(rows *sql.Rows, limit int, extra ...any) (*tokenservice.ApplicationPage, error) {
 	defer rows.Close()
 	var (
 		nameLower string
 		scopes    sql.NullString
 	)
 	extra = append([]any{&nameLower, &scopes}, extra...)
-	page := &ApplicationPage{}
+	page := &tokenservice.ApplicationPage{}
 	var last cursor
 	for rows.Next() {
 		app, err := scanApplication(rows, extra...)

@@ -45,7 +45,7 @@ func testListApplications(t *testing.T) {
 		seen := make(map[string]bool)
 		after := ""
 		for pages := 1; ; pages++ {
-			page, err := db.ListApplications(ctx, "acme", ListOptions{After: after, Limit: 40})
+			page, err := db.ListApplications(ctx, "acme", tokenservice.ListOptions{After: after, Limit: 40})
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -94,7 +94,7 @@ func testListApplications(t *testing.T) {
 						wantIDs = append(wantIDs, a.ClientID)
 					}
 				}
-				page, err := db.ListApplications(ctx, "acme", ListOptions{Filter: tt.filter, Limit: 200})
+				page, err := db.ListApplications(ctx, "acme", tokenservice.ListOptions{Filter: tt.filter, Limit: 200})
 				if err != nil {
 					t.Fatal(err)
 				}
@@ -113,7 +113,7 @@ func testListApplications(t *testing.T) {
 		// name ending in what precedes it.
 		name := want[0].Name
 		filter := strings.ToLower(name[len(name)-3:]) + "\x00"
-		page, err := db.ListApplications(ctx, "acme", ListOptions{Filter: filter, Limit: 200})
+		page, err := db.ListApplications(ctx, "acme", tokenservice.ListOptions{Filter: filter, Limit: 200})
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -123,11 +123,11 @@ func testListApplications(t *testing.T) {
 	})
 
 	t.Run("FilterWithCursor", func(t *testing.T) {
-		first, err := db.ListApplications(ctx, "acme", ListOptions{Filter: "a", Limit: 10})
+		first, err := db.ListApplications(ctx, "acme", tokenservice.ListOptions{Filter: "a", Limit: 10})
 		if err != nil {
 			t.Fatal(err)
 		}
-		second, err := db.ListApplications(ctx, "acme", ListOptions{Filter: "a", Limit: 10, After: first.Next})
+		second, err := db.ListApplications(ctx, "acme", tokenservice.ListOptions{Filter: "a", Limit: 10, After: first.Next})
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -140,7 +140,7 @@ func testListApplications(t *testing.T) {
 	})
 
 	t.Run("ScopesLoaded", func(t *testing.T) {
-		page, err := db.ListApplications(ctx, "acme", ListOptions{})
+		page, err := db.ListApplications(ctx, "acme", tokenservice.ListOptions{})
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -161,7 +161,7 @@ func testListApplications(t *testing.T) {
 			t.Fatalf("created with %v, want %v", app.Scopes, want)
 		}
 		for _, filter := range []string{"", "th", "three"} {
-			page, err := db.ListApplications(ctx, "scoped", ListOptions{Filter: filter})
+			page, err := db.ListApplications(ctx, "scoped", tokenservice.ListOptions{Filter: filter})
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -175,12 +175,12 @@ func testListApplications(t *testing.T) {
 		for _, tt := range []struct {
 			limit, want int
 		}{
-			{0, DefaultListLimit},
-			{-1, DefaultListLimit},
+			{0, tokenservice.DefaultListLimit},
+			{-1, tokenservice.DefaultListLimit},
 			{7, 7},
-			{1000, MaxListLimit},
+			{1000, tokenservice.MaxListLimit},
 		} {
-			page, err := db.ListApplications(ctx, "acme", ListOptions{Limit: tt.limit})
+			page, err := db.ListApplications(ctx, "acme", tokenservice.ListOptions{Limit: tt.limit})
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -191,7 +191,7 @@ func testListApplications(t *testing.T) {
 	})
 
 	t.Run("EmptyAccount", func(t *testing.T) {
-		page, err := db.ListApplications(ctx, "initech", ListOptions{})
+		page, err := db.ListApplications(ctx, "initech", tokenservice.ListOptions{})
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -209,7 +209,7 @@ func testListApplications(t *testing.T) {
 			{"NoClientID", base64.RawURLEncoding.EncodeToString([]byte(`{"n":"alpha"}`))},
 		} {
 			t.Run(tt.name, func(t *testing.T) {
-				_, err := db.ListApplications(ctx, "acme", ListOptions{After: tt.after})
+				_, err := db.ListApplications(ctx, "acme", tokenservice.ListOptions{After: tt.after})
 				wantCode(t, err, tokenservice.EINVALID)
 			})
 		}
@@ -221,14 +221,14 @@ func TestListApplicationsTotalCapped(t *testing.T) { forEachStore(t, testListApp
 func testListApplicationsTotalCapped(t *testing.T) {
 	ctx := context.Background()
 	db := openTestDB(t)
-	seedApplications(t, db, "acme", MaxListTotal+50)
+	seedApplications(t, db, "acme", tokenservice.MaxListTotal+50)
 
-	page, err := db.ListApplications(ctx, "acme", ListOptions{})
+	page, err := db.ListApplications(ctx, "acme", tokenservice.ListOptions{})
 	if err != nil {
 		t.Fatal(err)
 	}
-	if got, want := page.Total, MaxListTotal+1; got != want {
-		t.Errorf("Total = %d, want %d (more than MaxListTotal)", got, want)
+	if got, want := page.Total, tokenservice.MaxListTotal+1; got != want {
+		t.Errorf("Total = %d, want %d (more than tokenservice.MaxListTotal)", got, want)
 	}
 }
 
@@ -252,12 +252,12 @@ func BenchmarkListApplications(b *testing.B) {
 
 	for _, bb := range []struct {
 		name string
-		opt  ListOptions
+		opt  tokenservice.ListOptions
 	}{
-		{"FirstPage", ListOptions{}},
-		{"DeepPage", ListOptions{After: encodeCursor(middle)}},
-		{"FilterMany", ListOptions{Filter: "billing"}},
-		{"FilterOne", ListOptions{Filter: "acme-0077777"}},
+		{"FirstPage", tokenservice.ListOptions{}},
+		{"DeepPage", tokenservice.ListOptions{After: encodeCursor(middle)}},
+		{"FilterMany", tokenservice.ListOptions{Filter: "billing"}},
+		{"FilterOne", tokenservice.ListOptions{Filter: "acme-0077777"}},
 	} {
 		b.Run(bb.name, func(b *testing.B) {
 			for b.Loop() {
@@ -338,7 +338,7 @@ func testListApplicationsOrderIsBytewise(t *testing.T) {
 	var got []string
 	after := ""
 	for {
-		page, err := db.ListApplications(ctx, "acme", ListOptions{After: after, Limit: 3})
+		page, err := db.ListApplications(ctx, "acme", tokenservice.ListOptions{After: after, Limit: 3})
 		if err != nil {
 			t.Fatal(err)
 		}

@@ -10,6 +10,8 @@ import (
 	"strings"
 	"unicode"
 	"unicode/utf8"
+
+	"tokenservice"
 )
 
 // maxSearchCandidates is how many applications the trigram index may offer
@@ -131,7 +133,7 @@ func readIDs(rows *sql.Rows, err error) ([]int64, error) {
 // The matches are the union of two sets. The names that start with key are
 // the range from key to prefixEnd(key) of the (account_id, name_lower,
 // client_id) index, in order: the page takes the first of them, the total
-// counts them up to MaxListTotal+1. The others (rest) hold key after their
+// counts them up to tokenservice.MaxListTotal+1. The others (rest) hold key after their
 // name's first character (what the trigram index holds of a name) or in
 // their client ID: the candidates listed by searchable, looked up and
 // checked with LIKE, or, when there were too many to list, on SQLite those
@@ -141,7 +143,7 @@ func readIDs(rows *sql.Rows, err error) ([]int64, error) {
 // total; MATERIALIZED has PostgreSQL plan rest for all its rows, by the
 // trigram indexes, rather than walk the names in order hoping for an early
 // page. The page's few applications are then read whole.
-func (db *DB) listSearch(ctx context.Context, q queryer, accountID, key string, listed []int64, after *cursor, limit int) (*ApplicationPage, error) {
+func (db *DB) listSearch(ctx context.Context, q queryer, accountID, key string, listed []int64, after *cursor, limit int) (*tokenservice.ApplicationPage, error) {
 	end, _ := prefixEnd(key)
 	if listed != nil && len(listed) == 0 {
 		// Only names that start with key hold it (the usual search by the
@@ -202,7 +204,7 @@ func (db *DB) listSearch(ctx context.Context, q queryer, accountID, key string, 
 			WHERE `+rest+`
 		)
 		SELECT `+applicationColumns+`, name_lower, `+pageScopes+`,
-			(SELECT count(*) FROM (SELECT 1 FROM applications WHERE `+starts+` ORDER BY account_id, name_lower`+limitTo(MaxListTotal+1)+`) AS starts)
+			(SELECT count(*) FROM (SELECT 1 FROM applications WHERE `+starts+` ORDER BY account_id, name_lower`+limitTo(tokenservice.MaxListTotal+1)+`) AS starts)
 				+ (SELECT count(*) FROM rest)
 		FROM applications
 		WHERE id IN (
@@ -235,7 +237,7 @@ func (db *DB) listSearch(ctx context.Context, q queryer, accountID, key string, 
 		}
 		total = first.Total
 	}
-	page.Total = min(total, MaxListTotal+1)
+	page.Total = min(total, tokenservice.MaxListTotal+1)
 	return page, nil
 }
 

@@ -88,7 +88,7 @@ func testListApplicationsFilterSeesChanges(t *testing.T) {
 	mustCreate(t, db, "acme", "client-2", "Helpdesk sync")
 	listed := func(filter string) []string {
 		t.Helper()
-		page, err := db.ListApplications(ctx, "acme", ListOptions{Filter: filter})
+		page, err := db.ListApplications(ctx, "acme", tokenservice.ListOptions{Filter: filter})
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -98,7 +98,7 @@ func testListApplicationsFilterSeesChanges(t *testing.T) {
 	if got, want := listed("sync"), []string{"client-1", "client-2"}; !slices.Equal(got, want) {
 		t.Errorf("sync: listed %v, want %v", got, want)
 	}
-	if _, err := db.UpdateApplication(ctx, ApplicationUpdate{AccountID: "acme", ClientID: "client-1", Version: 1,
+	if _, err := db.UpdateApplication(ctx, tokenservice.ApplicationUpdate{AccountID: "acme", ClientID: "client-1", Version: 1,
 		Name: "Billing export", Actor: testActor("alice@acme.example"), Now: now}); err != nil {
 		t.Fatal(err)
 	}
@@ -111,7 +111,7 @@ func testListApplicationsFilterSeesChanges(t *testing.T) {
 	if got, want := listed("lling exp"), []string{"client-1"}; !slices.Equal(got, want) {
 		t.Errorf("lling exp after the rename: listed %v, want %v", got, want)
 	}
-	if err := db.DeleteApplication(ctx, Deletion{AccountID: "acme", ClientID: "client-2", AnyVersion: true}); err != nil {
+	if err := db.DeleteApplication(ctx, tokenservice.ApplicationDeletion{AccountID: "acme", ClientID: "client-2", AnyVersion: true}); err != nil {
 		t.Fatal(err)
 	}
 	if got := listed("sync"); len(got) != 0 {
@@ -254,7 +254,7 @@ func sortApplications(apps []*tokenservice.Application) {
 func wantListed(t *testing.T, db *DB, account, filter string, want []string) {
 	t.Helper()
 	ctx := context.Background()
-	page, err := db.ListApplications(ctx, account, ListOptions{Filter: filter, Limit: MaxListLimit})
+	page, err := db.ListApplications(ctx, account, tokenservice.ListOptions{Filter: filter, Limit: tokenservice.MaxListLimit})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -267,7 +267,7 @@ func wantListed(t *testing.T, db *DB, account, filter string, want []string) {
 
 	// A cursor before every name, as a hand-made link may carry, lists
 	// from the first match.
-	page, err = db.ListApplications(ctx, account, ListOptions{Filter: filter, Limit: MaxListLimit,
+	page, err = db.ListApplications(ctx, account, tokenservice.ListOptions{Filter: filter, Limit: tokenservice.MaxListLimit,
 		After: encodeCursor(cursor{NameLower: "\x01", ClientID: "x"})})
 	if err != nil {
 		t.Fatal(err)
@@ -279,7 +279,7 @@ func wantListed(t *testing.T, db *DB, account, filter string, want []string) {
 	var got []string
 	after := ""
 	for pages := 1; ; pages++ {
-		page, err := db.ListApplications(ctx, account, ListOptions{Filter: filter, After: after, Limit: 3})
+		page, err := db.ListApplications(ctx, account, tokenservice.ListOptions{Filter: filter, After: after, Limit: 3})
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -301,7 +301,7 @@ func wantListed(t *testing.T, db *DB, account, filter string, want []string) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		page, err := db.ListApplications(ctx, account, ListOptions{Filter: filter,
+		page, err := db.ListApplications(ctx, account, tokenservice.ListOptions{Filter: filter,
 			After: encodeCursor(cursor{NameLower: nameKey(last.Name), ClientID: last.ClientID})})
 		if err != nil {
 			t.Fatal(err)

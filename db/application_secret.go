@@ -10,19 +10,6 @@ import (
 	"tokenservice"
 )
 
-// SecretReset replaces an application's secret, made against the Version
-// the admin confirmed.
-type SecretReset struct {
-	AccountID  string // "" for any account (the operator CLI)
-	ClientID   string
-	Version    int  // required unless AnyVersion
-	AnyVersion bool // no version check: the operator CLI, which shows none
-	Secret     tokenservice.StoredSecret
-	Actor      tokenservice.Actor
-	FormKey    string
-	Now        time.Time
-}
-
 // errSecretGone is what asking for a secret after its reveal window gets.
 func errSecretGone() error {
 	return tokenservice.Errorf(tokenservice.EGONE,
@@ -34,7 +21,7 @@ func errSecretGone() error {
 // the trail records it. With an AccountID, another account's application is
 // ENOTFOUND. The Version must match the application's (ECONFLICT otherwise)
 // unless AnyVersion; without either the reset is EINVALID.
-func (db *DB) ResetSecret(ctx context.Context, r SecretReset) (*tokenservice.Application, error) {
+func (db *DB) ResetSecret(ctx context.Context, r tokenservice.SecretReset) (*tokenservice.Application, error) {
 	if len(r.Secret.Hash) == 0 {
 		return nil, fmt.Errorf("db: reset secret: %w", tokenservice.Errorf(tokenservice.EINVALID, "A client secret is required."))
 	}

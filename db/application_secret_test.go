@@ -37,12 +37,12 @@ func TestErasedSecretLeavesNoCopyInFiles(t *testing.T) {
 			wantCode(t, err, tokenservice.EGONE)
 		}},
 		{"Reset", func(t *testing.T, db *DB) {
-			if _, err := db.ResetSecret(context.Background(), SecretReset{AccountID: "acme", ClientID: "the-client", AnyVersion: true, Secret: testSecret("replacement"), Actor: testActor("cli"), Now: windowEnd}); err != nil {
+			if _, err := db.ResetSecret(context.Background(), tokenservice.SecretReset{AccountID: "acme", ClientID: "the-client", AnyVersion: true, Secret: testSecret("replacement"), Actor: testActor("cli"), Now: windowEnd}); err != nil {
 				t.Fatal(err)
 			}
 		}},
 		{"Delete", func(t *testing.T, db *DB) {
-			if err := db.DeleteApplication(context.Background(), Deletion{AccountID: "acme", ClientID: "the-client", AnyVersion: true}); err != nil {
+			if err := db.DeleteApplication(context.Background(), tokenservice.ApplicationDeletion{AccountID: "acme", ClientID: "the-client", AnyVersion: true}); err != nil {
 				t.Fatal(err)
 			}
 		}},
@@ -61,7 +61,7 @@ func TestErasedSecretLeavesNoCopyInFiles(t *testing.T) {
 			for i := range 20 {
 				mustCreate(t, db, "acme", fmt.Sprintf("before-%02d", i), fmt.Sprintf("Before %d", i), readEmail)
 			}
-			if _, err := db.CreateApplication(ctx, NewApplication{
+			if _, err := db.CreateApplication(ctx, tokenservice.NewApplication{
 				AccountID: "acme", ClientID: "the-client", Name: "Holds the secret", Scopes: []tokenservice.ScopeGrant{rwIncident},
 				Secret: tokenservice.StoredSecret{Hash: []byte("hash"), Ciphertext: ciphertext, RevealUntil: windowEnd},
 				Actor:  testActor("admin@example.com"), Now: now,
@@ -71,7 +71,7 @@ func TestErasedSecretLeavesNoCopyInFiles(t *testing.T) {
 			wantOnlyOnOverflowPages(t, db, ciphertext)
 
 			churn(t, db, rng, "during")
-			if _, err := db.UpdateApplication(ctx, ApplicationUpdate{AccountID: "acme", ClientID: "the-client", Version: 1,
+			if _, err := db.UpdateApplication(ctx, tokenservice.ApplicationUpdate{AccountID: "acme", ClientID: "the-client", Version: 1,
 				Name: "Holds the secret, renamed " + strings.Repeat("x", 500), Actor: testActor("bob@acme.example"), Now: now}); err != nil {
 				t.Fatal(err)
 			}
@@ -142,16 +142,16 @@ func churn(t *testing.T, db *DB, rng *rand.Rand, prefix string) {
 		}
 		switch rng.IntN(4) {
 		case 0:
-			if err := db.DeleteApplication(ctx, Deletion{AccountID: "acme", ClientID: clientID, AnyVersion: true}); err != nil {
+			if err := db.DeleteApplication(ctx, tokenservice.ApplicationDeletion{AccountID: "acme", ClientID: clientID, AnyVersion: true}); err != nil {
 				t.Fatal(err)
 			}
 		case 1:
-			if _, err := db.ResetSecret(ctx, SecretReset{AccountID: "acme", ClientID: clientID, AnyVersion: true, Secret: testSecret(clientID + " again"), Actor: testActor("cli"), Now: now}); err != nil {
+			if _, err := db.ResetSecret(ctx, tokenservice.SecretReset{AccountID: "acme", ClientID: clientID, AnyVersion: true, Secret: testSecret(clientID + " again"), Actor: testActor("cli"), Now: now}); err != nil {
 				t.Fatal(err)
 			}
 		default:
 			name := fmt.Sprintf("%s %s", clientID, strings.Repeat("y", rng.IntN(1200)))
-			if _, err := db.UpdateApplication(ctx, ApplicationUpdate{AccountID: "acme", ClientID: clientID,
+			if _, err := db.UpdateApplication(ctx, tokenservice.ApplicationUpdate{AccountID: "acme", ClientID: clientID,
 				Version: app.Version, Name: name, Actor: testActor("carol@acme.example"), Now: now}); err != nil {
 				t.Fatal(err)
 			}
@@ -259,7 +259,7 @@ func testResetSecret(t *testing.T) {
 		t.Run(tt.name, func(t *testing.T) {
 			db := openTestDB(t)
 			mustCreate(t, db, "acme", "client-1", "Billing sync", readEmail)
-			app, err := db.ResetSecret(ctx, SecretReset{AccountID: "acme", ClientID: "client-1", Version: tt.version, AnyVersion: tt.anyVersion,
+			app, err := db.ResetSecret(ctx, tokenservice.SecretReset{AccountID: "acme", ClientID: "client-1", Version: tt.version, AnyVersion: tt.anyVersion,
 				Secret: testSecret("new"), Actor: testActor("bob@acme.example"), Now: later})
 			if err != nil {
 				t.Fatal(err)
@@ -286,11 +286,11 @@ func testResetSecret(t *testing.T) {
 	t.Run("StaleVersion", func(t *testing.T) {
 		db := openTestDB(t)
 		mustCreate(t, db, "acme", "client-1", "Billing sync")
-		first, err := db.ResetSecret(ctx, SecretReset{AccountID: "acme", ClientID: "client-1", Version: 1, Secret: testSecret("first"), Actor: testActor("alice@acme.example"), Now: later})
+		first, err := db.ResetSecret(ctx, tokenservice.SecretReset{AccountID: "acme", ClientID: "client-1", Version: 1, Secret: testSecret("first"), Actor: testActor("alice@acme.example"), Now: later})
 		if err != nil {
 			t.Fatal(err)
 		}
-		_, err = db.ResetSecret(ctx, SecretReset{AccountID: "acme", ClientID: "client-1", Version: 1, Secret: testSecret("second"), Actor: testActor("bob@acme.example"), Now: later})
+		_, err = db.ResetSecret(ctx, tokenservice.SecretReset{AccountID: "acme", ClientID: "client-1", Version: 1, Secret: testSecret("second"), Actor: testActor("bob@acme.example"), Now: later})
 		wantCode(t, err, tokenservice.ECONFLICT)
 
 		after, hash, err := db.ApplicationByClientID(ctx, "client-1")
@@ -308,21 +308,21 @@ func testResetSecret(t *testing.T) {
 	t.Run("ByClientID", func(t *testing.T) {
 		db := openTestDB(t)
 		mustCreate(t, db, "globex", "client-1", "Billing sync")
-		app, err := db.ResetSecret(ctx, SecretReset{ClientID: "client-1", AnyVersion: true, Secret: testSecret("cli"), Actor: testActor("cli"), Now: later})
+		app, err := db.ResetSecret(ctx, tokenservice.SecretReset{ClientID: "client-1", AnyVersion: true, Secret: testSecret("cli"), Actor: testActor("cli"), Now: later})
 		if err != nil {
 			t.Fatal(err)
 		}
 		if got, want := app.SecretGeneration, 2; got != want {
 			t.Errorf("SecretGeneration = %d, want %d", got, want)
 		}
-		_, err = db.ResetSecret(ctx, SecretReset{ClientID: "client-2", AnyVersion: true, Secret: testSecret("cli"), Actor: testActor("cli"), Now: later})
+		_, err = db.ResetSecret(ctx, tokenservice.SecretReset{ClientID: "client-2", AnyVersion: true, Secret: testSecret("cli"), Actor: testActor("cli"), Now: later})
 		wantCode(t, err, tokenservice.ENOTFOUND)
 	})
 
 	t.Run("WithoutRevealWindow", func(t *testing.T) {
 		db := openTestDB(t)
 		mustCreate(t, db, "acme", "client-1", "Billing sync")
-		app, err := db.ResetSecret(ctx, SecretReset{AccountID: "acme", ClientID: "client-1", AnyVersion: true, Secret: tokenservice.StoredSecret{Hash: []byte("h")}, Actor: testActor("cli"), Now: later})
+		app, err := db.ResetSecret(ctx, tokenservice.SecretReset{AccountID: "acme", ClientID: "client-1", AnyVersion: true, Secret: tokenservice.StoredSecret{Hash: []byte("h")}, Actor: testActor("cli"), Now: later})
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -374,7 +374,7 @@ func testSecretCiphertext(t *testing.T) {
 		later := windowEnd.Add(time.Hour)
 		s := testSecret("reset")
 		s.RevealUntil = later.Add(15 * time.Minute)
-		if _, err := db.ResetSecret(ctx, SecretReset{AccountID: "acme", ClientID: "client-1", AnyVersion: true, Secret: s, Actor: testActor("cli"), Now: later}); err != nil {
+		if _, err := db.ResetSecret(ctx, tokenservice.SecretReset{AccountID: "acme", ClientID: "client-1", AnyVersion: true, Secret: s, Actor: testActor("cli"), Now: later}); err != nil {
 			t.Fatal(err)
 		}
 		ct, gen, err := db.SecretCiphertext(ctx, "acme", "client-1", tokenservice.ActionSecretRevealed, testActor("test"), later)
@@ -398,7 +398,7 @@ func testEraseExpiredSecrets(t *testing.T) {
 	mustCreate(t, db, "acme", "client-1", "Ends first")
 	s := testSecret("later")
 	s.RevealUntil = now.Add(time.Hour)
-	if _, err := db.CreateApplication(ctx, NewApplication{AccountID: "acme", ClientID: "client-2",
+	if _, err := db.CreateApplication(ctx, tokenservice.NewApplication{AccountID: "acme", ClientID: "client-2",
 		Name: "Ends later", Secret: s, Actor: testActor("cli"), Now: now}); err != nil {
 		t.Fatal(err)
 	}

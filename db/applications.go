@@ -6,47 +6,9 @@ import (
 	"errors"
 	"fmt"
 	"strings"
-	"time"
 
 	"tokenservice"
 )
-
-// NewApplication is what CreateApplication stores.
-type NewApplication struct {
-	AccountID string
-	ClientID  string
-	Name      string
-	Scopes    []tokenservice.ScopeGrant // grants with AccessNone are not stored
-	Secret    tokenservice.StoredSecret
-	Actor     tokenservice.Actor
-	FormKey   string // the form submission's id, so a second post is not a second application; "" for none
-	Now       time.Time
-}
-
-// ApplicationUpdate is an edit of an application's name and scopes, made
-// against the Version the editor saw.
-type ApplicationUpdate struct {
-	AccountID string
-	ClientID  string
-	Version   int
-	Name      string
-	Scopes    []tokenservice.ScopeGrant // the full new set; AccessNone grants are dropped
-	Actor     tokenservice.Actor
-	FormKey   string
-	Now       time.Time
-}
-
-// Deletion deletes an application, made against the Version the admin
-// confirmed.
-type Deletion struct {
-	AccountID  string // "" for any account (the operator CLI)
-	ClientID   string
-	Version    int  // required unless AnyVersion
-	AnyVersion bool // no version check: the operator CLI, which shows none
-	Actor      tokenservice.Actor
-	FormKey    string
-	Now        time.Time
-}
 
 // errAppNotFound is the one answer for a missing application and for another
 // account's: the two must be indistinguishable.
@@ -101,7 +63,7 @@ func scanApplication(row interface{ Scan(...any) error }, extra ...any) (*tokens
 
 // CreateApplication registers an application at Version 1 with its first
 // secret (SecretGeneration 1). A client ID that exists already is ECONFLICT.
-func (db *DB) CreateApplication(ctx context.Context, n NewApplication) (*tokenservice.Application, error) {
+func (db *DB) CreateApplication(ctx context.Context, n tokenservice.NewApplication) (*tokenservice.Application, error) {
 	grants, err := storedGrants(n.Scopes)
 	if err != nil {
 		return nil, fmt.Errorf("db: create application: %w", err)
@@ -210,7 +172,7 @@ func nameKey(name string) string {
 // u.Version. If the application changed since (its version moved on), the
 // edit is ECONFLICT and nothing changes, so one admin never silently
 // overwrites another's work.
-func (db *DB) UpdateApplication(ctx context.Context, u ApplicationUpdate) (*tokenservice.Application, error) {
+func (db *DB) UpdateApplication(ctx context.Context, u tokenservice.ApplicationUpdate) (*tokenservice.Application, error) {
 	grants, err := storedGrants(u.Scopes)
 	if err != nil {
 		return nil, fmt.Errorf("db: update application: %w", err)
@@ -316,7 +278,7 @@ func missingOrConflict(ctx context.Context, q queryer, accountID, clientID strin
 // AccountID, another account's application is ENOTFOUND. The Version must
 // match the application's (ECONFLICT otherwise, nothing deleted: the admin
 // confirmed what they saw) unless AnyVersion; without either it is EINVALID.
-func (db *DB) DeleteApplication(ctx context.Context, d Deletion) error {
+func (db *DB) DeleteApplication(ctx context.Context, d tokenservice.ApplicationDeletion) error {
 	version, err := versionToCheck(d.Version, d.AnyVersion)
 	if err != nil {
 		return fmt.Errorf("db: delete application: %w", err)

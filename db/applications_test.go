@@ -58,7 +58,7 @@ func testCreateApplication(t *testing.T) {
 	t.Run("DuplicateClientID", func(t *testing.T) {
 		db := openTestDB(t)
 		mustCreate(t, db, "acme", "client-1", "First")
-		_, err := db.CreateApplication(ctx, NewApplication{
+		_, err := db.CreateApplication(ctx, tokenservice.NewApplication{
 			AccountID: "globex", ClientID: "client-1", Name: "Second",
 			Secret: testSecret("second"), Actor: testActor("cli"), Now: now,
 		})
@@ -68,17 +68,17 @@ func testCreateApplication(t *testing.T) {
 	for _, tt := range []struct {
 		name   string
 		scopes []tokenservice.ScopeGrant
-		app    NewApplication
+		app    tokenservice.NewApplication
 	}{
 		{name: "ScopeWithoutKey", scopes: []tokenservice.ScopeGrant{{Access: tokenservice.AccessRead}}},
 		{name: "UnknownAccess", scopes: []tokenservice.ScopeGrant{{Key: "ess:account", Access: "admin"}}},
 		{name: "ScopeTwice", scopes: []tokenservice.ScopeGrant{readEmail, {Key: readEmail.Key, Access: tokenservice.AccessReadWrite}}},
-		{name: "NoName", app: NewApplication{Name: " "}},
-		{name: "NoSecretHash", app: NewApplication{Secret: tokenservice.StoredSecret{}}},
+		{name: "NoName", app: tokenservice.NewApplication{Name: " "}},
+		{name: "NoSecretHash", app: tokenservice.NewApplication{Secret: tokenservice.StoredSecret{}}},
 	} {
 		t.Run(tt.name, func(t *testing.T) {
 			db := openTestDB(t)
-			n := NewApplication{AccountID: "acme", ClientID: "client-1", Name: "App", Scopes: tt.scopes,
+			n := tokenservice.NewApplication{AccountID: "acme", ClientID: "client-1", Name: "App", Scopes: tt.scopes,
 				Secret: testSecret("x"), Actor: testActor("cli"), Now: now}
 			if tt.app.Name != "" {
 				n.Name = tt.app.Name
@@ -135,16 +135,16 @@ func testOtherAccount(t *testing.T) {
 	}{
 		{"Get", func(c string) error { _, err := db.GetApplication(ctx, "acme", c); return err }},
 		{"Update", func(c string) error {
-			_, err := db.UpdateApplication(ctx, ApplicationUpdate{AccountID: "acme", ClientID: c, Version: 1,
+			_, err := db.UpdateApplication(ctx, tokenservice.ApplicationUpdate{AccountID: "acme", ClientID: c, Version: 1,
 				Name: "Mine now", Actor: testActor("mallory@acme.example"), Now: now})
 			return err
 		}},
 		{"ResetSecret", func(c string) error {
-			_, err := db.ResetSecret(ctx, SecretReset{AccountID: "acme", ClientID: c, Version: 1, Secret: testSecret("mallory"), Actor: testActor("mallory@acme.example"), Now: now})
+			_, err := db.ResetSecret(ctx, tokenservice.SecretReset{AccountID: "acme", ClientID: c, Version: 1, Secret: testSecret("mallory"), Actor: testActor("mallory@acme.example"), Now: now})
 			return err
 		}},
 		{"ResetSecretAnyVersion", func(c string) error {
-			_, err := db.ResetSecret(ctx, SecretReset{AccountID: "acme", ClientID: c, AnyVersion: true, Secret: testSecret("mallory"), Actor: testActor("mallory@acme.example"), Now: now})
+			_, err := db.ResetSecret(ctx, tokenservice.SecretReset{AccountID: "acme", ClientID: c, AnyVersion: true, Secret: testSecret("mallory"), Actor: testActor("mallory@acme.example"), Now: now})
 			return err
 		}},
 		{"SecretCiphertext", func(c string) error {
@@ -152,7 +152,7 @@ func testOtherAccount(t *testing.T) {
 			return err
 		}},
 		{"Delete", func(c string) error {
-			return db.DeleteApplication(ctx, Deletion{AccountID: "acme", ClientID: c, AnyVersion: true})
+			return db.DeleteApplication(ctx, tokenservice.ApplicationDeletion{AccountID: "acme", ClientID: c, AnyVersion: true})
 		}},
 	} {
 		t.Run(tt.name, func(t *testing.T) {
@@ -183,7 +183,7 @@ func testUpdateApplication(t *testing.T) {
 		db := openTestDB(t)
 		mustCreate(t, db, "acme", "client-1", "Billing sync", readEmail)
 		later := now.Add(time.Hour)
-		app, err := db.UpdateApplication(ctx, ApplicationUpdate{
+		app, err := db.UpdateApplication(ctx, tokenservice.ApplicationUpdate{
 			AccountID: "acme", ClientID: "client-1", Version: 1,
 			Name: "Billing export", Scopes: []tokenservice.ScopeGrant{rwIncident, noReports},
 			Actor: testActor("bob@acme.example"), Now: later,
@@ -221,7 +221,7 @@ func testUpdateApplication(t *testing.T) {
 	t.Run("StaleVersion", func(t *testing.T) {
 		db := openTestDB(t)
 		mustCreate(t, db, "acme", "client-1", "Billing sync", readEmail)
-		edit := ApplicationUpdate{AccountID: "acme", ClientID: "client-1", Version: 1,
+		edit := tokenservice.ApplicationUpdate{AccountID: "acme", ClientID: "client-1", Version: 1,
 			Name: "First edit", Scopes: []tokenservice.ScopeGrant{readEmail}, Actor: testActor("alice@acme.example"), Now: now}
 		first, err := db.UpdateApplication(ctx, edit)
 		if err != nil {
@@ -247,7 +247,7 @@ func testUpdateApplication(t *testing.T) {
 	t.Run("EmptyName", func(t *testing.T) {
 		db := openTestDB(t)
 		mustCreate(t, db, "acme", "client-1", "Billing sync")
-		_, err := db.UpdateApplication(ctx, ApplicationUpdate{AccountID: "acme", ClientID: "client-1", Version: 1, Name: "", Now: now})
+		_, err := db.UpdateApplication(ctx, tokenservice.ApplicationUpdate{AccountID: "acme", ClientID: "client-1", Version: 1, Name: "", Now: now})
 		wantCode(t, err, tokenservice.EINVALID)
 	})
 }
@@ -262,12 +262,14 @@ func testDeleteApplication(t *testing.T) {
 		delete func(db *DB) error
 	}{
 		{"InAccount", func(db *DB) error {
-			return db.DeleteApplication(ctx, Deletion{AccountID: "acme", ClientID: "client-1", AnyVersion: true})
+			return db.DeleteApplication(ctx, tokenservice.ApplicationDeletion{AccountID: "acme", ClientID: "client-1", AnyVersion: true})
 		}},
 		{"InAccountAtVersion", func(db *DB) error {
-			return db.DeleteApplication(ctx, Deletion{AccountID: "acme", ClientID: "client-1", Version: 1})
+			return db.DeleteApplication(ctx, tokenservice.ApplicationDeletion{AccountID: "acme", ClientID: "client-1", Version: 1})
 		}},
-		{"ByClientID", func(db *DB) error { return db.DeleteApplication(ctx, Deletion{ClientID: "client-1", AnyVersion: true}) }},
+		{"ByClientID", func(db *DB) error {
+			return db.DeleteApplication(ctx, tokenservice.ApplicationDeletion{ClientID: "client-1", AnyVersion: true})
+		}},
 	} {
 		t.Run(tt.name, func(t *testing.T) {
 			db := openTestDB(t)
@@ -294,16 +296,16 @@ func testDeleteApplicationStaleVersion(t *testing.T) {
 	ctx := context.Background()
 	db := openTestDB(t)
 	mustCreate(t, db, "acme", "client-1", "Billing sync", readEmail)
-	if _, err := db.UpdateApplication(ctx, ApplicationUpdate{AccountID: "acme", ClientID: "client-1", Version: 1,
+	if _, err := db.UpdateApplication(ctx, tokenservice.ApplicationUpdate{AccountID: "acme", ClientID: "client-1", Version: 1,
 		Name: "Renamed", Actor: testActor("b@acme.example"), Now: time.Now()}); err != nil {
 		t.Fatal(err)
 	}
-	wantCode(t, db.DeleteApplication(ctx, Deletion{AccountID: "acme", ClientID: "client-1", Version: 1}), tokenservice.ECONFLICT)
+	wantCode(t, db.DeleteApplication(ctx, tokenservice.ApplicationDeletion{AccountID: "acme", ClientID: "client-1", Version: 1}), tokenservice.ECONFLICT)
 	if _, _, err := db.ApplicationByClientID(ctx, "client-1"); err != nil {
 		t.Fatalf("a delete at a stale version deleted the application: %v", err)
 	}
-	wantCode(t, db.DeleteApplication(ctx, Deletion{AccountID: "globex", ClientID: "client-1", Version: 2}), tokenservice.ENOTFOUND)
-	if err := db.DeleteApplication(ctx, Deletion{AccountID: "acme", ClientID: "client-1", Version: 2}); err != nil {
+	wantCode(t, db.DeleteApplication(ctx, tokenservice.ApplicationDeletion{AccountID: "globex", ClientID: "client-1", Version: 2}), tokenservice.ENOTFOUND)
+	if err := db.DeleteApplication(ctx, tokenservice.ApplicationDeletion{AccountID: "acme", ClientID: "client-1", Version: 2}); err != nil {
 		t.Fatal(err)
 	}
 }
@@ -332,18 +334,18 @@ func testUnversionedResetAndDelete(t *testing.T) {
 			do   func() error
 		}{
 			{"Reset", func() error {
-				_, err := db.ResetSecret(ctx, SecretReset{AccountID: "acme", ClientID: "client-1", Version: version, Secret: testSecret("new"), Actor: testActor("bob@acme.example"), Now: now})
+				_, err := db.ResetSecret(ctx, tokenservice.SecretReset{AccountID: "acme", ClientID: "client-1", Version: version, Secret: testSecret("new"), Actor: testActor("bob@acme.example"), Now: now})
 				return err
 			}},
 			{"ResetAnyAccount", func() error {
-				_, err := db.ResetSecret(ctx, SecretReset{ClientID: "client-1", Version: version, Secret: testSecret("new"), Actor: testActor("bob@acme.example"), Now: now})
+				_, err := db.ResetSecret(ctx, tokenservice.SecretReset{ClientID: "client-1", Version: version, Secret: testSecret("new"), Actor: testActor("bob@acme.example"), Now: now})
 				return err
 			}},
 			{"Delete", func() error {
-				return db.DeleteApplication(ctx, Deletion{AccountID: "acme", ClientID: "client-1", Version: version, Actor: testActor("bob@acme.example"), Now: now})
+				return db.DeleteApplication(ctx, tokenservice.ApplicationDeletion{AccountID: "acme", ClientID: "client-1", Version: version, Actor: testActor("bob@acme.example"), Now: now})
 			}},
 			{"DeleteAnyAccount", func() error {
-				return db.DeleteApplication(ctx, Deletion{ClientID: "client-1", Version: version, Actor: testActor("bob@acme.example"), Now: now})
+				return db.DeleteApplication(ctx, tokenservice.ApplicationDeletion{ClientID: "client-1", Version: version, Actor: testActor("bob@acme.example"), Now: now})
 			}},
 		} {
 			t.Run(tt.name+v.name, func(t *testing.T) {

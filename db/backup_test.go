@@ -67,7 +67,7 @@ func TestBackup(t *testing.T) {
 		for i := range 20 {
 			mustCreate(t, db, "acme", fmt.Sprintf("before-%02d", i), fmt.Sprintf("Before %d", i), readEmail)
 		}
-		if _, err := db.CreateApplication(ctx, NewApplication{
+		if _, err := db.CreateApplication(ctx, tokenservice.NewApplication{
 			AccountID: "acme", ClientID: "the-client", Name: "Holds the secret", Scopes: []tokenservice.ScopeGrant{rwIncident},
 			Secret: tokenservice.StoredSecret{Hash: []byte("the hash"), Ciphertext: ciphertext, RevealUntil: now.Add(15 * time.Minute)},
 			Actor:  testActor("admin@example.com"), Now: now,
@@ -141,7 +141,7 @@ func TestBackup(t *testing.T) {
 						return
 					default:
 					}
-					_, err := db.CreateApplication(ctx, NewApplication{AccountID: "acme", ClientID: fmt.Sprintf("w%d-%d", w, i),
+					_, err := db.CreateApplication(ctx, tokenservice.NewApplication{AccountID: "acme", ClientID: fmt.Sprintf("w%d-%d", w, i),
 						Name: "App", Scopes: []tokenservice.ScopeGrant{readEmail, rwIncident}, Secret: testSecret("s"), Actor: testActor("a"), Now: now})
 					if err != nil {
 						t.Error(err)
@@ -397,7 +397,7 @@ func TestRestore(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			if _, err := db.CreateApplication(ctx, NewApplication{
+			if _, err := db.CreateApplication(ctx, tokenservice.NewApplication{
 				AccountID: "acme", ClientID: clientID, Name: "Holds the secret", Scopes: []tokenservice.ScopeGrant{rwIncident},
 				Secret: tokenservice.StoredSecret{Hash: []byte("the hash"), Ciphertext: ciphertext, RevealUntil: now.Add(15 * time.Minute)},
 				Actor:  testActor("admin@example.com"), Now: now,

@@ -56,7 +56,7 @@ func testClientCacheSeesEveryChange(t *testing.T) {
 			}
 
 			// A reset by the other store: the new hash and generation at once.
-			if _, err := cli.ResetSecret(ctx, SecretReset{ClientID: "client-1", AnyVersion: true, Secret: testSecret("second"), Actor: testActor("cli"), Now: now}); err != nil {
+			if _, err := cli.ResetSecret(ctx, tokenservice.SecretReset{ClientID: "client-1", AnyVersion: true, Secret: testSecret("second"), Actor: testActor("cli"), Now: now}); err != nil {
 				t.Fatal(err)
 			}
 			if c := get(); c.SecretGeneration != 2 || string(c.SecretHash) != "hash:second" {
@@ -65,7 +65,7 @@ func testClientCacheSeesEveryChange(t *testing.T) {
 
 			// A scope change through this store.
 			cur, _ := server.GetApplication(ctx, "acme", "client-1")
-			if _, err := server.UpdateApplication(ctx, ApplicationUpdate{AccountID: "acme", ClientID: "client-1", Version: cur.Version,
+			if _, err := server.UpdateApplication(ctx, tokenservice.ApplicationUpdate{AccountID: "acme", ClientID: "client-1", Version: cur.Version,
 				Name: "Cached", Scopes: []tokenservice.ScopeGrant{rwIncident}, Actor: testActor("admin@example.com"), Now: now}); err != nil {
 				t.Fatal(err)
 			}
@@ -81,7 +81,7 @@ func testClientCacheSeesEveryChange(t *testing.T) {
 			if err := cli.RevokeToken(ctx, "jti", "acme", now); err != nil {
 				t.Fatal(err)
 			}
-			if _, err := cli.UpdateApplication(ctx, ApplicationUpdate{AccountID: "acme", ClientID: "client-1", Version: cur.Version + 1,
+			if _, err := cli.UpdateApplication(ctx, tokenservice.ApplicationUpdate{AccountID: "acme", ClientID: "client-1", Version: cur.Version + 1,
 				Name: "Cached, renamed", Scopes: []tokenservice.ScopeGrant{rwIncident}, Actor: testActor("admin@example.com"), Now: now}); err != nil {
 				t.Fatal(err)
 			}
@@ -98,7 +98,7 @@ func testClientCacheSeesEveryChange(t *testing.T) {
 				t.Fatal(err)
 			}
 			get()
-			if _, err := cli.ResetSecret(ctx, SecretReset{ClientID: "client-1", AnyVersion: true, Secret: testSecret("third"), Actor: testActor("cli"), Now: now}); err != nil {
+			if _, err := cli.ResetSecret(ctx, tokenservice.SecretReset{ClientID: "client-1", AnyVersion: true, Secret: testSecret("third"), Actor: testActor("cli"), Now: now}); err != nil {
 				t.Fatal(err)
 			}
 			if c := get(); c.SecretGeneration != 3 {
@@ -106,7 +106,7 @@ func testClientCacheSeesEveryChange(t *testing.T) {
 			}
 
 			// A delete by the other store: not found at once.
-			if err := cli.DeleteApplication(ctx, Deletion{ClientID: app.ClientID, AnyVersion: true}); err != nil {
+			if err := cli.DeleteApplication(ctx, tokenservice.ApplicationDeletion{ClientID: app.ClientID, AnyVersion: true}); err != nil {
 				t.Fatal(err)
 			}
 			_, err := server.Client(ctx, "client-1")
@@ -186,7 +186,7 @@ func TestClientCacheKeepsOwnTokenCounts(t *testing.T) {
 	// A reset by the other store after a carried-over commit: seen at once.
 	get()
 	count(server)
-	if _, err := cli.ResetSecret(ctx, SecretReset{ClientID: "client-1", AnyVersion: true, Secret: testSecret("second"), Actor: testActor("cli"), Now: now}); err != nil {
+	if _, err := cli.ResetSecret(ctx, tokenservice.SecretReset{ClientID: "client-1", AnyVersion: true, Secret: testSecret("second"), Actor: testActor("cli"), Now: now}); err != nil {
 		t.Fatal(err)
 	}
 	if c := get(); c.SecretGeneration != 2 {

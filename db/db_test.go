@@ -73,7 +73,7 @@ func openTestDB(tb testing.TB) *DB {
 // revealable for 15 minutes from now.
 func mustCreate(tb testing.TB, db *DB, account, clientID, name string, scopes ...tokenservice.ScopeGrant) *tokenservice.Application {
 	tb.Helper()
-	app, err := db.CreateApplication(context.Background(), NewApplication{
+	app, err := db.CreateApplication(context.Background(), tokenservice.NewApplication{
 		AccountID: account,
 		ClientID:  clientID,
 		Name:      name,

@@ -216,12 +216,12 @@ func TestErasedSecretUnreadable(t *testing.T) {
 			wantCode(t, err, tokenservice.EGONE)
 		}},
 		{"Reset", func(t *testing.T, db *DB) {
-			if _, err := db.ResetSecret(context.Background(), SecretReset{AccountID: "acme", ClientID: "the-client", AnyVersion: true, Secret: testSecret("replacement"), Actor: testActor("cli"), Now: windowEnd}); err != nil {
+			if _, err := db.ResetSecret(context.Background(), tokenservice.SecretReset{AccountID: "acme", ClientID: "the-client", AnyVersion: true, Secret: testSecret("replacement"), Actor: testActor("cli"), Now: windowEnd}); err != nil {
 				t.Fatal(err)
 			}
 		}},
 		{"Delete", func(t *testing.T, db *DB) {
-			if err := db.DeleteApplication(context.Background(), Deletion{AccountID: "acme", ClientID: "the-client", AnyVersion: true}); err != nil {
+			if err := db.DeleteApplication(context.Background(), tokenservice.ApplicationDeletion{AccountID: "acme", ClientID: "the-client", AnyVersion: true}); err != nil {
 				t.Fatal(err)
 			}
 		}},
@@ -231,7 +231,7 @@ func TestErasedSecretUnreadable(t *testing.T) {
 				ctx := context.Background()
 				db := openTestDB(t)
 				ciphertext := []byte("TEST-CIPHERTEXT:" + strings.Repeat("\x9c\x01", 24))
-				if _, err := db.CreateApplication(ctx, NewApplication{
+				if _, err := db.CreateApplication(ctx, tokenservice.NewApplication{
 					AccountID: "acme", ClientID: "the-client", Name: "Holds the secret", Scopes: []tokenservice.ScopeGrant{rwIncident},
 					Secret: tokenservice.StoredSecret{Hash: []byte("hash"), Ciphertext: ciphertext, RevealUntil: windowEnd},
 					Actor:  testActor("admin@example.com"), Now: now,

@@ -12,38 +12,6 @@ import (
 	"tokenservice"
 )
 
-// EventFilter selects a page of an account's audit trail, newest first.
-type EventFilter struct {
-	Action   tokenservice.Action // "" for every action
-	Actor    string              // the actor's subject; "" for everyone
-	ClientID string              // one application's events; "" for the whole account
-
-	// Before and After page through the trail: events older than Before, or
-	// (when After is set) the ones just newer than After. 0 for the newest.
-	Before, After int64
-	Limit         int // DefaultEventLimit when 0 or less, at most MaxEventLimit
-}
-
-// Page sizes of ListEvents.
-const (
-	DefaultEventLimit = 50
-	MaxEventLimit     = 1000
-)
-
-// EventPage is one page of the audit trail, newest first.
-type EventPage struct {
-	Events []*tokenservice.Event
-	// Older is the Before of the next older page, Newer the After of the
-	// next newer one; 0 when there is none.
-	Older, Newer int64
-}
-
-// EventActor is a person who appears in an account's audit trail.
-type EventActor struct {
-	Subject string
-	Email   string
-}
-
 // eventDetails is the JSON of the details column.
 type eventDetails struct {
 	OldName   string       `json:"old_name,omitempty"`
@@ -134,12 +102,12 @@ const eventColumns = `id, account_id, at, action, actor_subject, actor_email, ad
 // ListEvents returns a page of the account's audit trail, newest first.
 // Paging is by keyset on the event id, through one of the account's indexes,
 // so the newest page and a deep one cost the same with a million events.
-func (db *DB) ListEvents(ctx context.Context, accountID string, f EventFilter) (*EventPage, error) {
+func (db *DB) ListEvents(ctx context.Context, accountID string, f tokenservice.EventFilter) (*tokenservice.EventPage, error) {
 	limit := f.Limit
 	if limit <= 0 {
-		limit = DefaultEventLimit
-	} else if limit > MaxEventLimit {
-		limit = MaxEventLimit
+		limit = tokenservice.DefaultEventLimit
+	} else if limit > tokenservice.MaxEventLimit {
+		limit = tokenservice.MaxEventLimit
 	}
 	newer := f.After > 0
 	query, args := eventPageQuery(db.d, accountID, f, limit+1)
@@ -148,7 +116,7 @@ func (db *DB) ListEvents(ctx context.Context, accountID string, f EventFilter) (
 		return nil, fmt.Errorf("db: list events: %w", err)
 	}
 	defer rows.Close()
-	page := &EventPage{}
+	page := &tokenservice.EventPage{}
 	more := false
 	for rows.Next() {
 		if len(page.Events) == limit {
@@ -192,7 +160,7 @@ func (db *DB) ListEvents(ctx context.Context, accountID string, f EventFilter) (
 // eventPageQuery is the query of a page of the filter: up to limit events
 // older than f.Before, newest first, or (with f.After) just newer than
 // f.After, oldest first.
-func eventPageQuery(d *dialect, accountID string, f EventFilter, limit int) (string, []any) {
+func eventPageQuery(d *dialect, accountID string, f tokenservice.EventFilter, limit int) (string, []any) {
 	from, where, args := eventWhere(d, accountID, f)
 	order := "DESC"
 	if f.After > 0 {
@@ -211,7 +179,7 @@ func eventPageQuery(d *dialect, accountID string, f EventFilter, limit int) (str
 // SQLite would rather walk the whole table by id, which is fast for the
 // newest page and slow for everything else. PostgreSQL's planner, which
 // knows how the values spread, chooses for itself.
-func eventWhere(d *dialect, accountID string, f EventFilter) (from, where string, args []any) {
+func eventWhere(d *dialect, accountID string, f tokenservice.EventFilter) (from, where string, args []any) {
 	switch {
 	case f.ClientID != "":
 		from = d.indexedBy("events", "events_account_client")
@@ -261,8 +229,8 @@ func scanEvent(row interface{ Scan(...any) error }) (*tokenservice.Event, error)
 // EachEvent calls fn with every event of the filter, newest first, reading
 // the trail a page at a time (no long transaction holds the database), and
 // stops at fn's first error. Events added meanwhile are not included.
-func (db *DB) EachEvent(ctx context.Context, accountID string, f EventFilter, fn func(*tokenservice.Event) error) error {
-	f.After, f.Limit = 0, MaxEventLimit
+func (db *DB) EachEvent(ctx context.Context, accountID string, f tokenservice.EventFilter, fn func(*tokenservice.Event) error) error {
+	f.After, f.Limit = 0, tokenservice.MaxEventLimit
 	if f.Before == 0 {
 		// Fix the end now, so an export is the trail as it was when it began.
 		var maxID sql.NullInt64
@@ -289,16 +257,16 @@ func (db *DB) EachEvent(ctx context.Context, accountID string, f EventFilter, fn
 }
 
 // EventActors returns the people in the account's trail, by e-mail.
-func (db *DB) EventActors(ctx context.Context, accountID string) ([]EventActor, error) {
+func (db *DB) EventActors(ctx context.Context, accountID string) ([]tokenservice.EventActor, error) {
 	rows, err := db.db.QueryContext(ctx,
 		`SELECT subject, email FROM event_actors WHERE account_id = ? ORDER BY email, subject LIMIT 1000`, accountID)
 	if err != nil {
 		return nil, fmt.Errorf("db: event actors: %w", err)
 	}
 	defer rows.Close()
-	var out []EventActor
+	var out []tokenservice.EventActor
 	for rows.Next() {
-		var a EventActor
+		var a tokenservice.EventActor
 		if err := rows.Scan(&a.Subject, &a.Email); err != nil {
 			return nil, fmt.Errorf("db: event actors: %w", err)
 		}

@@ -18,7 +18,7 @@ import (
 func actions(tb testing.TB, db *DB, account string) []tokenservice.Action {
 	tb.Helper()
 	var out []tokenservice.Action
-	err := db.EachEvent(context.Background(), account, EventFilter{}, func(e *tokenservice.Event) error {
+	err := db.EachEvent(context.Background(), account, tokenservice.EventFilter{}, func(e *tokenservice.Event) error {
 		out = append([]tokenservice.Action{e.Action}, out...)
 		return nil
 	})
@@ -35,17 +35,17 @@ func testEventsOfEveryChange(t *testing.T) {
 	db := openTestDB(t)
 	alice, bob := testActor("alice@acme.example"), testActor("bob@acme.example")
 
-	app, err := db.CreateApplication(ctx, NewApplication{AccountID: "acme", ClientID: "client-1", Name: "Billing",
+	app, err := db.CreateApplication(ctx, tokenservice.NewApplication{AccountID: "acme", ClientID: "client-1", Name: "Billing",
 		Scopes: []tokenservice.ScopeGrant{readEmail}, Secret: testSecret("1"), Actor: alice, Now: now})
 	if err != nil {
 		t.Fatal(err)
 	}
-	app, err = db.UpdateApplication(ctx, ApplicationUpdate{AccountID: "acme", ClientID: "client-1", Version: app.Version,
+	app, err = db.UpdateApplication(ctx, tokenservice.ApplicationUpdate{AccountID: "acme", ClientID: "client-1", Version: app.Version,
 		Name: "Billing sync", Scopes: []tokenservice.ScopeGrant{readEmail, rwIncident}, Actor: bob, Now: now.Add(time.Second)})
 	if err != nil {
 		t.Fatal(err)
 	}
-	if _, err := db.UpdateApplication(ctx, ApplicationUpdate{AccountID: "acme", ClientID: "client-1", Version: app.Version,
+	if _, err := db.UpdateApplication(ctx, tokenservice.ApplicationUpdate{AccountID: "acme", ClientID: "client-1", Version: app.Version,
 		Name: "Billing sync", Scopes: []tokenservice.ScopeGrant{rwIncident}, Actor: bob, Now: now.Add(2 * time.Second)}); err != nil {
 		t.Fatal(err)
 	}
@@ -55,20 +55,20 @@ func testEventsOfEveryChange(t *testing.T) {
 	if _, _, err := db.SecretCiphertext(ctx, "acme", "client-1", tokenservice.ActionSecretCopied, alice, now.Add(4*time.Second)); err != nil {
 		t.Fatal(err)
 	}
-	if _, err := db.ResetSecret(ctx, SecretReset{AccountID: "acme", ClientID: "client-1", AnyVersion: true, Secret: testSecret("2"), Actor: bob, Now: now.Add(5 * time.Second)}); err != nil {
+	if _, err := db.ResetSecret(ctx, tokenservice.SecretReset{AccountID: "acme", ClientID: "client-1", AnyVersion: true, Secret: testSecret("2"), Actor: bob, Now: now.Add(5 * time.Second)}); err != nil {
 		t.Fatal(err)
 	}
-	if _, err := db.ResetSecret(ctx, SecretReset{ClientID: "client-1", AnyVersion: true, Secret: testSecret("3"), Actor: tokenservice.CLIActor, Now: now.Add(6 * time.Second)}); err != nil {
+	if _, err := db.ResetSecret(ctx, tokenservice.SecretReset{ClientID: "client-1", AnyVersion: true, Secret: testSecret("3"), Actor: tokenservice.CLIActor, Now: now.Add(6 * time.Second)}); err != nil {
 		t.Fatal(err)
 	}
-	if err := db.DeleteApplication(ctx, Deletion{AccountID: "acme", ClientID: "client-1", AnyVersion: true, Actor: alice, Now: now.Add(7 * time.Second)}); err != nil {
+	if err := db.DeleteApplication(ctx, tokenservice.ApplicationDeletion{AccountID: "acme", ClientID: "client-1", AnyVersion: true, Actor: alice, Now: now.Add(7 * time.Second)}); err != nil {
 		t.Fatal(err)
 	}
 	if err := db.RecordEvent(ctx, &tokenservice.Event{AccountID: "acme", At: now.Add(8 * time.Second), Action: tokenservice.ActionSignedOut, Actor: alice}); err != nil {
 		t.Fatal(err)
 	}
 
-	page, err := db.ListEvents(ctx, "acme", EventFilter{})
+	page, err := db.ListEvents(ctx, "acme", tokenservice.EventFilter{})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -141,13 +141,13 @@ func testEventsOnlyWithTheirChange(t *testing.T) {
 	before := countRows(t, db, `SELECT count(*) FROM events`)
 
 	// Refused changes record nothing.
-	_, err := db.UpdateApplication(ctx, ApplicationUpdate{AccountID: "acme", ClientID: "client-1", Version: app.Version + 1, Name: "Stale", Actor: testActor("b@acme.example"), Now: now})
+	_, err := db.UpdateApplication(ctx, tokenservice.ApplicationUpdate{AccountID: "acme", ClientID: "client-1", Version: app.Version + 1, Name: "Stale", Actor: testActor("b@acme.example"), Now: now})
 	wantCode(t, err, tokenservice.ECONFLICT)
-	_, err = db.ResetSecret(ctx, SecretReset{AccountID: "globex", ClientID: "client-1", Version: app.Version, Secret: testSecret("x"), Actor: testActor("m@globex.example"), Now: now})
+	_, err = db.ResetSecret(ctx, tokenservice.SecretReset{AccountID: "globex", ClientID: "client-1", Version: app.Version, Secret: testSecret("x"), Actor: testActor("m@globex.example"), Now: now})
 	wantCode(t, err, tokenservice.ENOTFOUND)
-	wantCode(t, db.DeleteApplication(ctx, Deletion{AccountID: "acme", ClientID: "client-1", Version: 7, Actor: testActor("b@acme.example"), Now: now}), tokenservice.ECONFLICT)
+	wantCode(t, db.DeleteApplication(ctx, tokenservice.ApplicationDeletion{AccountID: "acme", ClientID: "client-1", Version: 7, Actor: testActor("b@acme.example"), Now: now}), tokenservice.ECONFLICT)
 	// Saving what is already there is no change.
-	same, err := db.UpdateApplication(ctx, ApplicationUpdate{AccountID: "acme", ClientID: "client-1", Version: app.Version, Name: "Billing", Scopes: []tokenservice.ScopeGrant{readEmail, noReports}, Actor: testActor("b@acme.example"), Now: now})
+	same, err := db.UpdateApplication(ctx, tokenservice.ApplicationUpdate{AccountID: "acme", ClientID: "client-1", Version: app.Version, Name: "Billing", Scopes: []tokenservice.ScopeGrant{readEmail, noReports}, Actor: testActor("b@acme.example"), Now: now})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -173,15 +173,15 @@ func testEventsOnlyWithTheirChange(t *testing.T) {
 		do   func() error
 	}{
 		{"Create", func() error {
-			_, err := db.CreateApplication(ctx, NewApplication{AccountID: "acme", ClientID: "client-2", Name: "Second", Secret: testSecret("2"), Actor: testActor("b@acme.example"), Now: now})
+			_, err := db.CreateApplication(ctx, tokenservice.NewApplication{AccountID: "acme", ClientID: "client-2", Name: "Second", Secret: testSecret("2"), Actor: testActor("b@acme.example"), Now: now})
 			return err
 		}},
 		{"Update", func() error {
-			_, err := db.UpdateApplication(ctx, ApplicationUpdate{AccountID: "acme", ClientID: "client-1", Version: app.Version, Name: "Renamed", Scopes: []tokenservice.ScopeGrant{rwIncident}, Actor: testActor("b@acme.example"), Now: now})
+			_, err := db.UpdateApplication(ctx, tokenservice.ApplicationUpdate{AccountID: "acme", ClientID: "client-1", Version: app.Version, Name: "Renamed", Scopes: []tokenservice.ScopeGrant{rwIncident}, Actor: testActor("b@acme.example"), Now: now})
 			return err
 		}},
 		{"Reset", func() error {
-			_, err := db.ResetSecret(ctx, SecretReset{AccountID: "acme", ClientID: "client-1", Version: app.Version, Secret: testSecret("new"), Actor: testActor("b@acme.example"), Now: now})
+			_, err := db.ResetSecret(ctx, tokenservice.SecretReset{AccountID: "acme", ClientID: "client-1", Version: app.Version, Secret: testSecret("new"), Actor: testActor("b@acme.example"), Now: now})
 			return err
 		}},
 		{"Reveal", func() error {
@@ -189,7 +189,7 @@ func testEventsOnlyWithTheirChange(t *testing.T) {
 			return err
 		}},
 		{"Delete", func() error {
-			return db.DeleteApplication(ctx, Deletion{AccountID: "acme", ClientID: "client-1", Version: app.Version, Actor: testActor("b@acme.example"), Now: now})
+			return db.DeleteApplication(ctx, tokenservice.ApplicationDeletion{AccountID: "acme", ClientID: "client-1", Version: app.Version, Actor: testActor("b@acme.example"), Now: now})
 		}},
 	}
 	for _, s := range steps {
@@ -229,7 +229,7 @@ func testListEvents(t *testing.T) {
 
 	t.Run("PagesOlderAndNewer", func(t *testing.T) {
 		var ids []int64
-		f := EventFilter{Limit: 50}
+		f := tokenservice.EventFilter{Limit: 50}
 		pages := 0
 		for {
 			page, err := db.ListEvents(ctx, "acme", f)
@@ -260,7 +260,7 @@ func testListEvents(t *testing.T) {
 			}
 		}
 		// Back from the oldest page: the page just newer than it.
-		page, err := db.ListEvents(ctx, "acme", EventFilter{Limit: 50, After: ids[150]})
+		page, err := db.ListEvents(ctx, "acme", tokenservice.EventFilter{Limit: 50, After: ids[150]})
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -270,7 +270,7 @@ func testListEvents(t *testing.T) {
 		if page.Newer != ids[100] || page.Older != ids[149] {
 			t.Errorf("newer page links = %d/%d, want %d/%d", page.Newer, page.Older, ids[100], ids[149])
 		}
-		page, err = db.ListEvents(ctx, "acme", EventFilter{Limit: 50, After: ids[20]})
+		page, err = db.ListEvents(ctx, "acme", tokenservice.EventFilter{Limit: 50, After: ids[20]})
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -280,7 +280,7 @@ func testListEvents(t *testing.T) {
 	})
 
 	t.Run("Filters", func(t *testing.T) {
-		for _, f := range []EventFilter{
+		for _, f := range []tokenservice.EventFilter{
 			{Action: tokenservice.ActionSecretReset},
 			{Actor: "sub-user1@acme.example"},
 			{ClientID: "acme-3"},
@@ -301,7 +301,7 @@ func testListEvents(t *testing.T) {
 				t.Errorf("filter %+v matched nothing", f)
 			}
 		}
-		page, err := db.ListEvents(ctx, "globex", EventFilter{Actor: "sub-user1@acme.example"})
+		page, err := db.ListEvents(ctx, "globex", tokenservice.EventFilter{Actor: "sub-user1@acme.example"})
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -322,7 +322,7 @@ func testListEvents(t *testing.T) {
 
 	t.Run("ExportIsASnapshot", func(t *testing.T) {
 		n := 0
-		err := db.EachEvent(ctx, "acme", EventFilter{}, func(e *tokenservice.Event) error {
+		err := db.EachEvent(ctx, "acme", tokenservice.EventFilter{}, func(e *tokenservice.Event) error {
 			n++
 			if n == 1 {
 				seedEvents(t, db, "acme", 5) // added during the export: not in it
@@ -336,7 +336,7 @@ func testListEvents(t *testing.T) {
 			t.Errorf("exported %d events, want the 230 there were when it began", n)
 		}
 		stop := errors.New("stop")
-		if err := db.EachEvent(ctx, "acme", EventFilter{}, func(*tokenservice.Event) error { return stop }); err != stop {
+		if err := db.EachEvent(ctx, "acme", tokenservice.EventFilter{}, func(*tokenservice.Event) error { return stop }); err != stop {
 			t.Errorf("EachEvent = %v, want fn's error", err)
 		}
 	})
@@ -383,7 +383,7 @@ func testEventQueriesUseIndexes(t *testing.T) {
 		testEventQueriesUseIndexesPostgres(t, db)
 		return
 	}
-	for _, f := range []EventFilter{
+	for _, f := range []tokenservice.EventFilter{
 		{}, {Before: 1000}, {After: 1000},
 		{Action: tokenservice.ActionRenamed}, {Actor: "sub-user1@acme.example"}, {ClientID: "acme-1"},
 		{ClientID: "acme-1", Action: tokenservice.ActionRenamed, Before: 1000},
@@ -417,7 +417,7 @@ func testEventQueriesUseIndexesPostgres(t *testing.T, db *DB) {
 	if _, err := db.db.ExecContext(ctx, `ANALYZE events`); err != nil {
 		t.Fatal(err)
 	}
-	for _, f := range []EventFilter{
+	for _, f := range []tokenservice.EventFilter{
 		{}, {Before: 1000}, {After: 1000},
 		{Action: tokenservice.ActionRenamed}, {Actor: "sub-user1@acme.example"}, {ClientID: "acme-1"},
 		{ClientID: "acme-1", Action: tokenservice.ActionRenamed, Before: 1000},
@@ -497,12 +497,12 @@ func testResetRacingDelete(t *testing.T) {
 		go func() {
 			defer wg.Done()
 			head(true)
-			_, resetErr = db.ResetSecret(ctx, SecretReset{AccountID: "acme", ClientID: "client-1", Version: app.Version, Secret: testSecret("reset"), Actor: testActor("a@acme.example"), Now: now})
+			_, resetErr = db.ResetSecret(ctx, tokenservice.SecretReset{AccountID: "acme", ClientID: "client-1", Version: app.Version, Secret: testSecret("reset"), Actor: testActor("a@acme.example"), Now: now})
 		}()
 		go func() {
 			defer wg.Done()
 			head(false)
-			deleteErr = db.DeleteApplication(ctx, Deletion{AccountID: "acme", ClientID: "client-1", Version: app.Version, Actor: testActor("b@acme.example"), Now: now})
+			deleteErr = db.DeleteApplication(ctx, tokenservice.ApplicationDeletion{AccountID: "acme", ClientID: "client-1", Version: app.Version, Actor: testActor("b@acme.example"), Now: now})
 		}()
 		wg.Wait()
 		got := actions(t, db, "acme")
@@ -575,7 +575,7 @@ func testRevealRacingWindowEnd(t *testing.T) {
 		}()
 	}
 	wg.Wait()
-	page, err := db.ListEvents(ctx, "acme", EventFilter{Action: tokenservice.ActionSecretRevealed})
+	page, err := db.ListEvents(ctx, "acme", tokenservice.EventFilter{Action: tokenservice.ActionSecretRevealed})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -599,13 +599,13 @@ func BenchmarkListEvents(b *testing.B) {
 	seedEvents(b, db, "globex", 1000)
 	for _, bb := range []struct {
 		name string
-		f    EventFilter
+		f    tokenservice.EventFilter
 	}{
-		{"Newest", EventFilter{}},
-		{"Deep", EventFilter{Before: n / 2}},
-		{"ByAction", EventFilter{Action: tokenservice.ActionSecretReset}},
-		{"ByPerson", EventFilter{Actor: "sub-user2@acme.example"}},
-		{"ByApplication", EventFilter{ClientID: "acme-3", Before: n / 3}},
+		{"Newest", tokenservice.EventFilter{}},
+		{"Deep", tokenservice.EventFilter{Before: n / 2}},
+		{"ByAction", tokenservice.EventFilter{Action: tokenservice.ActionSecretReset}},
+		{"ByPerson", tokenservice.EventFilter{Actor: "sub-user2@acme.example"}},
+		{"ByApplication", tokenservice.EventFilter{ClientID: "acme-3", Before: n / 3}},
 	} {
 		b.Run(bb.name, func(b *testing.B) {
 			for b.Loop() {
@@ -613,7 +613,7 @@ func BenchmarkListEvents(b *testing.B) {
 				if err != nil {
 					b.Fatal(err)
 				}
-				if len(page.Events) != DefaultEventLimit {
+				if len(page.Events) != tokenservice.DefaultEventLimit {
 					b.Fatalf("page of %d", len(page.Events))
 				}
 			}
@@ -630,11 +630,11 @@ func testEventsInvalidUTF8(t *testing.T) {
 	ctx := context.Background()
 	db := openTestDB(t)
 	actor := tokenservice.Actor{Subject: "sub-\xff", Email: "caf\xe9@acme.example", Address: "192.0.2.1", UserAgent: "Mozilla/5.0 (\xe9t\xe9)"}
-	if _, err := db.CreateApplication(ctx, NewApplication{AccountID: "acme", ClientID: "client-1", Name: "Latin-1",
+	if _, err := db.CreateApplication(ctx, tokenservice.NewApplication{AccountID: "acme", ClientID: "client-1", Name: "Latin-1",
 		Secret: testSecret("1"), Actor: actor, Now: now}); err != nil {
 		t.Fatalf("a change by a browser with a Latin-1 User-Agent: %v", err)
 	}
-	page, err := db.ListEvents(ctx, "acme", EventFilter{})
+	page, err := db.ListEvents(ctx, "acme", tokenservice.EventFilter{})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -6,24 +6,15 @@ import (
 	"errors"
 	"fmt"
 	"strings"
+
+	"tokenservice"
 )
-
-// DuplicateError is the answer to a form posted a second time (a double
-// click, a resubmitted page): the change was made once already, by the
-// first post, and nothing was done again.
-type DuplicateError struct {
-	ClientID string // the application the first post changed or created
-}
-
-func (e *DuplicateError) Error() string {
-	return "this form was already submitted; the change was made once"
-}
 
 // MaxFormKey is the longest form submission id the store records; longer
 // ones are ignored.
 const MaxFormKey = 64
 
-// checkFormKey answers DuplicateError when the account's trail already holds
+// checkFormKey answers tokenservice.DuplicateError when the account's trail already holds
 // a change made by the form submission key. It runs first in every write
 // transaction that takes a key: write transactions hold the write lock from
 // their start (see pool.BeginTx), so two posts of one form are serialised
@@ -43,13 +34,13 @@ func checkFormKey(ctx context.Context, q queryer, accountID, formKey string) err
 	} else if err != nil {
 		return fmt.Errorf("form key: %w", err)
 	}
-	return &DuplicateError{ClientID: clientID}
+	return &tokenservice.DuplicateError{ClientID: clientID}
 }
 
 // FormSubmitted reports whether the account's trail holds a change made by
 // the form submission key, and the client ID it changed.
 func (db *DB) FormSubmitted(ctx context.Context, accountID, formKey string) (clientID string, ok bool, err error) {
-	var dup *DuplicateError
+	var dup *tokenservice.DuplicateError
 	if err := checkFormKey(ctx, db.db, accountID, formKey); errors.As(err, &dup) {
 		return dup.ClientID, true, nil
 	} else if err != nil {

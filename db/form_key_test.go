@@ -8,6 +8,8 @@ import (
 	"strings"
 	"sync"
 	"testing"
+
+	"tokenservice"
 )
 
 func TestFormKey(t *testing.T) { forEachStore(t, testFormKey) }
@@ -27,9 +29,9 @@ func testFormKey(t *testing.T) {
 			wg.Add(1)
 			go func() {
 				defer wg.Done()
-				app, err := db.CreateApplication(ctx, NewApplication{AccountID: "acme", ClientID: fmt.Sprintf("client-%d", i), Name: "Double click",
+				app, err := db.CreateApplication(ctx, tokenservice.NewApplication{AccountID: "acme", ClientID: fmt.Sprintf("client-%d", i), Name: "Double click",
 					Secret: testSecret(fmt.Sprint(i)), Actor: testActor("a@acme.example"), FormKey: "form-1", Now: now})
-				var dup *DuplicateError
+				var dup *tokenservice.DuplicateError
 				mu.Lock()
 				defer mu.Unlock()
 				if errors.As(err, &dup) {
@@ -54,7 +56,7 @@ func testFormKey(t *testing.T) {
 			t.Errorf("applications = %d, want 1", n)
 		}
 		// The same key in another account is another form.
-		if _, err := db.CreateApplication(ctx, NewApplication{AccountID: "globex", ClientID: "client-g", Name: "Other", Secret: testSecret("g"),
+		if _, err := db.CreateApplication(ctx, tokenservice.NewApplication{AccountID: "globex", ClientID: "client-g", Name: "Other", Secret: testSecret("g"),
 			Actor: testActor("a@globex.example"), FormKey: "form-1", Now: now}); err != nil {
 			t.Errorf("globex with acme's form key: %v", err)
 		}
@@ -69,16 +71,16 @@ func testFormKey(t *testing.T) {
 	t.Run("ResetAndEditTwice", func(t *testing.T) {
 		db := openTestDB(t)
 		app := mustCreate(t, db, "acme", "client-1", "Billing", readEmail)
-		reset := SecretReset{AccountID: "acme", ClientID: "client-1", Version: app.Version, Secret: testSecret("new"), Actor: testActor("a@acme.example"), FormKey: "reset-1", Now: now}
+		reset := tokenservice.SecretReset{AccountID: "acme", ClientID: "client-1", Version: app.Version, Secret: testSecret("new"), Actor: testActor("a@acme.example"), FormKey: "reset-1", Now: now}
 		first, err := db.ResetSecret(ctx, reset)
 		if err != nil {
 			t.Fatal(err)
 		}
 		reset.Secret = testSecret("newer")
 		_, err = db.ResetSecret(ctx, reset)
-		var dup *DuplicateError
+		var dup *tokenservice.DuplicateError
 		if !errors.As(err, &dup) {
-			t.Fatalf("second post of the reset form: %v, want a DuplicateError", err)
+			t.Fatalf("second post of the reset form: %v, want a tokenservice.DuplicateError", err)
 		}
 		c, err := db.Client(ctx, "client-1")
 		if err != nil {
@@ -87,19 +89,19 @@ func testFormKey(t *testing.T) {
 		if !bytes.Equal(c.SecretHash, []byte("hash:new")) || c.SecretGeneration != first.SecretGeneration {
 			t.Errorf("the second post reset again: generation %d, hash %q", c.SecretGeneration, c.SecretHash)
 		}
-		edit := ApplicationUpdate{AccountID: "acme", ClientID: "client-1", Version: first.Version, Name: "Renamed", Actor: testActor("a@acme.example"), FormKey: "edit-1", Now: now}
+		edit := tokenservice.ApplicationUpdate{AccountID: "acme", ClientID: "client-1", Version: first.Version, Name: "Renamed", Actor: testActor("a@acme.example"), FormKey: "edit-1", Now: now}
 		if _, err := db.UpdateApplication(ctx, edit); err != nil {
 			t.Fatal(err)
 		}
 		if _, err := db.UpdateApplication(ctx, edit); !errors.As(err, &dup) {
-			t.Errorf("second post of the edit form: %v, want a DuplicateError, not a conflict", err)
+			t.Errorf("second post of the edit form: %v, want a tokenservice.DuplicateError, not a conflict", err)
 		}
-		del := Deletion{AccountID: "acme", ClientID: "client-1", Version: first.Version + 1, Actor: testActor("a@acme.example"), FormKey: "delete-1", Now: now}
+		del := tokenservice.ApplicationDeletion{AccountID: "acme", ClientID: "client-1", Version: first.Version + 1, Actor: testActor("a@acme.example"), FormKey: "delete-1", Now: now}
 		if err := db.DeleteApplication(ctx, del); err != nil {
 			t.Fatal(err)
 		}
 		if err := db.DeleteApplication(ctx, del); !errors.As(err, &dup) {
-			t.Errorf("second post of the delete form: %v, want a DuplicateError", err)
+			t.Errorf("second post of the delete form: %v, want a tokenservice.DuplicateError", err)
 		}
 	})
 
@@ -107,7 +109,7 @@ func testFormKey(t *testing.T) {
 		db := openTestDB(t)
 		for i, key := range []string{strings.Repeat("k", MaxFormKey+1), "a b", "ключ", "x\x00y"} {
 			for range 2 {
-				if _, err := db.CreateApplication(ctx, NewApplication{AccountID: "acme", ClientID: fmt.Sprintf("c-%d-%d", i, countRows(t, db, `SELECT count(*) FROM applications`)),
+				if _, err := db.CreateApplication(ctx, tokenservice.NewApplication{AccountID: "acme", ClientID: fmt.Sprintf("c-%d-%d", i, countRows(t, db, `SELECT count(*) FROM applications`)),
 					Name: "Odd key", Secret: testSecret("x"), Actor: testActor("a@acme.example"), FormKey: key, Now: now}); err != nil {
 					t.Fatalf("key %q: %v", key, err)
 				}

@@ -139,7 +139,7 @@ type hotPath struct {
 // session store).
 func hotPaths(f planFixture) []hotPath {
 	now := now.Add(time.Minute)
-	events := func(filters ...EventFilter) func(ctx context.Context, db *DB) error {
+	events := func(filters ...tokenservice.EventFilter) func(ctx context.Context, db *DB) error {
 		return func(ctx context.Context, db *DB) error {
 			for _, ef := range filters {
 				if _, err := db.ListEvents(ctx, f.account, ef); err != nil {
@@ -150,7 +150,7 @@ func hotPaths(f planFixture) []hotPath {
 			return err
 		}
 	}
-	list := func(opt ListOptions) func(ctx context.Context, db *DB) error {
+	list := func(opt tokenservice.ListOptions) func(ctx context.Context, db *DB) error {
 		return func(ctx context.Context, db *DB) error {
 			_, err := db.ListApplications(ctx, f.account, opt)
 			return err
@@ -176,20 +176,20 @@ func hotPaths(f planFixture) []hotPath {
 			}
 			return db.UpdateSession(ctx, f.sessionID, data, now.Add(time.Hour), now)
 		}},
-		{name: "ApplicationsListFirstPage", run: list(ListOptions{Limit: 50})},
-		{name: "ApplicationsListNextPage", run: list(ListOptions{Limit: 50, After: f.nextCursor})},
+		{name: "ApplicationsListFirstPage", run: list(tokenservice.ListOptions{Limit: 50})},
+		{name: "ApplicationsListNextPage", run: list(tokenservice.ListOptions{Limit: 50, After: f.nextCursor})},
 		// A filter of three characters or more that few applications hold
 		// is found by the trigram index (see ListApplications): the names
 		// that start with it in order, the few others looked up and sorted.
-		{name: "ApplicationsListFilter", run: list(ListOptions{Limit: 50, Filter: f.filter}), sortsOK: searchSorts},
-		{name: "ApplicationsListFilterNextPage", run: list(ListOptions{Limit: 50, Filter: f.filter, After: f.nextCursor}), sortsOK: searchSorts},
-		{name: "ApplicationsListRareFilter", run: list(ListOptions{Limit: 50, Filter: f.rare}), sortsOK: searchSorts},
-		{name: "ApplicationsListClientIDFilter", run: list(ListOptions{Limit: 50, Filter: f.clientPart}), sortsOK: searchSorts},
+		{name: "ApplicationsListFilter", run: list(tokenservice.ListOptions{Limit: 50, Filter: f.filter}), sortsOK: searchSorts},
+		{name: "ApplicationsListFilterNextPage", run: list(tokenservice.ListOptions{Limit: 50, Filter: f.filter, After: f.nextCursor}), sortsOK: searchSorts},
+		{name: "ApplicationsListRareFilter", run: list(tokenservice.ListOptions{Limit: 50, Filter: f.rare}), sortsOK: searchSorts},
+		{name: "ApplicationsListClientIDFilter", run: list(tokenservice.ListOptions{Limit: 50, Filter: f.clientPart}), sortsOK: searchSorts},
 		// A filter that most names hold, or of one or two characters, is
 		// matched against the account's names in order.
-		{name: "ApplicationsListCommonFilter", run: list(ListOptions{Limit: 50, Filter: f.common})},
-		{name: "ApplicationsListCommonFilterNextPage", run: list(ListOptions{Limit: 50, Filter: f.common, After: f.nextCursor})},
-		{name: "ApplicationsListShortFilter", run: list(ListOptions{Limit: 50, Filter: f.short})},
+		{name: "ApplicationsListCommonFilter", run: list(tokenservice.ListOptions{Limit: 50, Filter: f.common})},
+		{name: "ApplicationsListCommonFilterNextPage", run: list(tokenservice.ListOptions{Limit: 50, Filter: f.common, After: f.nextCursor})},
+		{name: "ApplicationsListShortFilter", run: list(tokenservice.ListOptions{Limit: 50, Filter: f.short})},
 		{name: "Details", run: func(ctx context.Context, db *DB) error {
 			if _, err := db.GetApplication(ctx, f.account, f.clientID); err != nil {
 				return err
@@ -197,17 +197,17 @@ func hotPaths(f planFixture) []hotPath {
 			_, _, err := db.TokenUsage(ctx, f.account, f.clientID, now)
 			return err
 		}},
-		{name: "Activity", run: events(EventFilter{}, EventFilter{Before: 500}, EventFilter{After: 500})},
+		{name: "Activity", run: events(tokenservice.EventFilter{}, tokenservice.EventFilter{Before: 500}, tokenservice.EventFilter{After: 500})},
 		{name: "ActivityFiltered", run: events(
-			EventFilter{Action: tokenservice.ActionRenamed},
-			EventFilter{Actor: f.actor},
-			EventFilter{Action: tokenservice.ActionRenamed, Actor: f.actor, Before: 500},
+			tokenservice.EventFilter{Action: tokenservice.ActionRenamed},
+			tokenservice.EventFilter{Actor: f.actor},
+			tokenservice.EventFilter{Action: tokenservice.ActionRenamed, Actor: f.actor, Before: 500},
 		)},
 		{name: "ApplicationActivity", run: func(ctx context.Context, db *DB) error {
 			if _, err := db.ApplicationNameInTrail(ctx, f.account, f.clientID); err != nil {
 				return err
 			}
-			return events(EventFilter{ClientID: f.clientID}, EventFilter{ClientID: f.clientID, Before: 500})(ctx, db)
+			return events(tokenservice.EventFilter{ClientID: f.clientID}, tokenservice.EventFilter{ClientID: f.clientID, Before: 500})(ctx, db)
 		}},
 	}
 }
@@ -302,7 +302,7 @@ func seedPlanFixture(t *testing.T, db *DB) planFixture {
 	}
 
 	f.clientID = f.account + "-00042"
-	page, err := db.ListApplications(ctx, f.account, ListOptions{Limit: 50})
+	page, err := db.ListApplications(ctx, f.account, tokenservice.ListOptions{Limit: 50})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -37,7 +37,7 @@ func testClient(t *testing.T) {
 		}
 	})
 	t.Run("AfterReset", func(t *testing.T) {
-		if _, err := db.ResetSecret(ctx, SecretReset{ClientID: "client-1", AnyVersion: true, Secret: testSecret("second"), Actor: testActor("cli"), Now: now}); err != nil {
+		if _, err := db.ResetSecret(ctx, tokenservice.SecretReset{ClientID: "client-1", AnyVersion: true, Secret: testSecret("second"), Actor: testActor("cli"), Now: now}); err != nil {
 			t.Fatal(err)
 		}
 		c, err := db.Client(ctx, "client-1")
@@ -53,7 +53,7 @@ func testClient(t *testing.T) {
 		wantCode(t, err, tokenservice.ENOTFOUND)
 	})
 	t.Run("Deleted", func(t *testing.T) {
-		if err := db.DeleteApplication(ctx, Deletion{ClientID: "client-2", AnyVersion: true}); err != nil {
+		if err := db.DeleteApplication(ctx, tokenservice.ApplicationDeletion{ClientID: "client-2", AnyVersion: true}); err != nil {
 			t.Fatal(err)
 		}
 		_, err := db.Client(ctx, "client-2")
@@ -104,7 +104,7 @@ func testTokenUsage(t *testing.T) {
 	if n, last, err := db.TokenUsage(ctx, "acme", "client-1", now); err != nil || n != 0 || !last.IsZero() {
 		t.Fatalf("TokenUsage before any token = %d, %v, %v", n, last, err)
 	}
-	if err := db.DeleteApplication(ctx, Deletion{ClientID: "client-2", AnyVersion: true}); err != nil {
+	if err := db.DeleteApplication(ctx, tokenservice.ApplicationDeletion{ClientID: "client-2", AnyVersion: true}); err != nil {
 		t.Fatal(err)
 	}
 	batches := [][]tokenservice.TokenUsage{
@@ -150,7 +150,7 @@ func testTokenUsage(t *testing.T) {
 		}
 	})
 	t.Run("DeletedWithTheApplication", func(t *testing.T) {
-		if err := db.DeleteApplication(ctx, Deletion{ClientID: "client-1", AnyVersion: true}); err != nil {
+		if err := db.DeleteApplication(ctx, tokenservice.ApplicationDeletion{ClientID: "client-1", AnyVersion: true}); err != nil {
 			t.Fatal(err)
 		}
 		if got := countRows(t, db, `SELECT (SELECT count(*) FROM token_usage) + (SELECT count(*) FROM token_last_issued)`); got != 0 {

@@ -15,14 +15,13 @@ import (
 	"github.com/labstack/echo/v4"
 
 	"tokenservice"
-	"tokenservice/db"
 	"tokenservice/secret"
 	"tokenservice/views"
 )
 
 // activityQuery is what the Activity page and its export are asked for.
 type activityQuery struct {
-	filter db.EventFilter
+	filter tokenservice.EventFilter
 	format string // export: "csv" or "jsonl"
 }
 
@@ -181,7 +180,7 @@ func (h *Applications) activityRow(e *tokenservice.Event) views.ActivityRow {
 
 // newestEvent is the id of the application's newest event, 0 if none.
 func (h *Applications) newestEvent(c echo.Context, clientID string) (int64, error) {
-	page, err := h.store.ListEvents(c.Request().Context(), userOf(c).AccountID, db.EventFilter{ClientID: clientID, Limit: 1})
+	page, err := h.store.ListEvents(c.Request().Context(), userOf(c).AccountID, tokenservice.EventFilter{ClientID: clientID, Limit: 1})
 	if err != nil || len(page.Events) == 0 {
 		return 0, err
 	}

@@ -9,7 +9,6 @@ import (
 	"github.com/labstack/echo/v4"
 
 	"tokenservice"
-	"tokenservice/db"
 	"tokenservice/secret"
 	"tokenservice/views"
 )
@@ -172,11 +171,11 @@ func (h *Applications) createApplication(c echo.Context) error {
 	}
 	user, now := userOf(c), h.now()
 	clientID := secret.NewClientID()
-	app, err := h.store.CreateApplication(c.Request().Context(), db.NewApplication{
+	app, err := h.store.CreateApplication(c.Request().Context(), tokenservice.NewApplication{
 		AccountID: user.AccountID, ClientID: clientID, Name: name, Scopes: grants,
 		Secret: h.newSecret(clientID, now), Actor: actorOf(c), FormKey: f.FormKey, Now: now,
 	})
-	var dup *db.DuplicateError
+	var dup *tokenservice.DuplicateError
 	if errors.As(err, &dup) {
 		return redirect(c, "/applications/"+dup.ClientID) // the first post registered it
 	} else if err != nil {
@@ -239,11 +238,11 @@ func (h *Applications) updateApplication(c echo.Context) error {
 		v.Edit, v.ClientID = true, app.ClientID
 		return renderForm(c, http.StatusUnprocessableEntity, v)
 	}
-	updated, err := h.store.UpdateApplication(ctx, db.ApplicationUpdate{
+	updated, err := h.store.UpdateApplication(ctx, tokenservice.ApplicationUpdate{
 		AccountID: user.AccountID, ClientID: id, Version: f.Version, Name: name, Scopes: grants,
 		Actor: actorOf(c), FormKey: f.FormKey, Now: h.now(),
 	})
-	var dup *db.DuplicateError
+	var dup *tokenservice.DuplicateError
 	if errors.As(err, &dup) {
 		return redirect(c, "/applications/"+id) // the first post saved it
 	} else if tokenservice.ErrorCode(err) == tokenservice.ECONFLICT {
@@ -253,7 +252,7 @@ func (h *Applications) updateApplication(c echo.Context) error {
 		if gerr != nil {
 			return gerr
 		}
-		changes, err := h.store.ListEvents(ctx, user.AccountID, db.EventFilter{ClientID: id, After: f.Seen, Limit: maxConflictChanges})
+		changes, err := h.store.ListEvents(ctx, user.AccountID, tokenservice.EventFilter{ClientID: id, After: f.Seen, Limit: maxConflictChanges})
 		if err != nil {
 			return err
 		}
@@ -304,11 +303,11 @@ func (h *Applications) resetSecret(c echo.Context) error {
 	}
 	version, _ := strconv.Atoi(c.FormValue("version")) // 0 when missing or malformed: the store refuses it
 	user, now := userOf(c), h.now()
-	_, err = h.store.ResetSecret(c.Request().Context(), db.SecretReset{
+	_, err = h.store.ResetSecret(c.Request().Context(), tokenservice.SecretReset{
 		AccountID: user.AccountID, ClientID: app.ClientID, Version: version, Secret: h.newSecret(app.ClientID, now),
 		Actor: actorOf(c), FormKey: formKey(c), Now: now,
 	})
-	var dup *db.DuplicateError
+	var dup *tokenservice.DuplicateError
 	if errors.As(err, &dup) {
 		return redirect(c, "/applications/"+app.ClientID) // the first post reset it
 	} else if tokenservice.ErrorCode(err) == tokenservice.ECONFLICT {
@@ -356,10 +355,10 @@ func (h *Applications) deleteApplication(c echo.Context) error {
 	}
 	user := userOf(c)
 	version, _ := strconv.Atoi(c.FormValue("version")) // 0 when missing or malformed: the store refuses it
-	err = h.store.DeleteApplication(c.Request().Context(), db.Deletion{
+	err = h.store.DeleteApplication(c.Request().Context(), tokenservice.ApplicationDeletion{
 		AccountID: user.AccountID, ClientID: app.ClientID, Version: version, Actor: actorOf(c), FormKey: formKey(c), Now: h.now(),
 	})
-	var dup *db.DuplicateError
+	var dup *tokenservice.DuplicateError
 	if errors.As(err, &dup) {
 		return redirect(c, "/applications") // the first post deleted it
 	} else if tokenservice.ErrorCode(err) == tokenservice.ECONFLICT {

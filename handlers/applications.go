@@ -13,7 +13,6 @@ import (
 	"github.com/labstack/echo/v4"
 
 	"tokenservice"
-	"tokenservice/db"
 	"tokenservice/scope"
 	"tokenservice/secret"
 	"tokenservice/session"
@@ -24,18 +23,18 @@ import (
 // an account id answers ENOTFOUND for another account's application.
 type Store interface {
 	Ping(ctx context.Context) error
-	CreateApplication(ctx context.Context, a db.NewApplication) (*tokenservice.Application, error)
+	CreateApplication(ctx context.Context, a tokenservice.NewApplication) (*tokenservice.Application, error)
 	GetApplication(ctx context.Context, accountID, clientID string) (*tokenservice.Application, error)
-	ListApplications(ctx context.Context, accountID string, opt db.ListOptions) (*db.ApplicationPage, error)
-	UpdateApplication(ctx context.Context, u db.ApplicationUpdate) (*tokenservice.Application, error)
-	ResetSecret(ctx context.Context, r db.SecretReset) (*tokenservice.Application, error)
-	DeleteApplication(ctx context.Context, d db.Deletion) error
+	ListApplications(ctx context.Context, accountID string, opt tokenservice.ListOptions) (*tokenservice.ApplicationPage, error)
+	UpdateApplication(ctx context.Context, u tokenservice.ApplicationUpdate) (*tokenservice.Application, error)
+	ResetSecret(ctx context.Context, r tokenservice.SecretReset) (*tokenservice.Application, error)
+	DeleteApplication(ctx context.Context, d tokenservice.ApplicationDeletion) error
 	SecretCiphertext(ctx context.Context, accountID, clientID string, action tokenservice.Action, actor tokenservice.Actor, now time.Time) ([]byte, int, error)
 	TokenUsage(ctx context.Context, accountID, clientID string, now time.Time) (int, time.Time, error)
 	RecordEvent(ctx context.Context, e *tokenservice.Event) error
-	ListEvents(ctx context.Context, accountID string, f db.EventFilter) (*db.EventPage, error)
-	EachEvent(ctx context.Context, accountID string, f db.EventFilter, fn func(*tokenservice.Event) error) error
-	EventActors(ctx context.Context, accountID string) ([]db.EventActor, error)
+	ListEvents(ctx context.Context, accountID string, f tokenservice.EventFilter) (*tokenservice.EventPage, error)
+	EachEvent(ctx context.Context, accountID string, f tokenservice.EventFilter, fn func(*tokenservice.Event) error) error
+	EventActors(ctx context.Context, accountID string) ([]tokenservice.EventActor, error)
 	ApplicationNameInTrail(ctx context.Context, accountID, clientID string) (string, error)
 	FormSubmitted(ctx context.Context, accountID, formKey string) (clientID string, ok bool, err error)
 }
@@ -127,7 +126,7 @@ func (h *Applications) listApplications(c echo.Context) error {
 		filter = string([]rune(filter)[:200])
 	}
 	after := c.QueryParam("after")
-	page, err := h.store.ListApplications(c.Request().Context(), user.AccountID, db.ListOptions{Filter: filter, After: after, Limit: 50})
+	page, err := h.store.ListApplications(c.Request().Context(), user.AccountID, tokenservice.ListOptions{Filter: filter, After: after, Limit: 50})
 	if tokenservice.ErrorCode(err) == tokenservice.EINVALID {
 		return c.Redirect(http.StatusSeeOther, "/applications")
 	} else if err != nil {
@@ -136,8 +135,8 @@ func (h *Applications) listApplications(c echo.Context) error {
 	p := views.ApplicationsPage{
 		AccountName:  user.AccountName,
 		Filter:       filter,
-		Total:        min(page.Total, db.MaxListTotal),
-		TotalCapped:  page.Total > db.MaxListTotal,
+		Total:        min(page.Total, tokenservice.MaxListTotal),
+		TotalCapped:  page.Total > tokenservice.MaxListTotal,
 		AccountEmpty: filter == "" && after == "" && len(page.Applications) == 0,
 	}
 	for _, a := range page.Applications {

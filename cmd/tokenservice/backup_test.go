@@ -114,7 +114,7 @@ func cliFails(t *testing.T, args ...string) string {
 func allEvents(t *testing.T, store *db.DB, account string) map[int64]*tokenservice.Event {
 	t.Helper()
 	out := map[int64]*tokenservice.Event{}
-	f := db.EventFilter{Limit: db.MaxEventLimit}
+	f := tokenservice.EventFilter{Limit: tokenservice.MaxEventLimit}
 	for {
 		page, err := store.ListEvents(context.Background(), account, f)
 		if err != nil {

@@ -169,7 +169,7 @@ func runApp(ctx context.Context, args []string, stdout, stderr io.Writer) error 
 	case "create":
 		id := secret.NewClientID()
 		plaintext, stored := keys.NewStored(id, now.Add(cfg.RevealWindow))
-		app, err := store.CreateApplication(ctx, db.NewApplication{AccountID: account, ClientID: id, Name: name,
+		app, err := store.CreateApplication(ctx, tokenservice.NewApplication{AccountID: account, ClientID: id, Name: name,
 			Scopes: grants, Secret: stored, Actor: tokenservice.CLIActor, Now: now})
 		if err != nil {
 			return err
@@ -177,7 +177,7 @@ func runApp(ctx context.Context, args []string, stdout, stderr io.Writer) error 
 		return printApp(stdout, app, plaintext, asJSON)
 	case "list":
 		var all []appJSON
-		opt := db.ListOptions{Limit: 200}
+		opt := tokenservice.ListOptions{Limit: 200}
 		tw := tabwriter.NewWriter(stdout, 0, 4, 2, ' ', 0)
 		if !asJSON {
 			fmt.Fprintln(tw, "CLIENT ID\tNAME\tSCOPES\tCREATED")
@@ -208,13 +208,13 @@ func runApp(ctx context.Context, args []string, stdout, stderr io.Writer) error 
 		return tw.Flush()
 	case "reset-secret":
 		plaintext, stored := keys.NewStored(clientID, now.Add(cfg.RevealWindow))
-		app, err := store.ResetSecret(ctx, db.SecretReset{ClientID: clientID, AnyVersion: true, Secret: stored, Actor: tokenservice.CLIActor, Now: now})
+		app, err := store.ResetSecret(ctx, tokenservice.SecretReset{ClientID: clientID, AnyVersion: true, Secret: stored, Actor: tokenservice.CLIActor, Now: now})
 		if err != nil {
 			return err
 		}
 		return printApp(stdout, app, plaintext, asJSON)
 	case "delete":
-		if err := store.DeleteApplication(ctx, db.Deletion{ClientID: clientID, AnyVersion: true, Actor: tokenservice.CLIActor, Now: now}); err != nil {
+		if err := store.DeleteApplication(ctx, tokenservice.ApplicationDeletion{ClientID: clientID, AnyVersion: true, Actor: tokenservice.CLIActor, Now: now}); err != nil {
 			return err
 		}
 		fmt.Fprintf(stdout, "deleted %s\n", clientID)

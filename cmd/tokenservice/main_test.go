@@ -20,7 +20,6 @@ import (
 	"golang.org/x/net/html"
 
 	"tokenservice"
-	"tokenservice/db"
 	"tokenservice/secret"
 )
 
@@ -460,7 +459,7 @@ func assertUnchanged(t *testing.T, m *Main, id string, before appState) {
 
 func countApps(t *testing.T, m *Main, account string) int {
 	t.Helper()
-	page, err := m.Store.ListApplications(context.Background(), account, db.ListOptions{})
+	page, err := m.Store.ListApplications(context.Background(), account, tokenservice.ListOptions{})
 	if err != nil {
 		t.Fatalf("list applications: %v", err)
 	}
@@ -1407,7 +1406,7 @@ func TestSignIn(t *testing.T) {
 		if h := replay.getRaw("/applications", http.Header{"Hx-Request": {"true"}}); h.status != http.StatusUnauthorized {
 			t.Errorf("old cookie, htmx: status = %d, want 401", h.status)
 		}
-		if _, err := m.Store.ListApplications(context.Background(), "acme", db.ListOptions{}); err != nil {
+		if _, err := m.Store.ListApplications(context.Background(), "acme", tokenservice.ListOptions{}); err != nil {
 			t.Fatal(err)
 		}
 	})

@@ -16,7 +16,6 @@ import (
 	"golang.org/x/net/html"
 
 	"tokenservice"
-	"tokenservice/db"
 )
 
 // TestRetiredScope: an operator replaces the catalogue and drops a scope
@@ -194,7 +193,7 @@ func TestResetAndDeleteNeedVersion(t *testing.T) {
 	before := stateOf(t, m, id)
 	events := func() int {
 		t.Helper()
-		page, err := m.Store.ListEvents(context.Background(), "acme", db.EventFilter{ClientID: id})
+		page, err := m.Store.ListEvents(context.Background(), "acme", tokenservice.EventFilter{ClientID: id})
 		if err != nil {
 			t.Fatal(err)
 		}
