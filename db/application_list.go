@@ -59,12 +59,12 @@ func (db *DB) ListApplications(ctx context.Context, accountID string, opt tokens
 	}
 
 	key := nameKey(opt.Filter)
-	var q queryer = db.db
-	if !db.d.postgres && key != "" {
+	var q queryer = db.pool
+	if !db.dialect.postgres && key != "" {
 		// On SQLite the filter's statements share a read transaction, and
 		// so a snapshot, for next to nothing. On PostgreSQL, where a
 		// transaction costs two round trips more, each has its own.
-		tx, err := db.db.BeginTx(ctx, &sql.TxOptions{ReadOnly: true})
+		tx, err := db.pool.BeginTx(ctx, &sql.TxOptions{ReadOnly: true})
 		if err != nil {
 			return nil, fmt.Errorf("db: list applications: %w", err)
 		}
@@ -116,7 +116,7 @@ func (db *DB) listScan(ctx context.Context, q queryer, accountID string, f scanF
 	}
 	if f.pattern != "" {
 		// name_lower holds Go's lower-casing; LIKE folds ASCII case for the client ID.
-		filter += ` AND (name_lower ` + db.d.like + ` ` + db.d.pattern + ` ESCAPE '\' OR client_id ` + db.d.like + ` ` + db.d.pattern + ` ESCAPE '\')`
+		filter += ` AND (name_lower ` + db.dialect.like + ` ` + db.dialect.pattern + ` ESCAPE '\' OR client_id ` + db.dialect.like + ` ` + db.dialect.pattern + ` ESCAPE '\')`
 		filterArgs = append(filterArgs, f.pattern, f.pattern)
 	}
 	count, countArgs := filter, filterArgs
@@ -149,7 +149,7 @@ func (db *DB) listScan(ctx context.Context, q queryer, accountID string, f scanF
 		args = append(slices.Clone(countArgs), args...)
 		extra = append(extra, &total)
 	} else {
-		args, countArgs = db.d.customPlan(args), db.d.customPlan(countArgs)
+		args, countArgs = db.dialect.customPlan(args), db.dialect.customPlan(countArgs)
 	}
 	rows, err := q.QueryContext(ctx,
 		`SELECT `+applicationColumns+`, name_lower, `+pageScopes+counted+` FROM applications

@@ -244,7 +244,7 @@ func BenchmarkListApplications(b *testing.B) {
 	seedApplications(b, db, "globex", 1000)
 
 	var middle cursor
-	if err := db.db.QueryRowContext(ctx, `SELECT name_lower, client_id FROM applications
+	if err := db.pool.QueryRowContext(ctx, `SELECT name_lower, client_id FROM applications
 		WHERE account_id = 'acme' ORDER BY name_lower, client_id LIMIT 1 OFFSET ?`, n/2,
 	).Scan(&middle.NameLower, &middle.ClientID); err != nil {
 		b.Fatal(err)
@@ -279,7 +279,7 @@ func BenchmarkListApplications(b *testing.B) {
 func seedApplications(tb testing.TB, db *DB, account string, n int) {
 	tb.Helper()
 	ctx := context.Background()
-	tx, err := db.db.BeginTx(ctx, nil)
+	tx, err := db.pool.BeginTx(ctx, nil)
 	if err != nil {
 		tb.Fatal(err)
 	}

@@ -44,7 +44,7 @@ func (db *DB) searchable(ctx context.Context, q queryer, key string) (search boo
 	if _, ok := prefixEnd(key); utf8.RuneCountInString(key) < 3 || !ok {
 		return false, nil, nil
 	}
-	if db.d.postgres {
+	if db.dialect.postgres {
 		return db.searchablePostgres(ctx, q, key)
 	}
 	if db.maxListed <= db.maxCandidates {
@@ -99,7 +99,7 @@ func (db *DB) searchablePostgres(ctx context.Context, q queryer, key string) (se
 	// anyway: about 12 ms for the 10,000 holding "legal" at 100,000
 	// applications, hence the estimate first.)
 	listed, err = readIDs(q.QueryContext(ctx, `SELECT id `+matches+limitTo(db.maxListed+1),
-		db.d.customPlan([]any{pattern, pattern})...))
+		db.dialect.customPlan([]any{pattern, pattern})...))
 	if err != nil {
 		return false, nil, fmt.Errorf("list candidates: %w", err)
 	}
@@ -157,22 +157,22 @@ func (db *DB) listSearch(ctx context.Context, q queryer, accountID, key string, 
 	// name_lower holds Go's lower-casing already; LIKE folds ASCII case for
 	// the client ID.
 	restFrom, rest := "applications", `account_id = ? AND NOT (name_lower >= ? AND name_lower < ?)
-				AND (substr(name_lower, 2) LIKE `+db.d.pattern+` ESCAPE '\' OR client_id `+db.d.like+` `+db.d.pattern+` ESCAPE '\')`
+				AND (substr(name_lower, 2) LIKE `+db.dialect.pattern+` ESCAPE '\' OR client_id `+db.dialect.like+` `+db.dialect.pattern+` ESCAPE '\')`
 	restArgs := []any{accountID, key, end, pattern, pattern}
-	if !db.d.postgres {
+	if !db.dialect.postgres {
 		// NOT INDEXED: the candidates are looked up by id, never found by
 		// reading the account's names.
 		restFrom = "applications NOT INDEXED"
 	}
 	switch {
-	case listed != nil && db.d.postgres:
+	case listed != nil && db.dialect.postgres:
 		rest = `id = ANY(?) AND ` + rest
 		restArgs = append([]any{listed}, restArgs...)
 	case listed != nil:
 		ids, _ := json.Marshal(listed)
 		rest = `id IN (SELECT value FROM json_each(?)) AND ` + rest
 		restArgs = append([]any{string(ids)}, restArgs...)
-	case !db.d.postgres:
+	case !db.dialect.postgres:
 		rest = `id IN (SELECT rowid FROM application_search WHERE application_search MATCH ?)
 				AND ` + rest
 		restArgs = append([]any{searchQuery(key)}, restArgs...)
@@ -196,7 +196,7 @@ func (db *DB) listSearch(ctx context.Context, q queryer, accountID, key string, 
 	args := slices.Concat(restArgs, startsArgs, []any{accountID, from.NameLower, from.ClientID, end}, afterArgs)
 	if listed == nil {
 		// The rest is found by the filter itself.
-		args = db.d.customPlan(args)
+		args = db.dialect.customPlan(args)
 	}
 	rows, err := q.QueryContext(ctx, `
 		WITH rest AS MATERIALIZED (

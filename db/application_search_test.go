@@ -145,9 +145,9 @@ func testListApplicationsFilterWay(t *testing.T) {
 	// offers it last.
 	apps = append(apps, mustCreate(t, db, "acme", "acme-last", "SIEM export billing"))
 	sortApplications(apps)
-	if db.d.postgres {
+	if db.dialect.postgres {
 		// PostgreSQL estimates the candidates from its statistics.
-		if _, err := db.db.ExecContext(ctx, `ANALYZE applications`); err != nil {
+		if _, err := db.pool.ExecContext(ctx, `ANALYZE applications`); err != nil {
 			t.Fatal(err)
 		}
 	}
@@ -164,10 +164,10 @@ func testListApplicationsFilterWay(t *testing.T) {
 		{"nowhere", true, false},
 		{"ex", false, false}, // too short for trigrams
 		// 41 candidates on SQLite, though 40 of them hold only its trigrams.
-		{"export billing", false, db.d.postgres},
+		{"export billing", false, db.dialect.postgres},
 	} {
 		t.Run(tt.filter, func(t *testing.T) {
-			search, _, err := db.searchable(ctx, db.db, nameKey(tt.filter))
+			search, _, err := db.searchable(ctx, db.pool, nameKey(tt.filter))
 			if err != nil {
 				t.Fatal(err)
 			}

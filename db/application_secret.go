@@ -29,7 +29,7 @@ func (db *DB) ResetSecret(ctx context.Context, r tokenservice.SecretReset) (*tok
 	if err != nil {
 		return nil, fmt.Errorf("db: reset secret: %w", err)
 	}
-	tx, err := db.db.BeginTx(ctx, nil)
+	tx, err := db.pool.BeginTx(ctx, nil)
 	if err != nil {
 		return nil, fmt.Errorf("db: reset secret: %w", err)
 	}
@@ -42,7 +42,7 @@ func (db *DB) ResetSecret(ctx context.Context, r tokenservice.SecretReset) (*tok
 	var id int64
 	err = tx.QueryRowContext(ctx, `
 		UPDATE applications
-		SET secret_hash = ?, secret_reveal_until = ?, secret_padding = `+db.d.padding+`, secret_ciphertext = ?,
+		SET secret_hash = ?, secret_reveal_until = ?, secret_padding = `+db.dialect.padding+`, secret_ciphertext = ?,
 			secret_generation = secret_generation + 1, version = version + 1,
 			updated_at = ?, updated_by = ?
 		WHERE client_id = ? AND (? = '' OR account_id = ?) AND (? = 0 OR version = ?)
@@ -79,7 +79,7 @@ func (db *DB) secretColumns(s tokenservice.StoredSecret) (ciphertext []byte, pad
 	if len(s.Ciphertext) == 0 || s.RevealUntil.IsZero() {
 		return nil, nil, nil
 	}
-	if db.d.postgres {
+	if db.dialect.postgres {
 		return s.Ciphertext, nil, millis(s.RevealUntil)
 	}
 	return s.Ciphertext, db.pageSize, millis(s.RevealUntil)
@@ -93,7 +93,7 @@ func (db *DB) secretColumns(s tokenservice.StoredSecret) (ciphertext []byte, pad
 // (EraseExpiredSecrets) has run yet: the server, not the page, ends the
 // window.
 func (db *DB) SecretCiphertext(ctx context.Context, accountID, clientID string, action tokenservice.Action, actor tokenservice.Actor, now time.Time) (ciphertext []byte, generation int, err error) {
-	tx, err := db.db.BeginTx(ctx, nil)
+	tx, err := db.pool.BeginTx(ctx, nil)
 	if err != nil {
 		return nil, 0, fmt.Errorf("db: secret ciphertext: %w", err)
 	}
@@ -162,7 +162,7 @@ func (db *DB) SecretCiphertext(ctx context.Context, accountID, clientID string, 
 // other's row locks and then finds nothing left to erase, so each secret is
 // erased, and counted, once.
 func (db *DB) EraseExpiredSecrets(ctx context.Context, now time.Time) (int, error) {
-	res, err := db.db.ExecContext(ctx, `
+	res, err := db.pool.ExecContext(ctx, `
 		UPDATE applications
 		SET secret_ciphertext = NULL, secret_padding = NULL, secret_reveal_until = NULL
 		WHERE secret_reveal_until IS NOT NULL AND secret_reveal_until <= ?`,
@@ -174,7 +174,7 @@ func (db *DB) EraseExpiredSecrets(ctx context.Context, now time.Time) (int, erro
 	if err != nil {
 		return 0, fmt.Errorf("db: erase expired secrets: %w", err)
 	}
-	if db.d.postgres {
+	if db.dialect.postgres {
 		return int(n), nil
 	}
 	if err := db.checkpoint(ctx); err != nil {
@@ -186,7 +186,7 @@ func (db *DB) EraseExpiredSecrets(ctx context.Context, now time.Time) (int, erro
 // checkpoint copies the WAL into the main file and truncates it to zero bytes.
 func (db *DB) checkpoint(ctx context.Context) error {
 	var busy, logFrames, checkpointed int
-	if err := db.db.QueryRowContext(ctx, `PRAGMA wal_checkpoint(TRUNCATE)`).Scan(&busy, &logFrames, &checkpointed); err != nil {
+	if err := db.pool.QueryRowContext(ctx, `PRAGMA wal_checkpoint(TRUNCATE)`).Scan(&busy, &logFrames, &checkpointed); err != nil {
 		return fmt.Errorf("checkpoint: %w", err)
 	}
 	if busy != 0 {

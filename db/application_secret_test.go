@@ -170,7 +170,7 @@ func churn(t *testing.T, db *DB, rng *rand.Rand, prefix string) {
 func wantOnlyOnOverflowPages(t *testing.T, db *DB, ciphertext []byte) {
 	t.Helper()
 	ctx := context.Background()
-	rows, err := db.db.QueryContext(ctx, `SELECT pgno, data FROM sqlite_dbpage`)
+	rows, err := db.pool.QueryContext(ctx, `SELECT pgno, data FROM sqlite_dbpage`)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -197,7 +197,7 @@ func wantOnlyOnOverflowPages(t *testing.T, db *DB, ciphertext []byte) {
 	}
 	for _, pgno := range pages {
 		var pageType string
-		if err := db.db.QueryRowContext(ctx, `SELECT pagetype FROM dbstat WHERE pageno = ?`, pgno).Scan(&pageType); err != nil {
+		if err := db.pool.QueryRowContext(ctx, `SELECT pagetype FROM dbstat WHERE pageno = ?`, pgno).Scan(&pageType); err != nil {
 			t.Fatal(err)
 		}
 		if pageType != "overflow" {

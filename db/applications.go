@@ -77,7 +77,7 @@ func (db *DB) CreateApplication(ctx context.Context, n tokenservice.NewApplicati
 			tokenservice.Errorf(tokenservice.EINVALID, "An application needs a client secret."))
 	}
 
-	tx, err := db.db.BeginTx(ctx, nil)
+	tx, err := db.pool.BeginTx(ctx, nil)
 	if err != nil {
 		return nil, fmt.Errorf("db: create application: %w", err)
 	}
@@ -95,7 +95,7 @@ func (db *DB) CreateApplication(ctx context.Context, n tokenservice.NewApplicati
 			secret_hash, secret_reveal_until, secret_generation, version,
 			created_at, created_by, updated_at, updated_by,
 			secret_padding, secret_ciphertext
-		) VALUES (?, ?, ?, ?, ?, ?, 1, 1, ?, ?, ?, ?, `+db.d.padding+`, ?)
+		) VALUES (?, ?, ?, ?, ?, ?, 1, 1, ?, ?, ?, ?, `+db.dialect.padding+`, ?)
 		RETURNING id`,
 		n.AccountID, n.ClientID, n.Name, nameKey(n.Name),
 		n.Secret.Hash, revealUntil,
@@ -129,7 +129,7 @@ func (db *DB) CreateApplication(ctx context.Context, n tokenservice.NewApplicati
 // GetApplication returns the account's application with the client ID.
 // Another account's application is ENOTFOUND, exactly like a missing one.
 func (db *DB) GetApplication(ctx context.Context, accountID, clientID string) (*tokenservice.Application, error) {
-	app, err := scanApplication(db.db.QueryRowContext(ctx,
+	app, err := scanApplication(db.pool.QueryRowContext(ctx,
 		`SELECT `+applicationColumns+` FROM applications WHERE account_id = ? AND client_id = ?`,
 		accountID, clientID))
 	if errors.Is(err, sql.ErrNoRows) {
@@ -137,7 +137,7 @@ func (db *DB) GetApplication(ctx context.Context, accountID, clientID string) (*
 	} else if err != nil {
 		return nil, fmt.Errorf("db: get application: %w", err)
 	}
-	if err := loadScopes(ctx, db.db, app); err != nil {
+	if err := loadScopes(ctx, db.pool, app); err != nil {
 		return nil, fmt.Errorf("db: get application: %w", err)
 	}
 	return app, nil
@@ -149,7 +149,7 @@ func (db *DB) GetApplication(ctx context.Context, accountID, clientID string) (*
 // accounts.
 func (db *DB) ApplicationByClientID(ctx context.Context, clientID string) (*tokenservice.Application, []byte, error) {
 	var hash []byte
-	app, err := scanApplication(db.db.QueryRowContext(ctx,
+	app, err := scanApplication(db.pool.QueryRowContext(ctx,
 		`SELECT `+applicationColumns+`, secret_hash FROM applications WHERE client_id = ?`,
 		clientID), &hash)
 	if errors.Is(err, sql.ErrNoRows) {
@@ -157,7 +157,7 @@ func (db *DB) ApplicationByClientID(ctx context.Context, clientID string) (*toke
 	} else if err != nil {
 		return nil, nil, fmt.Errorf("db: application by client id: %w", err)
 	}
-	if err := loadScopes(ctx, db.db, app); err != nil {
+	if err := loadScopes(ctx, db.pool, app); err != nil {
 		return nil, nil, fmt.Errorf("db: application by client id: %w", err)
 	}
 	return app, hash, nil
@@ -182,7 +182,7 @@ func (db *DB) UpdateApplication(ctx context.Context, u tokenservice.ApplicationU
 			tokenservice.Errorf(tokenservice.EINVALID, "An application needs a name."))
 	}
 
-	tx, err := db.db.BeginTx(ctx, nil)
+	tx, err := db.pool.BeginTx(ctx, nil)
 	if err != nil {
 		return nil, fmt.Errorf("db: update application: %w", err)
 	}
@@ -283,7 +283,7 @@ func (db *DB) DeleteApplication(ctx context.Context, d tokenservice.ApplicationD
 	if err != nil {
 		return fmt.Errorf("db: delete application: %w", err)
 	}
-	tx, err := db.db.BeginTx(ctx, nil)
+	tx, err := db.pool.BeginTx(ctx, nil)
 	if err != nil {
 		return fmt.Errorf("db: delete application: %w", err)
 	}

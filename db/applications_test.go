@@ -380,7 +380,7 @@ func clientIDs(apps []*tokenservice.Application) []string {
 func countRows(tb testing.TB, db *DB, query string, args ...any) int {
 	tb.Helper()
 	var n int
-	if err := db.db.QueryRowContext(context.Background(), query, args...).Scan(&n); err != nil && err != sql.ErrNoRows {
+	if err := db.pool.QueryRowContext(context.Background(), query, args...).Scan(&n); err != nil && err != sql.ErrNoRows {
 		tb.Fatal(err)
 	}
 	return n

@@ -54,10 +54,10 @@ type BackupInfo struct {
 // Backup, Inspect and Restore are SQLite's: a PostgreSQL store is EINVALID
 // (back it up with pg_dump).
 func (db *DB) Backup(ctx context.Context, path string) (*BackupInfo, error) {
-	if db.d.postgres {
+	if db.dialect.postgres {
 		return nil, ErrBackupPostgres
 	}
-	return backup(ctx, db.db.DB, path)
+	return backup(ctx, db.pool.DB, path)
 }
 
 // BackupFile is Backup of the SQLite database at dbPath, opened only for

@@ -276,7 +276,7 @@ func TestRestore(t *testing.T) {
 		backup := backupOf(t, "a", "b")
 		live := filepath.Join(t.TempDir(), "live.db")
 		db := openAt(t, live)
-		db.db.Exec(`PRAGMA wal_autocheckpoint = 0`)
+		db.pool.Exec(`PRAGMA wal_autocheckpoint = 0`)
 		mustCreate(t, db, "acme", "c", "C", readEmail)
 		// The files as the killed process left them.
 		target := filepath.Join(t.TempDir(), "tokenservice.db")
@@ -547,7 +547,7 @@ func TestBackupFileDoesNotMigrate(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if _, err := db.db.ExecContext(ctx, `DELETE FROM schema_migrations WHERE version = ?`, latest); err != nil {
+	if _, err := db.pool.ExecContext(ctx, `DELETE FROM schema_migrations WHERE version = ?`, latest); err != nil {
 		t.Fatal(err)
 	}
 	db.Close()

@@ -14,11 +14,11 @@ import (
 // application is ENOTFOUND, remembered just as long. The result is shared:
 // callers must not modify it.
 func (db *DB) Client(ctx context.Context, clientID string) (*tokenservice.Client, error) {
-	mark, err := db.clients.mark(ctx)
+	mark, err := db.clientCache.mark(ctx)
 	if err != nil {
 		return nil, fmt.Errorf("db: client: change mark: %w", err)
 	}
-	if c, missing := db.clients.get(clientID, mark); c != nil {
+	if c, missing := db.clientCache.get(clientID, mark); c != nil {
 		return c, nil
 	} else if missing {
 		return nil, errClientNotFound
@@ -27,7 +27,7 @@ func (db *DB) Client(ctx context.Context, clientID string) (*tokenservice.Client
 	if err != nil {
 		return nil, err
 	}
-	db.clients.put(clientID, mark, c)
+	db.clientCache.put(clientID, mark, c)
 	if c == nil {
 		return nil, errClientNotFound
 	}
@@ -48,7 +48,7 @@ const clientQuery = `
 // queryClient reads what the token endpoint needs of the application with
 // the client ID, in one indexed query; nil when no application has it.
 func (db *DB) queryClient(ctx context.Context, clientID string) (*tokenservice.Client, error) {
-	rows, err := db.client.QueryContext(ctx, clientID)
+	rows, err := db.clientStmt.QueryContext(ctx, clientID)
 	if err != nil {
 		return nil, fmt.Errorf("db: client: %w", err)
 	}

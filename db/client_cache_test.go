@@ -28,14 +28,14 @@ func testClientCacheSeesEveryChange(t *testing.T) {
 			server, cli := openServerAndCLI(t)
 			switch mode {
 			case "ChangeCounter":
-				if server.clients.counter == nil {
+				if server.clientCache.counter == nil {
 					t.Fatal("the PostgreSQL store's cache has no change counter")
 				}
 			case "DataVersion":
-				server.clients.shm.Close()
-				server.clients.shm = nil
+				server.clientCache.shm.Close()
+				server.clientCache.shm = nil
 			default:
-				if server.clients.shm == nil {
+				if server.clientCache.shm == nil {
 					t.Fatal("the WAL-index header is not readable; the cache would always ask SQLite")
 				}
 			}
@@ -127,7 +127,7 @@ func testClientCacheSeesEveryChange(t *testing.T) {
 func TestClientCacheKeepsOwnTokenCounts(t *testing.T) {
 	ctx := context.Background()
 	server, cli := openServerAndCLI(t)
-	if server.clients.shm == nil {
+	if server.clientCache.shm == nil {
 		t.Fatal("the WAL-index header is not readable")
 	}
 	app := mustCreate(t, cli, "acme", "client-1", "Cached", readEmail)
@@ -168,7 +168,7 @@ func TestClientCacheKeepsOwnTokenCounts(t *testing.T) {
 	}
 
 	// A commit between the mark and this store's own: not carried over.
-	mark, ok := server.clients.beforeOwnCommit()
+	mark, ok := server.clientCache.beforeOwnCommit()
 	if !ok {
 		t.Fatal("no mark to carry")
 	}
@@ -178,7 +178,7 @@ func TestClientCacheKeepsOwnTokenCounts(t *testing.T) {
 	if err := server.RevokeToken(ctx, "jti-2", "acme", now); err != nil {
 		t.Fatal(err)
 	}
-	server.clients.carry(mark)
+	server.clientCache.carry(mark)
 	if get() == second {
 		t.Fatal("two commits since the mark were taken for one: served from the cache")
 	}
@@ -227,8 +227,8 @@ func testClientCacheRemembersUnknown(t *testing.T) {
 			ctx := context.Background()
 			server, cli := openServerAndCLI(t)
 			if mode == "DataVersion" {
-				server.clients.shm.Close()
-				server.clients.shm = nil
+				server.clientCache.shm.Close()
+				server.clientCache.shm = nil
 			}
 			mustCreate(t, cli, "acme", "known", "Known", readEmail)
 			known, err := server.Client(ctx, "known")
@@ -276,14 +276,14 @@ func TestClientCacheUnknownBounded(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	mark, err := db.clients.mark(ctx)
+	mark, err := db.clientCache.mark(ctx)
 	if err != nil {
 		t.Fatal(err)
 	}
 	for i := range 2*maxMissingClients + 1 {
-		db.clients.put(fmt.Sprint("unknown-", i), mark, nil)
+		db.clientCache.put(fmt.Sprint("unknown-", i), mark, nil)
 	}
-	if n := len(db.clients.missing); n == 0 || n > maxMissingClients {
+	if n := len(db.clientCache.missing); n == 0 || n > maxMissingClients {
 		t.Fatalf("%d unknown client IDs remembered, want 1 to %d", n, maxMissingClients)
 	}
 	withoutQuery(t, db, func() {
@@ -297,10 +297,10 @@ func TestClientCacheUnknownBounded(t *testing.T) {
 // lookup that reaches the database fails instead of answering.
 func withoutQuery(t *testing.T, db *DB, f func()) {
 	t.Helper()
-	db.client.Close()
+	db.clientStmt.Close()
 	f()
 	var err error
-	if db.client, err = db.db.PrepareContext(context.Background(), clientQuery); err != nil {
+	if db.clientStmt, err = db.pool.PrepareContext(context.Background(), clientQuery); err != nil {
 		t.Fatal(err)
 	}
 }

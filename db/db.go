@@ -46,13 +46,14 @@ var pragmas = []string{
 
 // DB is the token service's store.
 type DB struct {
-	db pool
-	d  *dialect
+	pool    pool     // the connections, with the dialect applied
+	dialect *dialect // what the SQL does differently on this database
 
-	// client is the token endpoint's query (see Client), prepared once:
-	// parsing it again on every request costs more than running it.
-	client  *sql.Stmt
-	clients *clientCache
+	// clientStmt is clientQuery, the token endpoint's lookup (see Client),
+	// prepared once: parsing it on every request costs more than running it.
+	clientStmt *sql.Stmt
+	// clientCache keeps what clientStmt read while the database is unchanged.
+	clientCache *clientCache
 
 	// pageSize is the database page size, the size of the padding that keeps
 	// a secret's ciphertext on overflow pages (see EraseExpiredSecrets); 0
@@ -102,7 +103,7 @@ func openSQLite(ctx context.Context, path string) (*DB, error) {
 	sqldb.SetMaxOpenConns(maxConns)
 	sqldb.SetMaxIdleConns(maxConns)
 	sqldb.SetConnMaxIdleTime(5 * time.Minute)
-	db := &DB{db: pool{DB: sqldb, d: sqliteDialect}, d: sqliteDialect, maxCandidates: maxSearchCandidates, maxListed: maxListedCandidates}
+	db := &DB{pool: pool{DB: sqldb, dialect: sqliteDialect}, dialect: sqliteDialect, maxCandidates: maxSearchCandidates, maxListed: maxListedCandidates}
 	if err := db.migrate(ctx); err != nil {
 		sqldb.Close()
 		return nil, fmt.Errorf("db: open %q: %w", path, err)
@@ -111,11 +112,11 @@ func openSQLite(ctx context.Context, path string) (*DB, error) {
 		sqldb.Close()
 		return nil, fmt.Errorf("db: open %q: read page size: %w", path, err)
 	}
-	if db.client, err = sqldb.PrepareContext(ctx, clientQuery); err != nil {
+	if db.clientStmt, err = sqldb.PrepareContext(ctx, clientQuery); err != nil {
 		sqldb.Close()
 		return nil, fmt.Errorf("db: open %q: prepare: %w", path, err)
 	}
-	if db.clients, err = newClientCache(ctx, sqldb, path); err != nil {
+	if db.clientCache, err = newClientCache(ctx, sqldb, path); err != nil {
 		sqldb.Close()
 		return nil, fmt.Errorf("db: open %q: client cache: %w", path, err)
 	}
@@ -137,16 +138,16 @@ func openPostgres(ctx context.Context, databaseURL string) (*DB, error) {
 	sqldb.SetMaxOpenConns(maxConns)
 	sqldb.SetMaxIdleConns(maxConns)
 	sqldb.SetConnMaxIdleTime(5 * time.Minute)
-	db := &DB{db: pool{DB: sqldb, d: postgresDialect}, d: postgresDialect, maxCandidates: maxSearchCandidates, maxListed: maxListedCandidates}
+	db := &DB{pool: pool{DB: sqldb, dialect: postgresDialect}, dialect: postgresDialect, maxCandidates: maxSearchCandidates, maxListed: maxListedCandidates}
 	if err := db.migrate(ctx); err != nil {
 		sqldb.Close()
 		return nil, fmt.Errorf("db: open %s: %w", where, err)
 	}
-	if db.client, err = db.db.PrepareContext(ctx, clientQuery); err != nil {
+	if db.clientStmt, err = db.pool.PrepareContext(ctx, clientQuery); err != nil {
 		sqldb.Close()
 		return nil, fmt.Errorf("db: open %s: prepare: %w", where, err)
 	}
-	if db.clients, err = newCounterCache(ctx, db.db); err != nil {
+	if db.clientCache, err = newCounterCache(ctx, db.pool); err != nil {
 		sqldb.Close()
 		return nil, fmt.Errorf("db: open %s: client cache: %w", where, err)
 	}
@@ -160,13 +161,13 @@ var maxConns = max(8, 2*runtime.GOMAXPROCS(0))
 // Close closes the database. On SQLite the last connection to close
 // checkpoints the WAL and removes the -wal and -shm files.
 func (db *DB) Close() error {
-	if db.clients != nil {
-		db.clients.close()
+	if db.clientCache != nil {
+		db.clientCache.close()
 	}
-	if db.client != nil {
-		db.client.Close()
+	if db.clientStmt != nil {
+		db.clientStmt.Close()
 	}
-	if err := db.db.Close(); err != nil {
+	if err := db.pool.Close(); err != nil {
 		return fmt.Errorf("db: close: %w", err)
 	}
 	return nil
@@ -175,7 +176,7 @@ func (db *DB) Close() error {
 // Ping reports whether the database answers, for /readyz.
 func (db *DB) Ping(ctx context.Context) error {
 	var one int
-	if err := db.db.QueryRowContext(ctx, `SELECT 1`).Scan(&one); err != nil {
+	if err := db.pool.QueryRowContext(ctx, `SELECT 1`).Scan(&one); err != nil {
 		return fmt.Errorf("db: ping: %w", err)
 	}
 	return nil

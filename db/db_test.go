@@ -120,7 +120,7 @@ func testOpen(t *testing.T) {
 	}
 	appliedVersions := func(t *testing.T, db *DB) []int {
 		t.Helper()
-		rows, err := db.db.QueryContext(ctx, `SELECT version FROM schema_migrations ORDER BY version`)
+		rows, err := db.pool.QueryContext(ctx, `SELECT version FROM schema_migrations ORDER BY version`)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -177,7 +177,7 @@ func testOpen(t *testing.T) {
 				return countRows(t, db, `SELECT count(*) FROM pg_locks
 					WHERE locktype = 'advisory' AND granted AND pid <> pg_backend_pid()`)
 			}
-			tx, err := db.db.BeginTx(ctx, nil)
+			tx, err := db.pool.BeginTx(ctx, nil)
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -185,7 +185,7 @@ func testOpen(t *testing.T) {
 				t.Errorf("advisory locks held during a write transaction = %d, want 1", got)
 			}
 			tx.Rollback()
-			ro, err := db.db.BeginTx(ctx, &sql.TxOptions{ReadOnly: true})
+			ro, err := db.pool.BeginTx(ctx, &sql.TxOptions{ReadOnly: true})
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -206,7 +206,7 @@ func testOpen(t *testing.T) {
 		db := openTestDB(t)
 		// Hold several connections at once so the pool has to open new ones.
 		for i := range 3 {
-			conn, err := db.db.Conn(ctx)
+			conn, err := db.pool.Conn(ctx)
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -270,7 +270,7 @@ func testOpenConcurrently(t *testing.T) {
 		}
 	}
 	db := openAt(t, path)
-	if got, want := countRows(t, db, `SELECT count(*) FROM schema_migrations`), len(mustReadMigrations(t, db.d)); got != want {
+	if got, want := countRows(t, db, `SELECT count(*) FROM schema_migrations`), len(mustReadMigrations(t, db.dialect)); got != want {
 		t.Fatalf("%d migrations recorded, want %d", got, want)
 	}
 }

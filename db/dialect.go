@@ -165,23 +165,23 @@ const writeLock = 0x746f6b656e737276
 // on both databases, and write transactions are serialised on both.
 type pool struct {
 	*sql.DB
-	d *dialect
+	dialect *dialect
 }
 
 func (p pool) QueryContext(ctx context.Context, query string, args ...any) (*sql.Rows, error) {
-	return p.DB.QueryContext(ctx, p.d.rebind(query), args...)
+	return p.DB.QueryContext(ctx, p.dialect.rebind(query), args...)
 }
 
 func (p pool) QueryRowContext(ctx context.Context, query string, args ...any) *sql.Row {
-	return p.DB.QueryRowContext(ctx, p.d.rebind(query), args...)
+	return p.DB.QueryRowContext(ctx, p.dialect.rebind(query), args...)
 }
 
 func (p pool) ExecContext(ctx context.Context, query string, args ...any) (sql.Result, error) {
-	return p.DB.ExecContext(ctx, p.d.rebind(query), args...)
+	return p.DB.ExecContext(ctx, p.dialect.rebind(query), args...)
 }
 
 func (p pool) PrepareContext(ctx context.Context, query string) (*sql.Stmt, error) {
-	return p.DB.PrepareContext(ctx, p.d.rebind(query))
+	return p.DB.PrepareContext(ctx, p.dialect.rebind(query))
 }
 
 // BeginTx begins a transaction. A write transaction (opts nil or not
@@ -194,42 +194,42 @@ func (p pool) PrepareContext(ctx context.Context, query string) (*sql.Stmt, erro
 // READ), as every SQLite transaction does.
 func (p pool) BeginTx(ctx context.Context, opts *sql.TxOptions) (*txn, error) {
 	readOnly := opts != nil && opts.ReadOnly
-	if p.d.postgres && readOnly {
+	if p.dialect.postgres && readOnly {
 		opts = &sql.TxOptions{ReadOnly: true, Isolation: sql.LevelRepeatableRead}
 	}
 	tx, err := p.DB.BeginTx(ctx, opts)
 	if err != nil {
 		return nil, err
 	}
-	if p.d.postgres && !readOnly {
+	if p.dialect.postgres && !readOnly {
 		if _, err := tx.ExecContext(ctx, `SELECT pg_advisory_xact_lock($1)`, int64(writeLock)); err != nil {
 			tx.Rollback()
 			return nil, err
 		}
 	}
-	return &txn{Tx: tx, d: p.d}, nil
+	return &txn{Tx: tx, dialect: p.dialect}, nil
 }
 
 // txn is a transaction with the dialect applied.
 type txn struct {
 	*sql.Tx
-	d *dialect
+	dialect *dialect
 }
 
 func (t *txn) QueryContext(ctx context.Context, query string, args ...any) (*sql.Rows, error) {
-	return t.Tx.QueryContext(ctx, t.d.rebind(query), args...)
+	return t.Tx.QueryContext(ctx, t.dialect.rebind(query), args...)
 }
 
 func (t *txn) QueryRowContext(ctx context.Context, query string, args ...any) *sql.Row {
-	return t.Tx.QueryRowContext(ctx, t.d.rebind(query), args...)
+	return t.Tx.QueryRowContext(ctx, t.dialect.rebind(query), args...)
 }
 
 func (t *txn) ExecContext(ctx context.Context, query string, args ...any) (sql.Result, error) {
-	return t.Tx.ExecContext(ctx, t.d.rebind(query), args...)
+	return t.Tx.ExecContext(ctx, t.dialect.rebind(query), args...)
 }
 
 func (t *txn) PrepareContext(ctx context.Context, query string) (*sql.Stmt, error) {
-	return t.Tx.PrepareContext(ctx, t.d.rebind(query))
+	return t.Tx.PrepareContext(ctx, t.dialect.rebind(query))
 }
 
 // isBusy reports whether err is SQLite answering that the database is locked.

@@ -135,7 +135,7 @@ func postgresSchema(t *testing.T, db *DB) map[string]string {
 			WHERE c.conrelid = to_regclass(?) AND c.contype = 'u' GROUP BY c.oid ORDER BY 1`, table)
 		out["unique "+table] = strings.Join(uniques, " ")
 	}
-	rows, err := db.db.QueryContext(context.Background(), `
+	rows, err := db.pool.QueryContext(context.Background(), `
 		SELECT i.relname, t.relname, x.indisunique, x.indpred IS NOT NULL,
 			array_to_string(ARRAY(SELECT pg_get_indexdef(x.indexrelid, k, true) FROM generate_series(1, x.indnatts) k ORDER BY k), ', ')
 		FROM pg_index x
@@ -163,7 +163,7 @@ func postgresSchema(t *testing.T, db *DB) map[string]string {
 
 func queryStrings(t *testing.T, db *DB, query string, args ...any) []string {
 	t.Helper()
-	rows, err := db.db.QueryContext(context.Background(), query, args...)
+	rows, err := db.pool.QueryContext(context.Background(), query, args...)
 	if err != nil {
 		t.Fatalf("%s: %v", query, err)
 	}
@@ -258,11 +258,11 @@ func TestErasedSecretUnreadable(t *testing.T) {
 func storeHolds(t *testing.T, db *DB, b []byte) bool {
 	t.Helper()
 	tables := `SELECT name FROM sqlite_schema WHERE type = 'table'`
-	if db.d.postgres {
+	if db.dialect.postgres {
 		tables = `SELECT table_name FROM information_schema.tables WHERE table_schema = current_schema() AND table_type = 'BASE TABLE'`
 	}
 	for _, table := range queryStrings(t, db, tables) {
-		rows, err := db.db.QueryContext(context.Background(), `SELECT * FROM `+table)
+		rows, err := db.pool.QueryContext(context.Background(), `SELECT * FROM `+table)
 		if err != nil {
 			t.Fatal(err)
 		}

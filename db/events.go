@@ -82,7 +82,7 @@ func text(s string, n int) string {
 // RecordEvent adds an event that goes with no other change: sign-in and
 // sign-out.
 func (db *DB) RecordEvent(ctx context.Context, e *tokenservice.Event) error {
-	tx, err := db.db.BeginTx(ctx, nil)
+	tx, err := db.pool.BeginTx(ctx, nil)
 	if err != nil {
 		return fmt.Errorf("db: %w", err)
 	}
@@ -110,8 +110,8 @@ func (db *DB) ListEvents(ctx context.Context, accountID string, f tokenservice.E
 		limit = tokenservice.MaxEventLimit
 	}
 	newer := f.After > 0
-	query, args := eventPageQuery(db.d, accountID, f, limit+1)
-	rows, err := db.db.QueryContext(ctx, query, args...)
+	query, args := eventPageQuery(db.dialect, accountID, f, limit+1)
+	rows, err := db.pool.QueryContext(ctx, query, args...)
 	if err != nil {
 		return nil, fmt.Errorf("db: list events: %w", err)
 	}
@@ -234,7 +234,7 @@ func (db *DB) EachEvent(ctx context.Context, accountID string, f tokenservice.Ev
 	if f.Before == 0 {
 		// Fix the end now, so an export is the trail as it was when it began.
 		var maxID sql.NullInt64
-		if err := db.db.QueryRowContext(ctx, `SELECT max(id) FROM events`).Scan(&maxID); err != nil {
+		if err := db.pool.QueryRowContext(ctx, `SELECT max(id) FROM events`).Scan(&maxID); err != nil {
 			return fmt.Errorf("db: each event: %w", err)
 		}
 		f.Before = maxID.Int64 + 1
@@ -258,7 +258,7 @@ func (db *DB) EachEvent(ctx context.Context, accountID string, f tokenservice.Ev
 
 // EventActors returns the people in the account's trail, by e-mail.
 func (db *DB) EventActors(ctx context.Context, accountID string) ([]tokenservice.EventActor, error) {
-	rows, err := db.db.QueryContext(ctx,
+	rows, err := db.pool.QueryContext(ctx,
 		`SELECT subject, email FROM event_actors WHERE account_id = ? ORDER BY email, subject LIMIT 1000`, accountID)
 	if err != nil {
 		return nil, fmt.Errorf("db: event actors: %w", err)
@@ -282,7 +282,7 @@ func (db *DB) EventActors(ctx context.Context, accountID string) ([]tokenservice
 // for a client ID (also of a deleted application), or ENOTFOUND.
 func (db *DB) ApplicationNameInTrail(ctx context.Context, accountID, clientID string) (string, error) {
 	var name string
-	err := db.db.QueryRowContext(ctx,
+	err := db.pool.QueryRowContext(ctx,
 		`SELECT application_name FROM events WHERE account_id = ? AND client_id = ? ORDER BY id DESC LIMIT 1`,
 		accountID, clientID).Scan(&name)
 	if errors.Is(err, sql.ErrNoRows) {

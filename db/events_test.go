@@ -108,7 +108,7 @@ func testEventsOfEveryChange(t *testing.T) {
 	wantCode(t, err, tokenservice.ENOTFOUND)
 
 	// Never a secret: no hash, ciphertext or label of one in the trail.
-	rows, err := db.db.QueryContext(ctx, `SELECT * FROM events`)
+	rows, err := db.pool.QueryContext(ctx, `SELECT * FROM events`)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -165,7 +165,7 @@ func testEventsOnlyWithTheirChange(t *testing.T) {
 			CREATE TRIGGER no_events BEFORE INSERT ON events FOR EACH ROW EXECUTE FUNCTION refuse_events()`
 		allowEvents = `DROP TRIGGER no_events ON events`
 	}
-	if _, err := db.db.DB.ExecContext(ctx, refuseEvents); err != nil {
+	if _, err := db.pool.DB.ExecContext(ctx, refuseEvents); err != nil {
 		t.Fatal(err)
 	}
 	steps := []struct {
@@ -209,7 +209,7 @@ func testEventsOnlyWithTheirChange(t *testing.T) {
 	}
 
 	// A reveal after the window shows nothing and records nothing.
-	if _, err := db.db.ExecContext(ctx, allowEvents); err != nil {
+	if _, err := db.pool.ExecContext(ctx, allowEvents); err != nil {
 		t.Fatal(err)
 	}
 	_, _, err = db.SecretCiphertext(ctx, "acme", "client-1", tokenservice.ActionSecretRevealed, testActor("b@acme.example"), now.Add(time.Hour))
@@ -347,7 +347,7 @@ func testListEvents(t *testing.T) {
 func seedEvents(tb testing.TB, db *DB, account string, n int) {
 	tb.Helper()
 	ctx := context.Background()
-	tx, err := db.db.BeginTx(ctx, nil)
+	tx, err := db.pool.BeginTx(ctx, nil)
 	if err != nil {
 		tb.Fatal(err)
 	}
@@ -376,7 +376,7 @@ func testEventQueriesUseIndexes(t *testing.T) {
 	ctx := context.Background()
 	db := openTestDB(t)
 	seedEvents(t, db, "acme", 2000)
-	if _, err := db.db.ExecContext(ctx, `ANALYZE`); err != nil {
+	if _, err := db.pool.ExecContext(ctx, `ANALYZE`); err != nil {
 		t.Fatal(err)
 	}
 	if storeKind(t) == onPostgres {
@@ -388,7 +388,7 @@ func testEventQueriesUseIndexes(t *testing.T) {
 		{Action: tokenservice.ActionRenamed}, {Actor: "sub-user1@acme.example"}, {ClientID: "acme-1"},
 		{ClientID: "acme-1", Action: tokenservice.ActionRenamed, Before: 1000},
 	} {
-		query, args := eventPageQuery(db.d, "acme", f, 51)
+		query, args := eventPageQuery(db.dialect, "acme", f, 51)
 		plan := queryPlan(t, db, query, args...)
 		if !strings.Contains(plan, "USING INDEX events_account") || strings.Contains(plan, "TEMP B-TREE") {
 			t.Errorf("filter %+v: plan does not read one index in order:\n%s", f, plan)
@@ -414,7 +414,7 @@ func testEventQueriesUseIndexesPostgres(t *testing.T, db *DB) {
 	for _, account := range []string{"globex", "initech", "umbrella"} {
 		seedEvents(t, db, account, 2000)
 	}
-	if _, err := db.db.ExecContext(ctx, `ANALYZE events`); err != nil {
+	if _, err := db.pool.ExecContext(ctx, `ANALYZE events`); err != nil {
 		t.Fatal(err)
 	}
 	for _, f := range []tokenservice.EventFilter{
@@ -422,7 +422,7 @@ func testEventQueriesUseIndexesPostgres(t *testing.T, db *DB) {
 		{Action: tokenservice.ActionRenamed}, {Actor: "sub-user1@acme.example"}, {ClientID: "acme-1"},
 		{ClientID: "acme-1", Action: tokenservice.ActionRenamed, Before: 1000},
 	} {
-		query, args := eventPageQuery(db.d, "acme", f, 51)
+		query, args := eventPageQuery(db.dialect, "acme", f, 51)
 		plan := explain(t, db, query, args...)
 		if !strings.Contains(plan, "Index") || strings.Contains(plan, "Seq Scan") {
 			t.Errorf("filter %+v: plan does not read through an index:\n%s", f, plan)
@@ -437,7 +437,7 @@ func testEventQueriesUseIndexesPostgres(t *testing.T, db *DB) {
 // explain returns PostgreSQL's EXPLAIN of query.
 func explain(tb testing.TB, db *DB, query string, args ...any) string {
 	tb.Helper()
-	rows, err := db.db.QueryContext(context.Background(), `EXPLAIN `+query, args...)
+	rows, err := db.pool.QueryContext(context.Background(), `EXPLAIN `+query, args...)
 	if err != nil {
 		tb.Fatal(err)
 	}
@@ -456,7 +456,7 @@ func explain(tb testing.TB, db *DB, query string, args ...any) string {
 // queryPlan returns EXPLAIN QUERY PLAN's lines for query.
 func queryPlan(tb testing.TB, db *DB, query string, args ...any) string {
 	tb.Helper()
-	rows, err := db.db.QueryContext(context.Background(), `EXPLAIN QUERY PLAN `+query, args...)
+	rows, err := db.pool.QueryContext(context.Background(), `EXPLAIN QUERY PLAN `+query, args...)
 	if err != nil {
 		tb.Fatal(err)
 	}

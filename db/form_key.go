@@ -41,7 +41,7 @@ func checkFormKey(ctx context.Context, q queryer, accountID, formKey string) err
 // the form submission key, and the client ID it changed.
 func (db *DB) FormSubmitted(ctx context.Context, accountID, formKey string) (clientID string, ok bool, err error) {
 	var dup *tokenservice.DuplicateError
-	if err := checkFormKey(ctx, db.db, accountID, formKey); errors.As(err, &dup) {
+	if err := checkFormKey(ctx, db.pool, accountID, formKey); errors.As(err, &dup) {
 		return dup.ClientID, true, nil
 	} else if err != nil {
 		return "", false, fmt.Errorf("db: %w", err)

@@ -12,7 +12,7 @@ import (
 // SigningKeys returns every stored token-signing key: the current one first,
 // then the retired ones, newest first.
 func (db *DB) SigningKeys(ctx context.Context) ([]tokenservice.SigningKey, error) {
-	rows, err := db.db.QueryContext(ctx, `
+	rows, err := db.pool.QueryContext(ctx, `
 		SELECT kid, algorithm, private_key, created_at, retired_at, max_token_ttl FROM signing_keys
 		ORDER BY retired_at IS NOT NULL, created_at DESC, kid`)
 	if err != nil {
@@ -45,7 +45,7 @@ func (db *DB) SigningKeys(ctx context.Context) ([]tokenservice.SigningKey, error
 // current key (and reports whether it did), so replicas starting together
 // on a new database end up with one key.
 func (db *DB) AddSigningKey(ctx context.Context, k tokenservice.SigningKey, onlyIfNone bool, now time.Time) (bool, error) {
-	tx, err := db.db.BeginTx(ctx, nil)
+	tx, err := db.pool.BeginTx(ctx, nil)
 	if err != nil {
 		return false, fmt.Errorf("db: add signing key: %w", err)
 	}
@@ -75,8 +75,8 @@ func (db *DB) AddSigningKey(ctx context.Context, k tokenservice.SigningKey, only
 // RaiseSigningKeyTTL records that tokens of lifetime ttl are signed with
 // the key (MaxTokenTTL only grows).
 func (db *DB) RaiseSigningKeyTTL(ctx context.Context, kid string, ttl time.Duration) error {
-	if _, err := db.db.ExecContext(ctx,
-		`UPDATE signing_keys SET max_token_ttl = `+db.d.greatest+`(max_token_ttl, ?) WHERE kid = ?`, ttl.Milliseconds(), kid); err != nil {
+	if _, err := db.pool.ExecContext(ctx,
+		`UPDATE signing_keys SET max_token_ttl = `+db.dialect.greatest+`(max_token_ttl, ?) WHERE kid = ?`, ttl.Milliseconds(), kid); err != nil {
 		return fmt.Errorf("db: raise signing key ttl: %w", err)
 	}
 	return nil
@@ -85,7 +85,7 @@ func (db *DB) RaiseSigningKeyTTL(ctx context.Context, kid string, ttl time.Durat
 // DeleteSigningKeys deletes, private key and all, the retired keys whose
 // every token expired before t: retired before t minus their MaxTokenTTL.
 func (db *DB) DeleteSigningKeys(ctx context.Context, expiredBefore time.Time) (int, error) {
-	res, err := db.db.ExecContext(ctx, `DELETE FROM signing_keys WHERE retired_at + max_token_ttl < ?`, millis(expiredBefore))
+	res, err := db.pool.ExecContext(ctx, `DELETE FROM signing_keys WHERE retired_at + max_token_ttl < ?`, millis(expiredBefore))
 	if err != nil {
 		return 0, fmt.Errorf("db: delete signing keys: %w", err)
 	}

@@ -45,18 +45,18 @@ func (db *DB) migrate(ctx context.Context) error {
 }
 
 func (db *DB) migrateOnce(ctx context.Context) error {
-	tx, err := db.db.BeginTx(ctx, nil) // waits for the write lock
+	tx, err := db.pool.BeginTx(ctx, nil) // waits for the write lock
 	if err != nil {
 		return fmt.Errorf("create schema_migrations: %w", err)
 	}
 	defer tx.Rollback()
-	if _, err := tx.ExecContext(ctx, db.d.migrationsTable); err != nil {
+	if _, err := tx.ExecContext(ctx, db.dialect.migrationsTable); err != nil {
 		return fmt.Errorf("create schema_migrations: %w", err)
 	}
 	if err := tx.Commit(); err != nil {
 		return fmt.Errorf("create schema_migrations: %w", err)
 	}
-	migrations, err := readMigrations(db.d)
+	migrations, err := readMigrations(db.dialect)
 	if err != nil {
 		return err
 	}
@@ -102,7 +102,7 @@ func readMigrations(d *dialect) ([]migration, error) {
 // the write transaction, so two processes opening the same new database
 // apply it once.
 func (db *DB) applyMigration(ctx context.Context, m migration) error {
-	tx, err := db.db.BeginTx(ctx, nil)
+	tx, err := db.pool.BeginTx(ctx, nil)
 	if err != nil {
 		return fmt.Errorf("migration %d: %w", m.version, err)
 	}

@@ -74,11 +74,11 @@ func testHotPathQueriesUseIndexes(t *testing.T) {
 	// drop the one the Applications list pages by and expect every list
 	// query to be refused.
 	t.Run("FailsWithoutTheListIndex", func(t *testing.T) {
-		if _, err := db.db.ExecContext(ctx, `DROP INDEX applications_account_name`); err != nil {
+		if _, err := db.pool.ExecContext(ctx, `DROP INDEX applications_account_name`); err != nil {
 			t.Fatal(err)
 		}
-		if db.d.postgres {
-			if _, err := db.db.ExecContext(ctx, `ANALYZE applications`); err != nil {
+		if db.dialect.postgres {
+			if _, err := db.pool.ExecContext(ctx, `ANALYZE applications`); err != nil {
 				t.Fatal(err)
 			}
 		}
@@ -234,7 +234,7 @@ func seedPlanFixture(t *testing.T, db *DB) planFixture {
 	ctx := context.Background()
 	f := planFixture{account: "acct0", filter: "app 01", rare: "app 01999", clientPart: "t0-0199", common: "pp 0", short: "01",
 		actor: "sub-1", sessionID: "session-7", jti: "jti-7"}
-	tx, err := db.db.BeginTx(ctx, nil)
+	tx, err := db.pool.BeginTx(ctx, nil)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -245,7 +245,7 @@ func seedPlanFixture(t *testing.T, db *DB) planFixture {
 	ms := millis(now)
 	// Arguments whose type PostgreSQL cannot infer from a SELECT list.
 	blob, big := "?", "CAST(? AS BIGINT)"
-	if db.d.postgres {
+	if db.dialect.postgres {
 		blob = "CAST(? AS BYTEA)"
 	}
 	exec := func(query string, args ...any) {
@@ -256,7 +256,7 @@ func seedPlanFixture(t *testing.T, db *DB) planFixture {
 	}
 	// Applications "app 00000" … of account acctN, client IDs acctN-00000 …
 	pad := func(expr string) string { return `substr('0000' || CAST(` + expr + ` AS TEXT), -5, 5)` }
-	if db.d.postgres {
+	if db.dialect.postgres {
 		pad = func(expr string) string { return `lpad(CAST(` + expr + ` AS TEXT), 5, '0')` }
 	}
 	for a := range planAccounts {
@@ -295,8 +295,8 @@ func seedPlanFixture(t *testing.T, db *DB) planFixture {
 	if err := tx.Commit(); err != nil {
 		t.Fatal(err)
 	}
-	if db.d.postgres {
-		if _, err := db.db.ExecContext(ctx, `ANALYZE`); err != nil {
+	if db.dialect.postgres {
+		if _, err := db.pool.ExecContext(ctx, `ANALYZE`); err != nil {
 			t.Fatal(err)
 		}
 	}
@@ -342,7 +342,7 @@ func planProblems(t *testing.T, db *DB, q recordedQuery, sortsOK bool) (plan, pr
 		return "", ""
 	}
 	var bad []string
-	if db.d.postgres {
+	if db.dialect.postgres {
 		plan = postgresPlan(t, db, q)
 		bad = postgresProblems(plan, sortsOK)
 	} else {
@@ -402,7 +402,7 @@ func tableOf(query, name string) string {
 
 func sqliteTables(t *testing.T, db *DB) map[string]bool {
 	t.Helper()
-	rows, err := db.db.DB.Query(`SELECT name FROM sqlite_master WHERE type = 'table'`)
+	rows, err := db.pool.DB.Query(`SELECT name FROM sqlite_master WHERE type = 'table'`)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -422,7 +422,7 @@ func sqliteTables(t *testing.T, db *DB) map[string]bool {
 // arguments, one line per step.
 func sqlitePlan(t *testing.T, db *DB, q recordedQuery) string {
 	t.Helper()
-	rows, err := db.db.DB.Query(`EXPLAIN QUERY PLAN `+q.query, q.args...)
+	rows, err := db.pool.DB.Query(`EXPLAIN QUERY PLAN `+q.query, q.args...)
 	if err != nil {
 		t.Fatalf("explain: %v\n%s", err, q.query)
 	}
@@ -445,7 +445,7 @@ func sqlitePlan(t *testing.T, db *DB, q recordedQuery) string {
 // postgresPlan is EXPLAIN of the recorded query with its arguments.
 func postgresPlan(t *testing.T, db *DB, q recordedQuery) string {
 	t.Helper()
-	rows, err := db.db.DB.Query(`EXPLAIN `+q.query, q.args...)
+	rows, err := db.pool.DB.Query(`EXPLAIN `+q.query, q.args...)
 	if err != nil {
 		t.Fatalf("explain: %v\n%s", err, q.query)
 	}
@@ -541,7 +541,7 @@ func openTracedStore(t *testing.T, db *DB, dbURL string) (*DB, *queryLog) {
 		drv driver.Driver
 		dsn string
 	)
-	if db.d.postgres {
+	if db.dialect.postgres {
 		drv, dsn = stdlib.GetDefaultDriver(), dbURL
 	} else {
 		q := url.Values{"_pragma": pragmas, "_txlock": {"immediate"}}
@@ -549,20 +549,20 @@ func openTracedStore(t *testing.T, db *DB, dbURL string) (*DB, *queryLog) {
 	}
 	sqldb := sql.OpenDB(tracingConnector{drv: drv, dsn: dsn, log: log})
 	t.Cleanup(func() { sqldb.Close() })
-	traced := &DB{db: pool{DB: sqldb, d: db.d}, d: db.d, pageSize: db.pageSize, maxCandidates: db.maxCandidates, maxListed: db.maxListed}
+	traced := &DB{pool: pool{DB: sqldb, dialect: db.dialect}, dialect: db.dialect, pageSize: db.pageSize, maxCandidates: db.maxCandidates, maxListed: db.maxListed}
 	var err error
-	if traced.client, err = traced.db.PrepareContext(ctx, clientQuery); err != nil {
+	if traced.clientStmt, err = traced.pool.PrepareContext(ctx, clientQuery); err != nil {
 		t.Fatal(err)
 	}
-	if db.d.postgres {
-		traced.clients, err = newCounterCache(ctx, traced.db)
+	if db.dialect.postgres {
+		traced.clientCache, err = newCounterCache(ctx, traced.pool)
 	} else {
-		traced.clients, err = newClientCache(ctx, sqldb, dbURL)
+		traced.clientCache, err = newClientCache(ctx, sqldb, dbURL)
 	}
 	if err != nil {
 		t.Fatal(err)
 	}
-	t.Cleanup(traced.clients.close)
+	t.Cleanup(traced.clientCache.close)
 	return traced, log
 }
 

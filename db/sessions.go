@@ -19,7 +19,7 @@ import (
 // or it expired at or before now.
 func (db *DB) LoadSession(ctx context.Context, idHash string, now time.Time) ([]byte, error) {
 	var data []byte
-	err := db.db.QueryRowContext(ctx,
+	err := db.pool.QueryRowContext(ctx,
 		`SELECT data FROM sessions WHERE id_hash = ? AND expires_at > ?`,
 		idHash, millis(now),
 	).Scan(&data)
@@ -37,7 +37,7 @@ func (db *DB) SaveSession(ctx context.Context, idHash string, data []byte, expir
 	if data == nil {
 		data = []byte{}
 	}
-	if _, err := db.db.ExecContext(ctx, `
+	if _, err := db.pool.ExecContext(ctx, `
 		INSERT INTO sessions (id_hash, data, created_at, expires_at) VALUES (?, ?, ?, ?)
 		ON CONFLICT (id_hash) DO UPDATE SET data = excluded.data, expires_at = excluded.expires_at`,
 		idHash, data, millis(now), millis(expiresAt),
@@ -54,7 +54,7 @@ func (db *DB) UpdateSession(ctx context.Context, idHash string, data []byte, exp
 	if data == nil {
 		data = []byte{}
 	}
-	res, err := db.db.ExecContext(ctx, `
+	res, err := db.pool.ExecContext(ctx, `
 		UPDATE sessions SET data = ?, expires_at = ? WHERE id_hash = ? AND expires_at > ?`,
 		data, millis(expiresAt), idHash, millis(now))
 	if err != nil {
@@ -71,7 +71,7 @@ func (db *DB) UpdateSession(ctx context.Context, idHash string, data []byte, exp
 // DeleteSession deletes the session. Deleting one that does not exist is
 // not an error: logging out twice is still logged out.
 func (db *DB) DeleteSession(ctx context.Context, idHash string) error {
-	if _, err := db.db.ExecContext(ctx, `DELETE FROM sessions WHERE id_hash = ?`, idHash); err != nil {
+	if _, err := db.pool.ExecContext(ctx, `DELETE FROM sessions WHERE id_hash = ?`, idHash); err != nil {
 		return fmt.Errorf("db: delete session: %w", err)
 	}
 	return nil
@@ -81,7 +81,7 @@ func (db *DB) DeleteSession(ctx context.Context, idHash string) error {
 // now and returns how many it deleted. cmd runs it periodically; LoadSession
 // already ignores expired rows, so this only reclaims space.
 func (db *DB) DeleteExpiredSessions(ctx context.Context, now time.Time) (int, error) {
-	res, err := db.db.ExecContext(ctx, `DELETE FROM sessions WHERE expires_at <= ?`, millis(now))
+	res, err := db.pool.ExecContext(ctx, `DELETE FROM sessions WHERE expires_at <= ?`, millis(now))
 	if err != nil {
 		return 0, fmt.Errorf("db: delete expired sessions: %w", err)
 	}

@@ -23,7 +23,7 @@ type AccountSize struct {
 // accounts there are, so the caller buckets them as it likes. An account
 // with no applications has no rows, so it is not counted.
 func (db *DB) AccountSizes(ctx context.Context) ([]AccountSize, error) {
-	rows, err := db.db.QueryContext(ctx, `
+	rows, err := db.pool.QueryContext(ctx, `
 		SELECT per_account.applications, COUNT(*)
 		FROM (SELECT COUNT(*) AS applications FROM applications GROUP BY account_id) AS per_account
 		GROUP BY per_account.applications
@@ -51,7 +51,7 @@ func (db *DB) AccountSizes(ctx context.Context) ([]AccountSize, error) {
 // have run yet, so the time is compared, not the column's presence).
 func (db *DB) OpenRevealWindows(ctx context.Context, now time.Time) (int64, error) {
 	var n int64
-	if err := db.db.QueryRowContext(ctx,
+	if err := db.pool.QueryRowContext(ctx,
 		`SELECT COUNT(*) FROM applications WHERE secret_reveal_until > ?`, millis(now)).Scan(&n); err != nil {
 		return 0, fmt.Errorf("db: open reveal windows: %w", err)
 	}
@@ -60,4 +60,4 @@ func (db *DB) OpenRevealWindows(ctx context.Context, now time.Time) (int64, erro
 
 // PoolStats are the connection pool's numbers: open, in use, idle, and how
 // often and how long queries waited for a connection.
-func (db *DB) PoolStats() sql.DBStats { return db.db.Stats() }
+func (db *DB) PoolStats() sql.DBStats { return db.pool.Stats() }

@@ -13,7 +13,7 @@ import (
 // RevokeToken records that the token with the jti is revoked until it
 // expires. Revoking it again changes nothing.
 func (db *DB) RevokeToken(ctx context.Context, jti, accountID string, expiresAt time.Time) error {
-	if _, err := db.db.ExecContext(ctx,
+	if _, err := db.pool.ExecContext(ctx,
 		`INSERT INTO revoked_tokens (jti, account_id, expires_at) VALUES (?, ?, ?) ON CONFLICT (jti) DO NOTHING`,
 		jti, accountID, millis(expiresAt)); err != nil {
 		return fmt.Errorf("db: revoke token: %w", err)
@@ -24,7 +24,7 @@ func (db *DB) RevokeToken(ctx context.Context, jti, accountID string, expiresAt 
 // TokenRevoked reports whether the token with the jti was revoked.
 func (db *DB) TokenRevoked(ctx context.Context, jti string) (bool, error) {
 	var one int
-	err := db.db.QueryRowContext(ctx, `SELECT 1 FROM revoked_tokens WHERE jti = ?`, jti).Scan(&one)
+	err := db.pool.QueryRowContext(ctx, `SELECT 1 FROM revoked_tokens WHERE jti = ?`, jti).Scan(&one)
 	if errors.Is(err, sql.ErrNoRows) {
 		return false, nil
 	} else if err != nil {
@@ -35,7 +35,7 @@ func (db *DB) TokenRevoked(ctx context.Context, jti string) (bool, error) {
 
 // DeleteExpiredRevocations forgets revocations of tokens expired at now.
 func (db *DB) DeleteExpiredRevocations(ctx context.Context, now time.Time) (int, error) {
-	res, err := db.db.ExecContext(ctx, `DELETE FROM revoked_tokens WHERE expires_at <= ?`, millis(now))
+	res, err := db.pool.ExecContext(ctx, `DELETE FROM revoked_tokens WHERE expires_at <= ?`, millis(now))
 	if err != nil {
 		return 0, fmt.Errorf("db: delete expired revocations: %w", err)
 	}
@@ -50,13 +50,13 @@ func (db *DB) AddTokenUsage(ctx context.Context, usage []tokenservice.TokenUsage
 	if len(usage) == 0 {
 		return nil
 	}
-	tx, err := db.db.BeginTx(ctx, nil)
+	tx, err := db.pool.BeginTx(ctx, nil)
 	if err != nil {
 		return fmt.Errorf("db: add token usage: %w", err)
 	}
 	defer tx.Rollback()
 	// The counts change nothing the token endpoint's cache holds: keep it.
-	mark, carry := db.clients.beforeOwnCommit()
+	mark, carry := db.clientCache.beforeOwnCommit()
 	// Prepared once: a busy service flushes the counts of thousands of
 	// applications at a time, and parsing the two statements for each
 	// took most of the flush.
@@ -72,7 +72,7 @@ func (db *DB) AddTokenUsage(ctx context.Context, usage []tokenservice.TokenUsage
 		INSERT INTO token_last_issued (application_id, issued_at)
 		SELECT id, ? FROM applications WHERE id = ? AND client_id = ?
 		ON CONFLICT (application_id) DO UPDATE
-		SET issued_at = `+db.d.greatest+`(token_last_issued.issued_at, excluded.issued_at)`)
+		SET issued_at = `+db.dialect.greatest+`(token_last_issued.issued_at, excluded.issued_at)`)
 	if err != nil {
 		return fmt.Errorf("db: add token usage: %w", err)
 	}
@@ -89,7 +89,7 @@ func (db *DB) AddTokenUsage(ctx context.Context, usage []tokenservice.TokenUsage
 		return fmt.Errorf("db: add token usage: %w", err)
 	}
 	if carry {
-		db.clients.carry(mark)
+		db.clientCache.carry(mark)
 	}
 	return nil
 }
@@ -99,7 +99,7 @@ func (db *DB) AddTokenUsage(ctx context.Context, usage []tokenservice.TokenUsage
 // and when it last got one (zero if never).
 func (db *DB) TokenUsage(ctx context.Context, accountID, clientID string, now time.Time) (count int, last time.Time, err error) {
 	var lastMs sql.NullInt64
-	err = db.db.QueryRowContext(ctx, `
+	err = db.pool.QueryRowContext(ctx, `
 		SELECT
 			(SELECT CAST(coalesce(sum(u.tokens), 0) AS BIGINT) FROM token_usage u WHERE u.application_id = a.id AND u.hour > ?),
 			(SELECT l.issued_at FROM token_last_issued l WHERE l.application_id = a.id)
@@ -115,7 +115,7 @@ func (db *DB) TokenUsage(ctx context.Context, accountID, clientID string, now ti
 
 // DeleteOldTokenUsage deletes the hourly counts older than 24 hours before now.
 func (db *DB) DeleteOldTokenUsage(ctx context.Context, now time.Time) (int, error) {
-	res, err := db.db.ExecContext(ctx, `DELETE FROM token_usage WHERE hour <= ?`, now.Unix()/3600-24)
+	res, err := db.pool.ExecContext(ctx, `DELETE FROM token_usage WHERE hour <= ?`, now.Unix()/3600-24)
 	if err != nil {
 		return 0, fmt.Errorf("db: delete old token usage: %w", err)
 	}
