@@ -52,7 +52,7 @@ type Applications struct {
 }
 
 func newApplications(cfg Config) *Applications {
-	return &Applications{store: cfg.Store, catalogue: cfg.Catalogue, keys: cfg.Keys, window: cfg.RevealWindow,
+	return &Applications{store: cfg.Store, catalogue: cfg.Catalogue, keys: cfg.ClientSecretKeys, window: cfg.RevealWindow,
 		issuer: strings.TrimRight(cfg.PublicURL, "/"), now: cfg.Now, logger: cfg.Logger}
 }
 

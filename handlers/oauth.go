@@ -73,7 +73,7 @@ func newOAuth(cfg Config, metrics *Metrics) *OAuth {
 		aud = token.Audience{cfg.PublicURL}
 	}
 	return &OAuth{
-		store: cfg.TokenStore, keys: cfg.Keys, keyring: cfg.Keyring,
+		store: cfg.TokenStore, keys: cfg.ClientSecretKeys, keyring: cfg.SigningKeys,
 		issuer: cfg.PublicURL, audience: aud, region: cfg.Region, ttl: cfg.TokenTTL,
 		supported: cfg.Catalogue.Supported(), now: cfg.Now,
 		perAddress: ratelimit.New(addressBurst, addressEvery, limiterSize),

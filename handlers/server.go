@@ -32,13 +32,21 @@ type Config struct {
 	Regions      []views.Region
 	RevealWindow time.Duration
 	Catalogue    *scope.Catalogue
-	Keys         *secret.Keys
-	ServerKey    []byte // 32 bytes; the login cookie's keys are derived from it
 	Store        Store
 	TokenStore   TokenStore
-	Keyring      *token.Keyring
 	TokenTTL     time.Duration // lifetime of access tokens
 	Audience     []string      // "aud" of access tokens; default: the public URL
+
+	// ServerKey is the 32-byte root key the two below come from (see
+	// secret.NewKeys and token.Keyring); the handlers derive only the login
+	// cookie's keys from it themselves.
+	ServerKey []byte
+	// ClientSecretKeys hash client secrets for verification and encrypt
+	// them for the reveal window.
+	ClientSecretKeys *secret.Keys
+	// SigningKeys sign access tokens; their public halves are the JWKS.
+	SigningKeys *token.Keyring
+
 	// TrustedProxies are the proxies whose X-Forwarded-For is believed for
 	// the client's address (rate limits, logs); none: the connection's.
 	TrustedProxies []*net.IPNet
@@ -81,7 +89,7 @@ func NewServer(cfg Config) *Server {
 		auth:    newAuth(cfg, secureCookies),
 		apps:    newApplications(cfg),
 		oauth:   newOAuth(cfg, metrics),
-		health:  &health{store: cfg.Store, keys: cfg.Keyring},
+		health:  &health{store: cfg.Store, keys: cfg.SigningKeys},
 		metrics: metrics,
 		stats:   cfg.Stats,
 		now:     cfg.Now,

@@ -234,8 +234,8 @@ func (m *Main) Open(ctx context.Context) (err error) {
 	sessions.Now = func() time.Time { return m.Now() } // the idle and absolute timeouts run on the service's clock
 	m.server = handlers.NewServer(handlers.Config{
 		PublicURL: m.URL, Region: m.Config.Region, RegionLabel: m.Config.regionLabel(), Regions: regions, RevealWindow: m.Config.RevealWindow,
-		Catalogue: catalogue, Keys: keys, ServerKey: serverKey, Store: m.Store,
-		TokenStore: m.Store, Keyring: m.Keyring, TokenTTL: m.Config.TokenTTL, Audience: m.Config.audience(),
+		Catalogue: catalogue, ClientSecretKeys: keys, ServerKey: serverKey, Store: m.Store,
+		TokenStore: m.Store, SigningKeys: m.Keyring, TokenTTL: m.Config.TokenTTL, Audience: m.Config.audience(),
 		TrustedProxies: proxies,
 		Sessions:       sessions, OIDC: oidcClient, Logger: m.Logger,
 		Now:   func() time.Time { return m.Now() },
