@@ -57,12 +57,14 @@ import (
 // a remembered miss never hides it; misses have a bound of their own, so a
 // flood of them cannot push known clients out.
 type clientCache struct {
-	mu      sync.Mutex // serializes the version connection
-	conn    *sql.Conn
-	version *sql.Stmt
-	shm     *os.File // nil: fall back to data_version
+	// SQLite: the header of the WAL index, or PRAGMA data_version on a
+	// connection of the cache's own; nil on PostgreSQL.
+	connMu          sync.Mutex // serializes conn
+	conn            *sql.Conn
+	dataVersionStmt *sql.Stmt
+	shm             *os.File // nil: fall back to data_version
 
-	counter *sql.Stmt // PostgreSQL's change counter; nil on SQLite
+	counterStmt *sql.Stmt // PostgreSQL's change counter; nil on SQLite
 
 	entriesMu sync.RWMutex
 	entries   map[string]cachedClient
@@ -106,7 +108,7 @@ func newClientCache(ctx context.Context, sqldb *sql.DB, path string) (*clientCac
 		conn.Close()
 		return nil, err
 	}
-	c := &clientCache{conn: conn, version: stmt, entries: make(map[string]cachedClient), missing: make(map[string]changeMark)}
+	c := &clientCache{conn: conn, dataVersionStmt: stmt, entries: make(map[string]cachedClient), missing: make(map[string]changeMark)}
 	// The first read opens the WAL index, which the connection keeps open.
 	if _, err := c.dataVersion(ctx); err != nil {
 		c.close()
@@ -128,7 +130,7 @@ func newCounterCache(ctx context.Context, p pool) (*clientCache, error) {
 	if err != nil {
 		return nil, err
 	}
-	c := &clientCache{counter: stmt, entries: make(map[string]cachedClient), missing: make(map[string]changeMark)}
+	c := &clientCache{counterStmt: stmt, entries: make(map[string]cachedClient), missing: make(map[string]changeMark)}
 	if _, err := c.mark(ctx); err != nil {
 		stmt.Close()
 		return nil, err
@@ -140,11 +142,11 @@ func (c *clientCache) close() {
 	if c.shm != nil {
 		c.shm.Close()
 	}
-	if c.counter != nil {
-		c.counter.Close()
+	if c.counterStmt != nil {
+		c.counterStmt.Close()
 		return
 	}
-	c.version.Close()
+	c.dataVersionStmt.Close()
 	c.conn.Close()
 }
 
@@ -164,9 +166,9 @@ func (c *clientCache) readHeader() (uint32, bool) {
 
 // mark returns the database's current change mark.
 func (c *clientCache) mark(ctx context.Context) (changeMark, error) {
-	if c.counter != nil {
+	if c.counterStmt != nil {
 		var m changeMark
-		err := c.counter.QueryRowContext(ctx).Scan(&m.counter)
+		err := c.counterStmt.QueryRowContext(ctx).Scan(&m.counter)
 		return m, err
 	}
 	if c.shm != nil {
@@ -180,10 +182,10 @@ func (c *clientCache) mark(ctx context.Context) (changeMark, error) {
 
 // dataVersion reads PRAGMA data_version on the cache's own connection.
 func (c *clientCache) dataVersion(ctx context.Context) (int64, error) {
-	c.mu.Lock()
-	defer c.mu.Unlock()
+	c.connMu.Lock()
+	defer c.connMu.Unlock()
 	var v int64
-	if err := c.version.QueryRowContext(ctx).Scan(&v); err != nil {
+	if err := c.dataVersionStmt.QueryRowContext(ctx).Scan(&v); err != nil {
 		return 0, err
 	}
 	return v, nil
@@ -235,7 +237,7 @@ func (c *clientCache) put(clientID string, mark changeMark, client *tokenservice
 // such a commit anyway; data_version says that something changed, not how
 // many commits).
 func (c *clientCache) beforeOwnCommit() (m changeMark, ok bool) {
-	if c.counter != nil || c.shm == nil {
+	if c.counterStmt != nil || c.shm == nil {
 		return changeMark{}, false
 	}
 	h, ok := c.readHeader()

@@ -28,7 +28,7 @@ func testClientCacheSeesEveryChange(t *testing.T) {
 			server, cli := openServerAndCLI(t)
 			switch mode {
 			case "ChangeCounter":
-				if server.clientCache.counter == nil {
+				if server.clientCache.counterStmt == nil {
 					t.Fatal("the PostgreSQL store's cache has no change counter")
 				}
 			case "DataVersion":
