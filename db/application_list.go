@@ -13,28 +13,8 @@ import (
 )
 
 // ListApplications returns a page of the account's applications in name
-// order. Paging is by keyset (the cursor holds the last row's sort key), so
-// a deep page costs what the first one does, and rows added or removed
-// between pages neither repeat nor vanish. A cursor that does not decode is
-// EINVALID.
-//
-// A filter is found one of two ways, with the same result:
-//   - By the trigram index (application_search on SQLite, two pg_trgm
-//     indexes on PostgreSQL), for a filter of three characters or more for
-//     which it offers at most maxSearchCandidates candidates (see
-//     listSearch): the names that start with the filter are read in order
-//     from the (account_id, name_lower, client_id) index, and the few
-//     applications holding it elsewhere are looked up and sorted. Typing the
-//     start of a name costs what a page does, however many names start
-//     alike, and a rare filter never reads the account's other names.
-//   - By reading the account's names in order in the (account_id,
-//     name_lower, client_id) index, matching each, until the page is full
-//     (see listScan): for a filter of one or two characters, which a
-//     trigram index cannot answer, and for one held by so many applications
-//     that the next names in order are the quicker way to a page.
-//
-// The sort keys compare bytewise on both databases (COLLATE "C" on
-// PostgreSQL), so the order does not depend on the server's locale.
+// order, paged by keyset so that a deep page costs what the first does; a
+// bad cursor is EINVALID. docs/store-notes.md tells how a filter is found.
 func (db *DB) ListApplications(ctx context.Context, accountID string, opt tokenservice.ListOptions) (*tokenservice.ApplicationPage, error) {
 	limit := opt.Limit
 	if limit <= 0 {
@@ -75,11 +55,8 @@ func (db *DB) ListApplications(ctx context.Context, accountID string, opt tokens
 	if err != nil {
 		return nil, fmt.Errorf("db: list applications: %w", err)
 	}
-	// The page and its total come from one statement. On PostgreSQL, the
-	// candidates listed before it may miss an application that came to
-	// hold the filter in between, as if it had changed just after (each
-	// candidate is checked again), and a count that needs a statement of
-	// its own is a moment later than the page.
+	// The page and its total come from one statement, so they agree; on
+	// PostgreSQL the candidates listed before it may be a moment older.
 	var page *tokenservice.ApplicationPage
 	if search {
 		page, err = db.listSearch(ctx, q, accountID, key, listed, after, limit)
@@ -92,22 +69,17 @@ func (db *DB) ListApplications(ctx context.Context, accountID string, opt tokens
 	return page, nil
 }
 
-// scanFilter is what listScan lists of an account's applications: the
-// names from from (inclusive) to to (exclusive, "" for no end) of the name
-// index, and of them, when pattern is not "", those whose name or client ID
-// is LIKE it.
+// scanFilter is what listScan lists: the names from from (inclusive) to to
+// (exclusive, "" for no end) of the name index, and of them, when pattern is
+// not "", those whose name or client ID is LIKE it.
 type scanFilter struct {
 	from, to string
 	pattern  string
 }
 
-// listScan is ListApplications by reading the account's names in order:
-// no filter, a key that is not searchable (the names LIKE it), or one that
-// only names starting with it hold (their range of the name index). A page
-// of a range also counts the range, up to tokenservice.MaxListTotal+1 (reading as many
-// entries of the name index), in its one statement, which needs no
-// transaction of its own. With a pattern, counting may read every name: it
-// is left for when the first page does not hold every match.
+// listScan is ListApplications by reading the account's names in order. A
+// range is counted in the page's own statement; a pattern's count may read
+// every name, so it waits until the first page does not hold every match.
 func (db *DB) listScan(ctx context.Context, q queryer, accountID string, f scanFilter, after *cursor, limit int) (*tokenservice.ApplicationPage, error) {
 	filter, filterArgs := `account_id = ?`, []any{accountID}
 	if f.to != "" {
@@ -181,13 +153,9 @@ func (db *DB) listScan(ctx context.Context, q queryer, accountID string, f scanF
 	return page, nil
 }
 
-// pageScopes is the column of an application's scopes in the list's
-// statements: "key access" pairs, comma-separated (no key or access holds a
-// space or a comma: see scope.Catalogue). Read with the page, the scopes
-// cost no statement of their own (a query of 150 rows by application took a
-// third of the list's time on SQLite, and a round trip on PostgreSQL).
-// SQLite knows string_agg as group_concat. The pairs are sorted once read:
-// an ORDER BY in the aggregate would have SQLite sort every application's.
+// pageScopes is an application's scopes as one column of the list, "key
+// access" pairs joined by commas (neither holds either: see scope.Catalogue),
+// so that they cost no statement of their own. Go sorts them once read.
 const pageScopes = `(SELECT string_agg(scope_key || ' ' || access, ',')
 	FROM application_scopes WHERE application_id = applications.id)`
 
@@ -209,8 +177,8 @@ func parsePageScopes(s sql.NullString) ([]tokenservice.ScopeGrant, error) {
 }
 
 // scanPage reads up to limit applications of rows (applicationColumns,
-// name_lower, pageScopes, then the columns extra are for), and the cursor
-// of the next page when there is another row. It closes rows.
+// name_lower, pageScopes, then extra's columns), and the next page's cursor
+// when there is another row. It closes rows.
 func scanPage(rows *sql.Rows, limit int, extra ...any) (*tokenservice.ApplicationPage, error) {
 	defer rows.Close()
 	var (

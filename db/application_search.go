@@ -14,32 +14,19 @@ import (
 	"tokenservice"
 )
 
-// maxSearchCandidates is how many applications the trigram index may offer
-// for a filter (in all accounts) for ListApplications to take them from it.
-// Each candidate is looked up, checked and sorted. Measured at 100,000
-// applications on SQLite: the 6,700 candidates of "export" (which follows
-// "SIEM" in one name in 15, so its matches sort together late in the list)
-// took 27-41 ms that way against 66-115 ms reading names in order; a filter
-// that 10,000 names hold spread through the list ("legal") took 60 ms that
-// way against 6-15 ms in order.
+// maxSearchCandidates is how many applications (in all accounts) the
+// trigram index may offer for a filter for ListApplications to use it: each
+// is looked up, checked and sorted, and past this reading names is quicker.
 const maxSearchCandidates = 8000
 
-// maxListedCandidates is how many candidates of the trigram index
-// ListApplications reads into a list at once (see searchable), for a
-// filter that few names hold, the usual search for one application. On
-// SQLite the index is then asked once instead of twice (each time 0.4-0.6
-// ms for "siem" at 100,000 applications); a filter with more costs reading
-// this many once more (about 0.5 ms, on pages of 10 ms and more). On
-// PostgreSQL the page's statement is then the same for every filter,
-// planned once, where it was planned for each (0.8 ms for "siem").
+// maxListedCandidates is how many candidates searchable reads into a list,
+// for a filter few names hold (the usual search for one application): the
+// index is then asked once, and PostgreSQL plans the page's statement once.
 const maxListedCandidates = 1000
 
-// searchable reports whether ListApplications finds the filter key by the
-// trigram index: key has three characters or more (a trigram index knows
-// nothing shorter), and the index offers at most maxCandidates candidates
-// for it (see listSearch). When they are at most maxListed, listed holds
-// them (not nil, even when empty), read from the index once for both the
-// decision and the page.
+// searchable reports whether ListApplications finds key by the trigram
+// index: three characters or more, and at most maxCandidates candidates.
+// Up to maxListed of them come back in listed (not nil, even when empty).
 func (db *DB) searchable(ctx context.Context, q queryer, key string) (search bool, listed []int64, err error) {
 	if _, ok := prefixEnd(key); utf8.RuneCountInString(key) < 3 || !ok {
 		return false, nil, nil
@@ -70,10 +57,9 @@ func (db *DB) searchable(ctx context.Context, q queryer, key string) (search boo
 	return candidates <= db.maxCandidates, nil, nil
 }
 
-// searchablePostgres is searchable on PostgreSQL, whose candidates are the
-// matches themselves, found by its pg_trgm indexes. It would have to read
-// them to count them: the planner's estimate, from the statistics ANALYZE
-// keeps, decides. When that is at most maxListed, they are listed.
+// searchablePostgres is searchable on PostgreSQL, whose pg_trgm candidates
+// are the matches themselves: counting them would mean reading them, so
+// the planner's estimate decides, and up to maxListed of them are listed.
 func (db *DB) searchablePostgres(ctx context.Context, q queryer, key string) (search bool, listed []int64, err error) {
 	pattern := likePattern(key)
 	const matches = `FROM applications WHERE substr(name_lower, 2) LIKE ? ESCAPE '\' OR client_id ILIKE ? ESCAPE '\'`
@@ -94,10 +80,7 @@ func (db *DB) searchablePostgres(ctx context.Context, q queryer, key string) (se
 		return rows <= float64(db.maxCandidates), nil, nil
 	}
 	// Up to maxListed of them, and one more to know, by a plan made for
-	// this pattern: one made for any could read the whole table. (Given
-	// many candidates, with the LIMIT, the planner reads the table in order
-	// anyway: about 12 ms for the 10,000 holding "legal" at 100,000
-	// applications, hence the estimate first.)
+	// this pattern: one made for any could read the whole table.
 	listed, err = readIDs(q.QueryContext(ctx, `SELECT id `+matches+limitTo(db.maxListed+1),
 		db.dialect.customPlan([]any{pattern, pattern})...))
 	if err != nil {
@@ -127,22 +110,9 @@ func readIDs(rows *sql.Rows, err error) ([]int64, error) {
 	return ids, cmp.Or(rows.Err(), rows.Close())
 }
 
-// listSearch is ListApplications by the trigram index, for a key that is
-// searchable; one statement gives the page and the total.
-//
-// The matches are the union of two sets. The names that start with key are
-// the range from key to prefixEnd(key) of the (account_id, name_lower,
-// client_id) index, in order: the page takes the first of them, the total
-// counts them up to tokenservice.MaxListTotal+1. The others (rest) hold key after their
-// name's first character (what the trigram index holds of a name) or in
-// their client ID: the candidates listed by searchable, looked up and
-// checked with LIKE, or, when there were too many to list, on SQLite those
-// application_search gives, and on PostgreSQL the LIKE itself, which its
-// pg_trgm indexes serve with a bitmap scan. There are at most about
-// maxSearchCandidates of them, each read once for both the page and the
-// total; MATERIALIZED has PostgreSQL plan rest for all its rows, by the
-// trigram indexes, rather than walk the names in order hoping for an early
-// page. The page's few applications are then read whole.
+// listSearch is ListApplications by the trigram index for a searchable key:
+// the names that start with key, read in order from the name index, and the
+// candidates that hold it elsewhere (rest), in one statement with the total.
 func (db *DB) listSearch(ctx context.Context, q queryer, accountID, key string, listed []int64, after *cursor, limit int) (*tokenservice.ApplicationPage, error) {
 	end, _ := prefixEnd(key)
 	if listed != nil && len(listed) == 0 {
@@ -189,15 +159,14 @@ func (db *DB) listSearch(ctx context.Context, q queryer, accountID, key string, 
 			from = *after
 		}
 	}
-	// The count of the names that start with key is ordered by the name
-	// index only so that PostgreSQL reads it there: left free, its planner
-	// scanned the table, expecting those names spread through it (4.5 ms
-	// for "siem" at 100,000 applications, against a fraction of that).
 	args := slices.Concat(restArgs, startsArgs, []any{accountID, from.NameLower, from.ClientID, end}, afterArgs)
 	if listed == nil {
 		// The rest is found by the filter itself.
 		args = db.dialect.customPlan(args)
 	}
+	// MATERIALIZED has PostgreSQL plan rest for all its rows, by the trigram
+	// indexes; the count of the names that start with key is ordered only so
+	// that PostgreSQL reads them in the name index, not the table.
 	rows, err := q.QueryContext(ctx, `
 		WITH rest AS MATERIALIZED (
 			SELECT id, name_lower, client_id FROM `+restFrom+`
@@ -242,11 +211,8 @@ func (db *DB) listSearch(ctx context.Context, q queryer, accountID, key string, 
 }
 
 // searchQuery is the FTS5 query of application_search for key (three
-// characters or more): the trigrams of key at every third character, and
-// its last three. Every text that holds key holds them all; the few others
-// that do fail the LIKE the candidates are checked with. Asking for every
-// trigram of key would cost more in reading the index than looking up the
-// few false candidates it would spare.
+// characters or more): its trigrams at every third character and its last
+// three, enough to find every holder; the LIKE then drops the few others.
 func searchQuery(key string) string {
 	r := []rune(key)
 	var terms []string

@@ -16,11 +16,9 @@ func errSecretGone() error {
 		"The client secret can no longer be viewed. Reset it to get a new one.")
 }
 
-// ResetSecret replaces the application's secret with r.Secret at once: the
-// old secret stops working, SecretGeneration and Version go up by one, and
+// ResetSecret replaces the secret at once, the old one stops working, and
 // the trail records it. With an AccountID, another account's application is
-// ENOTFOUND. The Version must match the application's (ECONFLICT otherwise)
-// unless AnyVersion; without either the reset is EINVALID.
+// ENOTFOUND; a stale Version is ECONFLICT, none without AnyVersion EINVALID.
 func (db *DB) ResetSecret(ctx context.Context, r tokenservice.SecretReset) (*tokenservice.Application, error) {
 	if len(r.Secret.Hash) == 0 {
 		return nil, fmt.Errorf("db: reset secret: %w", tokenservice.Errorf(tokenservice.EINVALID, "A client secret is required."))
@@ -85,13 +83,9 @@ func (db *DB) secretColumns(s tokenservice.StoredSecret) (ciphertext []byte, pad
 	return s.Ciphertext, db.pageSize, millis(s.RevealUntil)
 }
 
-// SecretCiphertext returns the encrypted current secret of the account's
-// application and its generation, while now is inside the reveal window, and
-// records in the trail that actor saw it: action is ActionSecretRevealed or
-// ActionSecretCopied. After the window it is EGONE, and the ciphertext is
-// erased from the row right then, whether or not the sweep
-// (EraseExpiredSecrets) has run yet: the server, not the page, ends the
-// window.
+// SecretCiphertext returns the encrypted secret and its generation inside
+// the reveal window and records that actor saw it (action). After the window
+// it is EGONE and the ciphertext is erased at once: the server ends the window.
 func (db *DB) SecretCiphertext(ctx context.Context, accountID, clientID string, action tokenservice.Action, actor tokenservice.Actor, now time.Time) (ciphertext []byte, generation int, err error) {
 	tx, err := db.pool.BeginTx(ctx, nil)
 	if err != nil {
@@ -135,32 +129,8 @@ func (db *DB) SecretCiphertext(ctx context.Context, accountID, clientID string, 
 }
 
 // EraseExpiredSecrets erases the encrypted secret of every application whose
-// reveal window ended at or before now, and returns how many it erased.
-// cmd should run it about every minute.
-//
-// Erasing leaves no copy of the ciphertext in the database files:
-//   - secure_delete=ON overwrites freed cells and pages with zeros;
-//   - the ciphertext is stored behind a page-sized zero padding, so it lives
-//     only on overflow pages. B-tree balancing copies the local part of
-//     cells between pages and can leave stale copies in a page's unallocated
-//     gap, which secure_delete does not clear; overflow pages are never
-//     copied, only freed (and zeroed) when the row changes;
-//   - PRAGMA wal_checkpoint(TRUNCATE) copies the zeroed pages into the main
-//     file and truncates the -wal file, which held the earlier page images.
-//
-// The checkpoint runs on every call, also when nothing expired now, because
-// SecretCiphertext may have erased a row since the last sweep. If readers
-// keep the checkpoint from finishing within the busy timeout, the rows are
-// erased but the error says so, and the next sweep tries again.
-//
-// On PostgreSQL the erased ciphertext is unreadable by any query at once,
-// but the bytes stay in the dead row version until VACUUM reuses its space
-// and in the WAL until it is recycled: the no-copy-in-the-files promise is
-// SQLite's (see the README).
-//
-// Replicas may sweep at the same moment: the UPDATE of one waits for the
-// other's row locks and then finds nothing left to erase, so each secret is
-// erased, and counted, once.
+// reveal window ended by now and returns how many; on SQLite no copy is left
+// in the files (see docs/store-notes.md). The sweeper runs it.
 func (db *DB) EraseExpiredSecrets(ctx context.Context, now time.Time) (int, error) {
 	res, err := db.pool.ExecContext(ctx, `
 		UPDATE applications
@@ -177,6 +147,8 @@ func (db *DB) EraseExpiredSecrets(ctx context.Context, now time.Time) (int, erro
 	if db.dialect.postgres {
 		return int(n), nil
 	}
+	// Also when nothing expired now (SecretCiphertext may have erased a row);
+	// if readers block it, the rows stay erased and the next sweep retries.
 	if err := db.checkpoint(ctx); err != nil {
 		return int(n), fmt.Errorf("db: erase expired secrets: %w", err)
 	}

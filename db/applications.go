@@ -144,9 +144,8 @@ func (db *DB) GetApplication(ctx context.Context, accountID, clientID string) (*
 }
 
 // ApplicationByClientID returns the application with the client ID in any
-// account, and the keyed hash of its current secret: the token endpoint
-// verifies a client secret against it, and the operator CLI works across
-// accounts.
+// account and the keyed hash of its current secret, for checks across
+// accounts such as the tests'; the token endpoint reads Client instead.
 func (db *DB) ApplicationByClientID(ctx context.Context, clientID string) (*tokenservice.Application, []byte, error) {
 	var hash []byte
 	app, err := scanApplication(db.pool.QueryRowContext(ctx,
@@ -168,10 +167,9 @@ func nameKey(name string) string {
 	return strings.ToLower(name)
 }
 
-// UpdateApplication saves an edit of the name and scopes, made against
-// u.Version. If the application changed since (its version moved on), the
-// edit is ECONFLICT and nothing changes, so one admin never silently
-// overwrites another's work.
+// UpdateApplication saves an edit of the name and scopes made against
+// u.Version. If the version moved on since, it is ECONFLICT and nothing
+// changes, so one admin never silently overwrites another's work.
 func (db *DB) UpdateApplication(ctx context.Context, u tokenservice.ApplicationUpdate) (*tokenservice.Application, error) {
 	grants, err := storedGrants(u.Scopes)
 	if err != nil {
@@ -273,11 +271,9 @@ func missingOrConflict(ctx context.Context, q queryer, accountID, clientID strin
 	return errVersionConflict()
 }
 
-// DeleteApplication deletes the application with its scopes; its client
-// secret stops working at once, and the trail records it. With an
-// AccountID, another account's application is ENOTFOUND. The Version must
-// match the application's (ECONFLICT otherwise, nothing deleted: the admin
-// confirmed what they saw) unless AnyVersion; without either it is EINVALID.
+// DeleteApplication deletes the application and its scopes, its secret stops
+// working at once, and the trail records it. With an AccountID, another
+// account's is ENOTFOUND; a stale Version is ECONFLICT, none EINVALID.
 func (db *DB) DeleteApplication(ctx context.Context, d tokenservice.ApplicationDeletion) error {
 	version, err := versionToCheck(d.Version, d.AnyVersion)
 	if err != nil {

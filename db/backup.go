@@ -36,23 +36,9 @@ type BackupInfo struct {
 	ClosedWindows int
 }
 
-// Backup writes a consistent copy of the database to path while the service
-// keeps running. VACUUM INTO reads one snapshot (a read transaction, which
-// under WAL never blocks the writers), so the copy holds every change
-// committed before it began and nothing of one committed later: never an
-// application without its scopes. Copying the file with cp instead can catch
-// it between the database file and the WAL and give a corrupt copy.
-//
-// The copy holds no secret that can still be viewed: every reveal window
-// is closed in it and the encrypted secrets erased (see closeRevealWindows);
-// the hashes stay, so every secret still verifies.
-//
-// The copy is written under a temporary name in path's directory, synced,
-// checked, and only then linked to path, so path is either a complete,
-// durable backup or absent. An existing path is never overwritten.
-//
-// Backup, Inspect and Restore are SQLite's: a PostgreSQL store is EINVALID
-// (back it up with pg_dump).
+// Backup writes a consistent copy of the running database to a new file at
+// path, complete and durable or absent, with every reveal window closed. It
+// uses VACUUM INTO, one snapshot, where cp can tear the file from its WAL.
 func (db *DB) Backup(ctx context.Context, path string) (*BackupInfo, error) {
 	if db.dialect.postgres {
 		return nil, ErrBackupPostgres
@@ -115,10 +101,8 @@ func backup(ctx context.Context, sqldb *sql.DB, path string) (*BackupInfo, error
 }
 
 // Inspect checks that the file at path is a complete token service database
-// this binary can use: SQLite's integrity check passes, it has the
-// migrations table, and no migration newer than the ones this binary knows.
-// It reads the file alone, as it is: a -wal file next to it is ignored, as a
-// restore ignores it.
+// this binary can use (integrity, tables, no newer migration), reading the
+// file alone: a -wal file next to it is ignored, as a restore ignores it.
 func Inspect(ctx context.Context, path string) (*BackupInfo, error) {
 	return inspect(ctx, path, path)
 }
@@ -192,10 +176,9 @@ var ErrInUse = tokenservice.Errorf(tokenservice.ECONFLICT,
 type RestoreOptions struct {
 	// Now names the file the replaced database is kept as.
 	Now time.Time
-	// Check, when set, runs on the copy about to be put in place, opened
-	// (and migrated) as the server will open it; an error stops the
-	// restore before anything is replaced. The CLI checks here that the
-	// server key decrypts the backup's signing keys.
+	// Check, when set, runs on the copy about to be put in place, opened as
+	// the server will open it; an error stops the restore before anything is
+	// replaced (the CLI checks that the server key decrypts the signing keys).
 	Check func(ctx context.Context, copy *DB) error
 }
 
@@ -211,18 +194,9 @@ type RestoreInfo struct {
 	PreviousOpen error
 }
 
-// Restore puts the backup at backupPath in place of the database at
-// dbPath. The server must be stopped: Restore refuses with ErrInUse while
-// any process has the database open, which it learns by taking SQLite's
-// exclusive lock on it.
-//
-// It copies the backup next to dbPath, checks the copy (see Inspect),
-// closes its reveal windows (a backup from an older version may have them
-// open), checks it again (RestoreOptions.Check) and syncs it. Then it
-// closes the current database's reveal windows too and checkpoints its WAL
-// into it, so that no -wal file is left to be replayed onto the restored
-// one, keeps it as <db>.before-restore-<time> (a hard link, so dbPath never
-// goes missing) and renames the copy over dbPath.
+// Restore puts a checked copy of the backup, its reveal windows closed, in
+// place of the database at dbPath, kept as <db>.before-restore-<time>. It is
+// ErrInUse while any process has the database open: stop the server first.
 func Restore(ctx context.Context, backupPath, dbPath string, opts RestoreOptions) (*RestoreInfo, error) {
 	if IsPostgres(dbPath) {
 		return nil, ErrBackupPostgres
@@ -292,17 +266,9 @@ func Restore(ctx context.Context, backupPath, dbPath string, opts RestoreOptions
 	return out, nil
 }
 
-// quiesce makes sure no other process has the database at path open,
-// closes its reveal windows, since it is about to become the copy a restore
-// keeps aside, and moves everything its WAL holds into the database file,
-// so the file alone is the whole database and no -wal is left behind; the
-// checkpoint also overwrites the erased secrets' pages (secure_delete).
-// windowsErr says why the windows could not be closed.
-//
-// Every connection of a WAL database holds a shared lock on the file for as
-// long as it is open; in exclusive locking mode SQLite needs an exclusive
-// one to read, so the first query fails with SQLITE_BUSY while a server (or
-// any other tokenservice process) has the database open.
+// quiesce makes sure no other process has the database at path open, closes
+// its reveal windows (windowsErr says why it could not) and moves its WAL
+// into the file, so that no -wal is left to replay onto a restore.
 func quiesce(ctx context.Context, path string) (windowsErr, err error) {
 	sqldb, err := openFile(path, "_pragma=busy_timeout(200)&_pragma=locking_mode(EXCLUSIVE)&_pragma=secure_delete(ON)")
 	if err != nil {
@@ -361,14 +327,9 @@ const closeEveryRevealWindow = `
 	SET secret_ciphertext = NULL, secret_padding = NULL, secret_reveal_until = NULL
 	WHERE secret_ciphertext IS NOT NULL OR secret_padding IS NOT NULL OR secret_reveal_until IS NOT NULL`
 
-// closeRevealWindows erases every encrypted secret from the database file
-// at path, which no other process has open, and returns how many it erased.
-// A copy of the database outlives the reveal window; with the server key,
-// an encrypted secret in it would be a live secret for anyone to read.
-//
-// secure_delete zeroes the overflow pages the secrets were on (see
-// EraseExpiredSecrets), and with the journal in memory the pages as they
-// were never reach another file.
+// closeRevealWindows erases every encrypted secret in the file at path, which
+// no other process has open, and returns how many: a copy outlives the window.
+// secure_delete and an in-memory journal leave no copy of the erased pages.
 func closeRevealWindows(ctx context.Context, path string) (int, error) {
 	sqldb, err := openFile(path, "_pragma=secure_delete(ON)&_pragma=journal_mode(MEMORY)&_pragma=temp_store(MEMORY)")
 	if err != nil {

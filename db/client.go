@@ -9,10 +9,8 @@ import (
 )
 
 // Client returns what the token endpoint needs of the application with the
-// client ID, in any account: from memory when nothing was committed to the
-// database since it was read, else with one indexed query. A missing
-// application is ENOTFOUND, remembered just as long. The result is shared:
-// callers must not modify it.
+// client ID, in any account, from the cache while the database is unchanged;
+// a missing one is ENOTFOUND. The result is shared: do not modify it.
 func (db *DB) Client(ctx context.Context, clientID string) (*tokenservice.Client, error) {
 	mark, err := db.clientCache.mark(ctx)
 	if err != nil {

@@ -10,52 +10,9 @@ import (
 	"tokenservice"
 )
 
-// clientCache keeps the token endpoint's view of applications in memory
-// and still sees every change at the next request, whoever made it: this
-// process, the operator CLI, another replica on the same file or database.
-//
-// Every entry remembers the database's change mark read before it was
-// loaded, and is used only while the mark is the same: an entry is never
-// older than the last commit before the request began. Any commit (a new
-// session, another process's token counts) empties the cache in effect,
-// which costs one query per client afterwards, as without a cache. The one
-// exception is this store's own commit of batched token counts, which
-// changes nothing the cache holds: when it is provably the only commit
-// between two marks, the second mark stands for the first (see carry), so
-// a busy service with many applications does not lose its cache at every
-// sweep.
-//
-// The change mark is the change counter (iChange) in the header of
-// SQLite's WAL index (the -shm file, https://www.sqlite.org/walformat.html):
-// SQLite adds one to it with every commit, and writes the header before a
-// commit returns. Reading the header is one pread, where asking SQLite
-// (PRAGMA data_version) takes a read transaction with its file locks and
-// costs as much as the query the cache saves. The header's other fields
-// are left out on purpose: a checkpoint that restarts the WAL (as the
-// sweeper's erasure of secrets does) rewrites its last frame and salts
-// without changing any data, and taking them in would empty the cache at
-// every sweep. The counter only starts again when the WAL index is rebuilt
-// from scratch, which SQLite does only when no connection has it open; the
-// cache holds a connection open for as long as the store is open, so the
-// -shm file is never removed or reset under it. When the header cannot be read or is not the one documented,
-// the mark falls back to PRAGMA data_version on that same connection, which
-// never writes and so sees every other connection's commits.
-//
-// On PostgreSQL the change mark is a counter in the database itself
-// (client_changes, see migrations/postgres/0001_init.sql): triggers bump it
-// in the same transaction as every change to an application's client ID,
-// account, secret or scopes, so it moves exactly when such a change
-// commits, whichever replica or CLI made it. Reading it is one tiny query
-// by primary key per token request; the application and its scopes are read
-// only when it has moved. Unlike SQLite's mark, other writes (sessions,
-// token counters, renames, the reveal-window sweep) leave it, and the cache,
-// alone.
-//
-// Client IDs no application has are remembered too, under the same marks,
-// so that an unknown ID costs what a known one does. Creating an application
-// moves the mark (on PostgreSQL its INSERT fires the counter's trigger), so
-// a remembered miss never hides it; misses have a bound of their own, so a
-// flood of them cannot push known clients out.
+// clientCache keeps the token endpoint's clients, and the client IDs no
+// application has, each under the database's change mark it was read at,
+// used only while the mark is unchanged (see docs/store-notes.md).
 type clientCache struct {
 	// SQLite: the header of the WAL index, or PRAGMA data_version on a
 	// connection of the cache's own; nil on PostgreSQL.
@@ -74,8 +31,8 @@ type clientCache struct {
 	alias struct{ from, to changeMark }
 }
 
-// changeMark identifies the state of the database: it differs after any
-// commit.
+// changeMark is the database's state as the cache sees it: it changes with
+// every commit on SQLite, and with every change to a client on PostgreSQL.
 type changeMark struct {
 	change      uint32 // the WAL index's iChange
 	dataVersion int64
@@ -232,10 +189,8 @@ func (c *clientCache) put(clientID string, mark changeMark, client *tokenservice
 }
 
 // beforeOwnCommit returns the change mark inside a write transaction that
-// changes nothing the cache holds, for carry after its commit; ok is false
-// when the mark cannot be carried (PostgreSQL's counter does not move with
-// such a commit anyway; data_version says that something changed, not how
-// many commits).
+// changes nothing the cache holds, for carry; ok is false without the WAL
+// index (data_version cannot count commits; PostgreSQL's counter stays).
 func (c *clientCache) beforeOwnCommit() (m changeMark, ok bool) {
 	if c.counterStmt != nil || c.shm == nil {
 		return changeMark{}, false
@@ -244,13 +199,9 @@ func (c *clientCache) beforeOwnCommit() (m changeMark, ok bool) {
 	return changeMark{change: h}, ok
 }
 
-// carry keeps the entries valid at mark before valid after this store's
-// commit. before was read while the transaction held the write lock, so no
-// one else committed between it and the commit; but someone may have
-// committed since. The header's change counter (iChange) grows by exactly
-// one per commit, so when it is one more than before's, the only commit in
-// between is ours, and the new mark stands for the old. Otherwise the
-// entries stay where they were, and the next lookup reads again.
+// carry keeps the entries of mark before valid after this store's commit:
+// iChange grows by one per commit, so if it grew by exactly one since
+// before, the commit was ours alone and the new mark stands for the old.
 func (c *clientCache) carry(before changeMark) {
 	h, ok := c.readHeader()
 	if !ok || h != before.change+1 {

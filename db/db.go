@@ -1,8 +1,6 @@
-// Package db stores the token service's applications, their scopes and
-// secrets, and the portal's sessions in SQLite or, for several replicas
-// sharing one database, in PostgreSQL, with hand-written SQL on database/sql
-// and embedded, numbered migrations for each. What the two do differently
-// is in dialect.go.
+// Package db stores applications, the audit trail, sessions, signing keys and
+// token counts in SQLite or, for replicas sharing one database, PostgreSQL;
+// dialect.go holds what the two do differently, docs/store-notes.md the why.
 //
 // Every method that takes an account ID scopes its query by it, so another
 // account's application is as missing as one that never existed.
@@ -23,19 +21,9 @@ import (
 	"modernc.org/sqlite"
 )
 
-// pragmas are applied by the driver to every connection the pool opens, so no
-// connection ever runs without them.
-//
-// synchronous=FULL rather than NORMAL: in WAL mode NORMAL survives a process
-// crash (kill -9) but may lose the last commits on power loss or an OS crash.
-// Writes here are human-paced (an admin creating or resetting an application)
-// and the token endpoint only reads, so one fsync per commit costs nothing
-// noticeable, and a reset secret the user has already copied is never rolled
-// back.
-//
-// secure_delete=ON makes SQLite overwrite deleted content with zeros, which
-// together with the WAL checkpoint in EraseExpiredSecrets leaves no copy of
-// an erased secret in the database files.
+// pragmas apply to every connection the pool opens. synchronous=FULL: writes
+// are few, and a reset secret already copied must survive a power loss;
+// secure_delete=ON: see EraseExpiredSecrets.
 var pragmas = []string{
 	"busy_timeout(5000)",
 	"journal_mode(WAL)",
@@ -76,11 +64,9 @@ func Open(ctx context.Context, databaseURL string) (*DB, error) {
 	return openSQLite(ctx, databaseURL)
 }
 
-// openSQLite opens the SQLite database at path.
-//
-// Write transactions begin IMMEDIATE (they take the write lock at BEGIN), so
-// two writers queue on the busy timeout instead of one failing with
-// SQLITE_BUSY when it upgrades a read lock.
+// openSQLite opens the SQLite database at path. Write transactions begin
+// IMMEDIATE, so two writers queue on the busy timeout instead of one failing
+// with SQLITE_BUSY when it upgrades a read lock.
 func openSQLite(ctx context.Context, path string) (*DB, error) {
 	if path == "" {
 		return nil, fmt.Errorf("db: open: path required")
@@ -123,10 +109,9 @@ func openSQLite(ctx context.Context, path string) (*DB, error) {
 	return db, nil
 }
 
-// openPostgres opens the PostgreSQL database at databaseURL. Several
-// replicas share it: migrations and write transactions are serialised by an
-// advisory lock (see pool.BeginTx), and the client cache is validated by a
-// change counter the database keeps (see clientCache).
+// openPostgres opens the PostgreSQL database that replicas share: writes and
+// migrations are serialised by an advisory lock (see pool.BeginTx), and the
+// client cache follows a change counter the database keeps (see clientCache).
 func openPostgres(ctx context.Context, databaseURL string) (*DB, error) {
 	cfg, err := pgx.ParseConfig(databaseURL)
 	if err != nil {

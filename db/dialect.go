@@ -23,12 +23,9 @@ type dialect struct {
 	// like is the operator of the applications filter: SQLite's LIKE folds
 	// ASCII case, PostgreSQL's ILIKE does the same under COLLATE "C".
 	like string
-	// pattern is the SQL of a bound LIKE pattern. Given a bare parameter,
-	// SQLite prepares the statement a second time at its first step, to
-	// see whether the pattern's value lets an index serve the LIKE (a
-	// pattern that starts with % never does); given an expression, it does
-	// not. Both parses showed in profiles of the filtered list (0.28 ms of
-	// its 1.9 ms statement, with the bound LIMITs, see limitTo).
+	// pattern is the SQL of a bound LIKE pattern: an expression, because
+	// given a bare parameter SQLite prepares the statement again at its first
+	// step to see whether an index could serve the LIKE (ours never can).
 	pattern string
 	// greatest is the scalar maximum of two values.
 	greatest string
@@ -64,11 +61,9 @@ var (
 	}
 )
 
-// customPlan is the arguments of a statement whose best plan depends on
-// them, such as a LIKE pattern that an index serves well or not at all. On
-// PostgreSQL the statement is then run unnamed (pgx.QueryExecModeExec), and
-// so planned for them every time: a prepared one, after a few runs, would
-// settle on a plan made without them, for all.
+// customPlan is the arguments of a statement whose best plan depends on them
+// (a LIKE pattern): PostgreSQL then runs it unnamed and plans it for them each
+// time, where a prepared one would soon settle on one generic plan.
 func (d *dialect) customPlan(args []any) []any {
 	if !d.postgres {
 		return args
@@ -137,10 +132,9 @@ func (d *dialect) indexedBy(table, index string) string {
 	return table + " INDEXED BY " + index
 }
 
-// limitTo is a LIMIT clause of n rows. The number is written into the
-// statement rather than bound: with a bound LIMIT, SQLite prepares the
-// statement a second time at its first step, on every run, even when the
-// statement is kept prepared.
+// limitTo is a LIMIT clause of n rows, the number written into the statement:
+// with a bound LIMIT, SQLite prepares the statement again at its first step,
+// on every run, even when it is kept prepared.
 func limitTo(n int) string {
 	return " LIMIT " + strconv.Itoa(n)
 }
@@ -184,14 +178,9 @@ func (p pool) PrepareContext(ctx context.Context, query string) (*sql.Stmt, erro
 	return p.DB.PrepareContext(ctx, p.dialect.rebind(query))
 }
 
-// BeginTx begins a transaction. A write transaction (opts nil or not
-// ReadOnly) holds the database's write lock from its start to its end, on
-// both databases, so writers run one at a time and each sees everything the
-// previous one committed: SQLite's BEGIN IMMEDIATE (the _txlock of the
-// connection), PostgreSQL's transaction-scoped advisory lock writeLock.
-// The version checks, the form-key check and the migrations rely on it.
-// A read-only transaction on PostgreSQL reads one snapshot (REPEATABLE
-// READ), as every SQLite transaction does.
+// BeginTx begins a transaction. A write one holds the write lock throughout
+// (BEGIN IMMEDIATE; advisory lock writeLock), so the version and form-key
+// checks and migrations see every earlier write; a read-only one, one snapshot.
 func (p pool) BeginTx(ctx context.Context, opts *sql.TxOptions) (*txn, error) {
 	readOnly := opts != nil && opts.ReadOnly
 	if p.dialect.postgres && readOnly {

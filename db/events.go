@@ -173,12 +173,9 @@ func eventPageQuery(d *dialect, accountID string, f tokenservice.EventFilter, li
 	return `SELECT ` + eventColumns + ` FROM ` + from + ` WHERE ` + where + ` ORDER BY id ` + order + limitTo(limit), args
 }
 
-// eventWhere is the table, with the index to read it by, and the condition
-// of a filter on the account's trail. On SQLite the index is named rather
-// than left to the planner: with one account holding most of the events,
-// SQLite would rather walk the whole table by id, which is fast for the
-// newest page and slow for everything else. PostgreSQL's planner, which
-// knows how the values spread, chooses for itself.
+// eventWhere is the table, with the index to read it by, and the condition of
+// a filter. SQLite is told the index: with one account holding most events it
+// would walk the table by id, fast for the newest page only.
 func eventWhere(d *dialect, accountID string, f tokenservice.EventFilter) (from, where string, args []any) {
 	switch {
 	case f.ClientID != "":

@@ -14,13 +14,9 @@ import (
 // ones are ignored.
 const MaxFormKey = 64
 
-// checkFormKey answers tokenservice.DuplicateError when the account's trail already holds
-// a change made by the form submission key. It runs first in every write
-// transaction that takes a key: write transactions hold the write lock from
-// their start (see pool.BeginTx), so two posts of one form are serialised
-// and the second sees the first's event.
-//
-// A key the store would not record (see validFormKey) is never a duplicate.
+// checkFormKey answers a DuplicateError when the account's trail holds a
+// change made by the form key. It runs first in the write transaction, which
+// holds the write lock, so a second post sees the first's event.
 func checkFormKey(ctx context.Context, q queryer, accountID, formKey string) error {
 	if formKey = validFormKey(formKey); formKey == "" {
 		return nil

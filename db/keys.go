@@ -40,10 +40,9 @@ func (db *DB) SigningKeys(ctx context.Context) ([]tokenservice.SigningKey, error
 	return out, nil
 }
 
-// AddSigningKey makes k the current key, retiring the current one at now,
-// in one transaction; with onlyIfNone it adds k only when there is no
-// current key (and reports whether it did), so replicas starting together
-// on a new database end up with one key.
+// AddSigningKey makes k the current key, retiring the current one at now;
+// with onlyIfNone only when there is none (and reports whether it did), so
+// replicas starting together on a new database end up with one key.
 func (db *DB) AddSigningKey(ctx context.Context, k tokenservice.SigningKey, onlyIfNone bool, now time.Time) (bool, error) {
 	tx, err := db.pool.BeginTx(ctx, nil)
 	if err != nil {
@@ -83,7 +82,8 @@ func (db *DB) RaiseSigningKeyTTL(ctx context.Context, kid string, ttl time.Durat
 }
 
 // DeleteSigningKeys deletes, private key and all, the retired keys whose
-// every token expired before t: retired before t minus their MaxTokenTTL.
+// every token expired before expiredBefore: retired more than their
+// MaxTokenTTL before it.
 func (db *DB) DeleteSigningKeys(ctx context.Context, expiredBefore time.Time) (int, error) {
 	res, err := db.pool.ExecContext(ctx, `DELETE FROM signing_keys WHERE retired_at + max_token_ttl < ?`, millis(expiredBefore))
 	if err != nil {

@@ -21,15 +21,9 @@ type migration struct {
 	name    string
 }
 
-// migrate applies every embedded migration not yet recorded in
-// schema_migrations, in order, each in its own transaction together with its
-// record, so a failed migration leaves no trace and the next Open retries it.
-//
-// Processes opening a new database together (replicas, the CLI next to the
-// server) queue on the write lock, SQLite's or PostgreSQL's advisory one
-// (see pool.BeginTx); the few places where SQLite answers BUSY at once
-// instead (turning the new file into WAL mode, a read transaction that
-// would have to become a write one) are retried for a while.
+// migrate applies the migrations not yet recorded, each in one transaction
+// with its record, so a failed one leaves no trace. Processes opening a new
+// database together queue on the write lock; SQLite's BUSY is retried.
 func (db *DB) migrate(ctx context.Context) error {
 	for attempt := 0; ; attempt++ {
 		err := db.migrateOnce(ctx)

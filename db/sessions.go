@@ -10,10 +10,9 @@ import (
 	"tokenservice"
 )
 
-// Portal sessions live in the database, not in the cookie, so that logout
-// and expiry are final and every replica sees the same sessions. The cookie
-// carries only a random session id; rows are keyed by idHash, the hex
-// SHA-256 of that id, so a copy of the database does not yield live cookies.
+// Sessions live in the database, so logout and expiry are final on every
+// replica. Rows are keyed by idHash, the hex SHA-256 of the cookie's random
+// id, so a copy of the database yields no live cookies.
 
 // LoadSession returns the data of the session, ENOTFOUND if there is none
 // or it expired at or before now.

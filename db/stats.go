@@ -17,11 +17,9 @@ type AccountSize struct {
 	Accounts     int64
 }
 
-// AccountSizes counts the accounts by their number of applications: one row
-// per distinct number, smallest first. There are few distinct numbers (at
-// most about the square root of twice the applications), however many
-// accounts there are, so the caller buckets them as it likes. An account
-// with no applications has no rows, so it is not counted.
+// AccountSizes counts the accounts by their number of applications, one row
+// per number, smallest first: few rows however many accounts, for the caller
+// to bucket. An account without applications is not counted.
 func (db *DB) AccountSizes(ctx context.Context) ([]AccountSize, error) {
 	rows, err := db.pool.QueryContext(ctx, `
 		SELECT per_account.applications, COUNT(*)

@@ -9,16 +9,13 @@ import (
 )
 
 // maxCachedStmts bounds the statements each SQLite connection keeps
-// prepared. The store's statements are few (their texts vary with a
-// filter's shape, a page's limit and how many applications are read at
-// once); past the bound a statement is parsed for its run, as if there
-// were no cache.
+// prepared; the store's texts are few, and past the bound a statement is
+// parsed for its run, as without a cache.
 const maxCachedStmts = 128
 
 // cachingConnector opens the pool's SQLite connections with a cache of
-// prepared statements. The driver parses every statement it is given
-// afresh: parsing the filtered Applications list's statement took 0.5 ms of
-// the 3.6 ms the page spent in the store.
+// prepared statements: the driver parses every statement it is given afresh,
+// which for the list's statements costs a noticeable part of the page.
 type cachingConnector struct {
 	drv driver.Driver
 	dsn string
@@ -59,10 +56,9 @@ func (c cachingConnector) Connect(context.Context) (driver.Conn, error) {
 
 func (c cachingConnector) Driver() driver.Driver { return c.drv }
 
-// cachingConn is a connection that runs each query from a statement it
-// prepared the first time it saw the query's text. database/sql uses a
-// connection from one goroutine at a time (rows included), so the cache
-// needs no lock of its own.
+// cachingConn runs each query from a statement prepared the first time it
+// saw the text. database/sql uses a connection from one goroutine at a time
+// (rows included), so the cache needs no lock.
 type cachingConn struct {
 	sqliteConn
 	stmts map[string]*cachedStmt
@@ -102,10 +98,9 @@ func (c *cachingConn) cached(ctx context.Context, query string) (*cachedStmt, er
 	return s, nil
 }
 
-// explains reports whether query is an EXPLAIN: SQLite makes its answer when
-// it prepares it, and a prepared EXPLAIN would go on describing the plan of
-// a schema that has changed since (other statements are prepared again when
-// the schema changes).
+// explains reports whether query is an EXPLAIN, which is not cached: SQLite
+// answers it when preparing it, so a kept one would describe a schema that
+// changed since (other statements are prepared again when it does).
 func explains(query string) bool {
 	word, _, _ := strings.Cut(strings.TrimSpace(query), " ")
 	return strings.EqualFold(word, "EXPLAIN")

@@ -58,8 +58,8 @@ func (db *DB) AddTokenUsage(ctx context.Context, usage []tokenservice.TokenUsage
 	// The counts change nothing the token endpoint's cache holds: keep it.
 	mark, carry := db.clientCache.beforeOwnCommit()
 	// Prepared once: a busy service flushes the counts of thousands of
-	// applications at a time, and parsing the two statements for each
-	// took most of the flush.
+	// applications at a time, and parsing the statements for each would
+	// be most of the work.
 	addCount, err := tx.PrepareContext(ctx, `
 		INSERT INTO token_usage (application_id, hour, tokens)
 		SELECT id, ?, ? FROM applications WHERE id = ? AND client_id = ?
