@@ -120,11 +120,9 @@ const (
 	MaxListLimit     = 200
 )
 
-// MaxListTotal caps ApplicationPage.Total. Counting every match of a filter
-// means reading the whole account's index, which for 100,000 applications
-// costs more than the page itself; past this many the portal shows
-// "1,000+" and nobody needs the exact number. (At 10,000 the count alone
-// took 3 ms of a 3.4 ms first page with 100,000 applications.)
+// MaxListTotal caps ApplicationPage.Total: counting every match of a filter
+// in a large account costs more than the page, and past this many the portal
+// shows "1,000+".
 const MaxListTotal = 1000
 
 // ApplicationPage is one page of an account's applications, ordered by

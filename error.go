@@ -1,9 +1,9 @@
 // Package tokenservice holds the domain of the token service: applications,
 // their scopes and credentials, and the error codes every layer speaks.
 //
-// Subpackages own one dependency or one rule each: db (SQL storage), handlers
-// (HTTP), views (templ pages), scope (the catalogue), secret (credential
-// generation, hashing and encryption), bcc (the bundled identity provider).
+// Subpackages own one dependency or one rule each: db (storage), handlers
+// (HTTP), views (pages), scope, secret, token, session, ratelimit and bcc
+// (the bundled identity provider); the commands in cmd/ wire them.
 package tokenservice
 
 import (

@@ -10,12 +10,9 @@ import (
 // MaxNameLen is the longest application name, in characters.
 const MaxNameLen = 100
 
-// CleanName trims an application name and checks it: required, at most
-// MaxNameLen characters, valid UTF-8, and free of control characters, line
-// separators and invisible format characters (Unicode Cf: zero-width spaces
-// and joiners, bidi controls, soft hyphens, tags), with which a name can
-// look like another application's. It returns the trimmed name or an
-// EINVALID *Error whose message suits the form field.
+// CleanName returns the trimmed name, or an EINVALID *Error for the form: a
+// name is required, at most MaxNameLen characters of UTF-8, and free of control
+// characters, line separators and invisible ones (Cf), which could disguise it.
 func CleanName(name string) (string, error) {
 	name = strings.TrimSpace(name)
 	switch {
