@@ -8,6 +8,7 @@ import (
 	"testing"
 	"time"
 
+	"tokenservice"
 	"tokenservice/db"
 	"tokenservice/secret"
 )
@@ -89,14 +90,14 @@ func TestSeedSQLite(t *testing.T) {
 			t.Errorf("%s: scopes %q, want %q", a.ClientID, got, want)
 		}
 	}
-	page, err := store.ListApplications(ctx, "acme", db.ListOptions{Limit: 200})
+	page, err := store.ListApplications(ctx, "acme", tokenservice.ListOptions{Limit: 200})
 	if err != nil {
 		t.Fatal(err)
 	}
 	if got, want := len(page.Applications), 25; got != want {
 		t.Errorf("the account lists %d applications, want %d", got, want)
 	}
-	events, err := store.ListEvents(ctx, "acme", db.EventFilter{Limit: 1000})
+	events, err := store.ListEvents(ctx, "acme", tokenservice.EventFilter{Limit: 1000})
 	if err != nil {
 		t.Fatal(err)
 	}
