@@ -24,6 +24,7 @@ const (
 	rootLayer  layer = "root"        // the domain's types and errors
 	cmdLayer   layer = "cmd"         // wiring: config, store, handlers, server
 	handlers   layer = "handlers"    // HTTP
+	operations layer = "application" // the rules of changing applications, over the store
 	views      layer = "views"       // templ components
 	store      layer = "db"          // SQL
 	domain     layer = "domain"      // secret, token, scope, …: neither HTTP nor SQL
@@ -48,6 +49,7 @@ var layers = []struct {
 	{"tokenservice/cmd/...", cmdLayer},
 	{"tokenservice/bcc/...", provider},
 	{"tokenservice/handlers/...", handlers},
+	{"tokenservice/application", operations},
 	{"tokenservice/views/...", views},
 	{"tokenservice/db/pgtest", testHelper},
 	{"tokenservice/db/pgtest/pgserver", testServer},
@@ -58,7 +60,7 @@ var layers = []struct {
 }
 
 var (
-	module  = []layer{rootLayer, cmdLayer, handlers, views, store, domain, provider, neutral, testHelper, testServer}
+	module  = []layer{rootLayer, cmdLayer, handlers, operations, views, store, domain, provider, neutral, testHelper, testServer}
 	portal  = without(module, provider, neutral)
 	notStd  = append([]layer{echo, thirdParty}, module...)
 	product = without(module, testHelper)
@@ -87,6 +89,16 @@ var importRules = []struct {
 		rule: "db → handlers, views",
 		from: []layer{store}, to: []layer{handlers, views},
 		why: "the store is SQL: it knows neither HTTP handlers nor pages",
+	},
+	{
+		rule: "application → Echo, handlers, views, db",
+		from: []layer{operations}, to: []layer{echo, handlers, views, store},
+		why: "the operations are neither HTTP nor SQL: handlers and the CLI call them, and they reach the store through an interface of their own",
+	},
+	{
+		rule: "root, domain, db, views → application",
+		from: []layer{rootLayer, domain, store, views}, to: []layer{operations},
+		why: "the operations sit above the store and the domain packages they use; views render view models",
 	},
 	{
 		rule: "domain → Echo, handlers, views, db",
