@@ -9,7 +9,6 @@ import (
 	"github.com/labstack/echo/v4"
 
 	"tokenservice"
-	"tokenservice/secret"
 	"tokenservice/views"
 )
 
@@ -38,28 +37,18 @@ func parseApplicationForm(c echo.Context) (applicationForm, error) {
 	return f, nil
 }
 
-// check validates the form against the catalogue and the application's
-// current grants (nil when adding). It returns the clean name and grants, or
-// the messages per field.
-func (h *Applications) check(f applicationForm, current []tokenservice.ScopeGrant) (string, []tokenservice.ScopeGrant, map[string]string) {
-	errs := map[string]string{}
-	name, err := tokenservice.CleanName(f.Name)
-	if err != nil {
-		errs["name"] = tokenservice.ErrorMessage(err)
+// input is what the operation is asked to check and save.
+func (f applicationForm) input() tokenservice.ApplicationInput {
+	return tokenservice.ApplicationInput{Name: f.Name, Access: f.Access}
+}
+
+// invalidFields returns the messages per field of an EINVALID error, nil
+// for any other error or one that names no field.
+func invalidFields(err error) map[string]string {
+	if e, ok := errors.AsType[*tokenservice.Error](err); ok && e.Code == tokenservice.EINVALID && len(e.Fields) > 0 {
+		return e.Fields
 	}
-	grants, err := h.catalogue.Check(f.Access, current)
-	if e, ok := err.(*tokenservice.Error); ok {
-		for k, v := range e.Fields {
-			errs[k] = v
-		}
-		if len(e.Fields) == 0 {
-			errs["form"] = e.Message
-		}
-	}
-	if len(errs) > 0 {
-		return "", nil, errs
-	}
-	return name, grants, nil
+	return nil
 }
 
 // formView builds the Add/Edit page: one row per catalogue entry, plus a row
@@ -165,16 +154,12 @@ func (h *Applications) createApplication(c echo.Context) error {
 	if err != nil {
 		return err
 	}
-	name, grants, errs := h.check(f, nil)
-	if errs != nil {
+	user := userOf(c)
+	app, _, err := h.ops.CreateApplication(c.Request().Context(), principalOf(c),
+		tokenservice.CreateApplicationInput{ApplicationInput: f.input(), FormKey: f.FormKey})
+	if errs := invalidFields(err); errs != nil {
 		return renderForm(c, http.StatusUnprocessableEntity, h.formView(f, nil, errs))
 	}
-	user, now := userOf(c), h.now()
-	clientID := secret.NewClientID()
-	app, err := h.store.CreateApplication(c.Request().Context(), tokenservice.NewApplication{
-		AccountID: user.AccountID, ClientID: clientID, Name: name, Scopes: grants,
-		Secret: h.newSecret(clientID, now), Actor: actorOf(c), FormKey: f.FormKey, Now: now,
-	})
 	var dup *tokenservice.DuplicateError
 	if errors.As(err, &dup) {
 		return redirect(c, "/applications/"+dup.ClientID) // the first post registered it
@@ -223,25 +208,34 @@ func (h *Applications) editApplication(c echo.Context) error {
 // from: if someone saved in between, nothing is overwritten; the form comes
 // back with the user's input and what the other person changed.
 func (h *Applications) updateApplication(c echo.Context) error {
-	app, err := h.adminApp(c)
+	if err := requireAdmin(c); err != nil {
+		return err
+	}
+	id, err := clientIDParam(c)
 	if err != nil {
 		return err
 	}
-	ctx, user, id := c.Request().Context(), userOf(c), app.ClientID
+	ctx, user := c.Request().Context(), userOf(c)
 	f, err := parseApplicationForm(c)
 	if err != nil {
+		// Not the account's application: not found, whatever was posted.
+		if _, gerr := h.store.GetApplication(ctx, user.AccountID, id); gerr != nil {
+			return gerr
+		}
 		return err
 	}
-	name, grants, errs := h.check(f, app.Scopes)
-	if errs != nil {
+	updated, err := h.ops.UpdateApplication(ctx, principalOf(c), tokenservice.UpdateApplicationInput{
+		ClientID: id, Version: f.Version, ApplicationInput: f.input(), FormKey: f.FormKey,
+	})
+	if errs := invalidFields(err); errs != nil {
+		app, gerr := h.store.GetApplication(ctx, user.AccountID, id)
+		if gerr != nil {
+			return gerr
+		}
 		v := h.formView(f, app.Scopes, errs)
 		v.Edit, v.ClientID = true, app.ClientID
 		return renderForm(c, http.StatusUnprocessableEntity, v)
 	}
-	updated, err := h.store.UpdateApplication(ctx, tokenservice.ApplicationUpdate{
-		AccountID: user.AccountID, ClientID: id, Version: f.Version, Name: name, Scopes: grants,
-		Actor: actorOf(c), FormKey: f.FormKey, Now: h.now(),
-	})
 	var dup *tokenservice.DuplicateError
 	if errors.As(err, &dup) {
 		return redirect(c, "/applications/"+id) // the first post saved it
@@ -297,32 +291,32 @@ func (h *Applications) confirmReset(c echo.Context) error {
 
 // resetSecret replaces the Client Secret and shows the new one.
 func (h *Applications) resetSecret(c echo.Context) error {
-	app, err := h.adminApp(c)
+	if err := requireAdmin(c); err != nil {
+		return err
+	}
+	id, err := clientIDParam(c)
 	if err != nil {
 		return err
 	}
-	version, _ := strconv.Atoi(c.FormValue("version")) // 0 when missing or malformed: the store refuses it
-	user, now := userOf(c), h.now()
-	_, err = h.store.ResetSecret(c.Request().Context(), tokenservice.SecretReset{
-		AccountID: user.AccountID, ClientID: app.ClientID, Version: version, Secret: h.newSecret(app.ClientID, now),
-		Actor: actorOf(c), FormKey: formKey(c), Now: now,
-	})
+	user := userOf(c)
+	version, _ := strconv.Atoi(c.FormValue("version")) // 0 when missing or malformed: the operation refuses it
+	_, _, err = h.ops.ResetSecret(c.Request().Context(), principalOf(c), tokenservice.ApplicationChange{ClientID: id, Version: version, FormKey: formKey(c)})
 	var dup *tokenservice.DuplicateError
 	if errors.As(err, &dup) {
-		return redirect(c, "/applications/"+app.ClientID) // the first post reset it
+		return redirect(c, "/applications/"+id) // the first post reset it
 	} else if tokenservice.ErrorCode(err) == tokenservice.ECONFLICT {
 		if err := setFlash(c, "The application changed while you were confirming (perhaps the secret was already reset), so nothing was reset. Check the details below and reset again if you still need to."); err != nil {
 			return err
 		}
-		return redirect(c, "/applications/"+app.ClientID)
+		return redirect(c, "/applications/"+id)
 	} else if err != nil {
 		return err
 	}
-	h.logger.Info("client secret reset", append(logAttrs(c), "client_id", app.ClientID, "by", user.Email)...)
+	h.logger.Info("client secret reset", append(logAttrs(c), "client_id", id, "by", user.Email)...)
 	if err := setFlash(c, "The Client Secret was reset and the old one no longer works. Copy the new secret now: it can be viewed for "+windowText(h.window)+" only."); err != nil {
 		return err
 	}
-	return redirect(c, "/applications/"+app.ClientID)
+	return redirect(c, "/applications/"+id)
 }
 
 // confirmDelete asks before deleting an application.
@@ -341,23 +335,16 @@ func (h *Applications) confirmDelete(c echo.Context) error {
 
 // deleteApplication deletes the application and its credentials.
 func (h *Applications) deleteApplication(c echo.Context) error {
-	app, err := h.adminApp(c)
-	if tokenservice.ErrorCode(err) == tokenservice.ENOTFOUND && formKey(c) != "" {
-		// Posted twice: the first post deleted it.
-		if _, done, ferr := h.store.FormSubmitted(c.Request().Context(), userOf(c).AccountID, formKey(c)); ferr != nil {
-			return ferr
-		} else if done {
-			return redirect(c, "/applications")
-		}
+	if err := requireAdmin(c); err != nil {
+		return err
 	}
+	id, err := clientIDParam(c)
 	if err != nil {
 		return err
 	}
 	user := userOf(c)
-	version, _ := strconv.Atoi(c.FormValue("version")) // 0 when missing or malformed: the store refuses it
-	err = h.store.DeleteApplication(c.Request().Context(), tokenservice.ApplicationDeletion{
-		AccountID: user.AccountID, ClientID: app.ClientID, Version: version, Actor: actorOf(c), FormKey: formKey(c), Now: h.now(),
-	})
+	version, _ := strconv.Atoi(c.FormValue("version")) // 0 when missing or malformed: the operation refuses it
+	app, err := h.ops.DeleteApplication(c.Request().Context(), principalOf(c), tokenservice.ApplicationChange{ClientID: id, Version: version, FormKey: formKey(c)})
 	var dup *tokenservice.DuplicateError
 	if errors.As(err, &dup) {
 		return redirect(c, "/applications") // the first post deleted it
@@ -365,11 +352,11 @@ func (h *Applications) deleteApplication(c echo.Context) error {
 		if err := setFlash(c, "The application changed while you were confirming, so it was not deleted. Check the details below and delete it again if you still want to."); err != nil {
 			return err
 		}
-		return redirect(c, "/applications/"+app.ClientID)
+		return redirect(c, "/applications/"+id)
 	} else if err != nil {
 		return err
 	}
-	h.logger.Info("application deleted", append(logAttrs(c), "client_id", app.ClientID, "by", user.Email)...)
+	h.logger.Info("application deleted", append(logAttrs(c), "client_id", id, "by", user.Email)...)
 	if err := setFlash(c, "Application “"+app.Name+"” was deleted. Its credentials no longer work."); err != nil {
 		return err
 	}

@@ -11,6 +11,7 @@ import (
 	"golang.org/x/net/html"
 
 	"tokenservice"
+	"tokenservice/application"
 	"tokenservice/scope"
 )
 
@@ -59,8 +60,9 @@ func FuzzApplicationForm(f *testing.F) {
 		if editing {
 			had = current
 		}
-		name, grants, errs := h.check(form, had)
-		if errs == nil {
+		name, grants, err := application.Check(h.catalogue, form.input(), had)
+		errs := invalidFields(err)
+		if err == nil {
 			if clean, err := tokenservice.CleanName(form.Name); err != nil || clean != name {
 				t.Fatalf("accepted name %q from %q; CleanName gives %q, %v", name, form.Name, clean, err)
 			}

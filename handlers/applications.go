@@ -3,7 +3,6 @@ package handlers
 import (
 	"context"
 	"errors"
-	"fmt"
 	"net/http"
 	"net/url"
 	"strings"
@@ -19,32 +18,27 @@ import (
 	"tokenservice/views"
 )
 
-// Store is what the portal needs from the database. Every method that takes
-// an account id answers ENOTFOUND for another account's application.
+// Store is what the portal reads from the database; its changes go through
+// the ApplicationService. Every method that takes an account id answers
+// ENOTFOUND for another account's application.
 type Store interface {
 	Ping(ctx context.Context) error
-	CreateApplication(ctx context.Context, a tokenservice.NewApplication) (*tokenservice.Application, error)
 	GetApplication(ctx context.Context, accountID, clientID string) (*tokenservice.Application, error)
 	ListApplications(ctx context.Context, accountID string, opt tokenservice.ListOptions) (*tokenservice.ApplicationPage, error)
-	UpdateApplication(ctx context.Context, u tokenservice.ApplicationUpdate) (*tokenservice.Application, error)
-	ResetSecret(ctx context.Context, r tokenservice.SecretReset) (*tokenservice.Application, error)
-	DeleteApplication(ctx context.Context, d tokenservice.ApplicationDeletion) error
-	SecretCiphertext(ctx context.Context, accountID, clientID string, action tokenservice.Action, actor tokenservice.Actor, now time.Time) ([]byte, int, error)
 	TokenUsage(ctx context.Context, accountID, clientID string, now time.Time) (int, time.Time, error)
 	RecordEvent(ctx context.Context, e *tokenservice.Event) error
 	ListEvents(ctx context.Context, accountID string, f tokenservice.EventFilter) (*tokenservice.EventPage, error)
 	EachEvent(ctx context.Context, accountID string, f tokenservice.EventFilter, fn func(*tokenservice.Event) error) error
 	EventActors(ctx context.Context, accountID string) ([]tokenservice.EventActor, error)
 	ApplicationNameInTrail(ctx context.Context, accountID, clientID string) (string, error)
-	FormSubmitted(ctx context.Context, accountID, formKey string) (clientID string, ok bool, err error)
 }
 
 // Applications serves the pages of an account's applications: list, add,
 // details, edit, reset secret, delete.
 type Applications struct {
 	store     Store
+	ops       tokenservice.ApplicationService
 	catalogue *scope.Catalogue
-	keys      *secret.Keys
 	window    time.Duration
 	issuer    string
 	now       func() time.Time
@@ -52,7 +46,7 @@ type Applications struct {
 }
 
 func newApplications(cfg Config) *Applications {
-	return &Applications{store: cfg.Store, catalogue: cfg.Catalogue, keys: cfg.ClientSecretKeys, window: cfg.RevealWindow,
+	return &Applications{store: cfg.Store, ops: cfg.Applications, catalogue: cfg.Catalogue, window: cfg.RevealWindow,
 		issuer: strings.TrimRight(cfg.PublicURL, "/"), now: cfg.Now, logger: cfg.Logger}
 }
 
@@ -76,6 +70,11 @@ func clientIDParam(c echo.Context) (string, error) {
 
 // actorOf is who makes the request's change, as the audit trail records it.
 func actorOf(c echo.Context) tokenservice.Actor { return actorFor(c, userOf(c)) }
+
+// principalOf is who asks for the request's operation.
+func principalOf(c echo.Context) tokenservice.Principal {
+	return tokenservice.MemberPrincipal(userOf(c), actorOf(c))
+}
 
 // actorFor is user making the request's change.
 func actorFor(c echo.Context, u *tokenservice.User) tokenservice.Actor {
@@ -238,20 +237,6 @@ func (h *Applications) secretPanel(c echo.Context, app *tokenservice.Application
 	return p
 }
 
-// plaintextSecret decrypts the current secret if its reveal window is open;
-// afterwards the store answers EGONE (and has erased the ciphertext).
-func (h *Applications) plaintextSecret(c echo.Context, id string, action tokenservice.Action) (string, error) {
-	ct, _, err := h.store.SecretCiphertext(c.Request().Context(), userOf(c).AccountID, id, action, actorOf(c), h.now())
-	if err != nil {
-		return "", err
-	}
-	pt, err := h.keys.Decrypt(ct, id)
-	if err != nil {
-		return "", fmt.Errorf("handlers: decrypt secret of %s: %w", id, err)
-	}
-	return pt, nil
-}
-
 // revealSecret shows the Client Secret during its reveal window.
 func (h *Applications) revealSecret(c echo.Context) error {
 	app, err := h.adminApp(c)
@@ -259,7 +244,7 @@ func (h *Applications) revealSecret(c echo.Context) error {
 		return err
 	}
 	id := app.ClientID
-	pt, err := h.plaintextSecret(c, id, tokenservice.ActionSecretRevealed)
+	pt, err := h.ops.RevealSecret(c.Request().Context(), principalOf(c), id)
 	if err != nil && tokenservice.ErrorCode(err) != tokenservice.EGONE {
 		return err
 	}
@@ -290,7 +275,7 @@ func (h *Applications) copySecret(c echo.Context) error {
 	if err != nil {
 		return err
 	}
-	pt, err := h.plaintextSecret(c, id, tokenservice.ActionSecretCopied)
+	pt, err := h.ops.CopySecret(c.Request().Context(), principalOf(c), id)
 	if tokenservice.ErrorCode(err) == tokenservice.EGONE {
 		return c.String(http.StatusGone, tokenservice.ErrorMessage(err))
 	} else if tokenservice.ErrorCode(err) == tokenservice.ENOTFOUND {
@@ -300,10 +285,4 @@ func (h *Applications) copySecret(c echo.Context) error {
 	}
 	h.logger.Info("client secret copied", append(logAttrs(c), "client_id", id, "by", userOf(c).Email)...)
 	return c.String(http.StatusOK, pt)
-}
-
-// newSecret generates a Client Secret and what the store keeps of it.
-func (h *Applications) newSecret(clientID string, now time.Time) tokenservice.StoredSecret {
-	_, stored := h.keys.NewStored(clientID, now.Add(h.window))
-	return stored
 }

@@ -17,6 +17,7 @@ import (
 	"github.com/labstack/echo/v4"
 	"github.com/labstack/echo/v4/middleware"
 
+	"tokenservice"
 	"tokenservice/scope"
 	"tokenservice/secret"
 	"tokenservice/session"
@@ -33,6 +34,8 @@ type Config struct {
 	RevealWindow time.Duration
 	Catalogue    *scope.Catalogue
 	Store        Store
+	// Applications makes every change to applications, with its rules.
+	Applications tokenservice.ApplicationService
 	TokenStore   TokenStore
 	TokenTTL     time.Duration // lifetime of access tokens
 	Audience     []string      // "aud" of access tokens; default: the public URL

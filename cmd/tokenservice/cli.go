@@ -7,13 +7,17 @@ import (
 	"flag"
 	"fmt"
 	"io"
+	"maps"
 	"os"
+	"slices"
 	"strings"
 	"text/tabwriter"
 	"time"
 
 	"tokenservice"
+	"tokenservice/application"
 	"tokenservice/db"
+	"tokenservice/scope"
 	"tokenservice/secret"
 )
 
@@ -120,18 +124,15 @@ func runApp(ctx context.Context, args []string, stdout, stderr io.Writer) error 
 	if (cmd == "reset-secret" || cmd == "delete") && !secret.ValidClientID(clientID) {
 		return fmt.Errorf("app %s: --client-id %q is not a Client ID", cmd, clientID)
 	}
-	// Check everything that can be checked before touching the store.
-	var grants []tokenservice.ScopeGrant
+	// The flags' shape is checked before touching the store; what they
+	// ask for, by the operation, like the portal's forms.
+	var catalogue *scope.Catalogue // only create checks scopes
+	chosen := map[string]tokenservice.Access{}
 	if cmd == "create" {
 		var err error
-		if name, err = tokenservice.CleanName(name); err != nil {
-			return fmt.Errorf("app create: --name: %s", tokenservice.ErrorMessage(err))
-		}
-		catalogue, err := loadCatalogue(cfg)
-		if err != nil {
+		if catalogue, err = loadCatalogue(cfg); err != nil {
 			return err
 		}
-		chosen := map[string]tokenservice.Access{}
 		if len(scopes) == 0 {
 			for _, e := range catalogue.Entries {
 				chosen[e.Key] = tokenservice.AccessRead
@@ -144,15 +145,6 @@ func runApp(ctx context.Context, args []string, stdout, stderr io.Writer) error 
 			}
 			chosen[key] = tokenservice.Access(access)
 		}
-		if grants, err = catalogue.Check(chosen, nil); err != nil {
-			var msgs []string
-			if e, ok := err.(*tokenservice.Error); ok {
-				for k, v := range e.Fields {
-					msgs = append(msgs, strings.TrimPrefix(k, "scope.")+": "+v)
-				}
-			}
-			return fmt.Errorf("app create: --scope: %s", strings.Join(msgs, "; "))
-		}
 	}
 	serverKey, store, err := openExistingStore(ctx, cfg)
 	if err != nil {
@@ -163,16 +155,15 @@ func runApp(ctx context.Context, args []string, stdout, stderr io.Writer) error 
 	if err != nil {
 		return err
 	}
-	now := time.Now()
+	ops := application.NewService(store, catalogue, keys, cfg.RevealWindow, time.Now)
+	cli := tokenservice.CLIPrincipal
 
 	switch cmd {
 	case "create":
-		id := secret.NewClientID()
-		plaintext, stored := keys.NewStored(id, now.Add(cfg.RevealWindow))
-		app, err := store.CreateApplication(ctx, tokenservice.NewApplication{AccountID: account, ClientID: id, Name: name,
-			Scopes: grants, Secret: stored, Actor: tokenservice.CLIActor, Now: now})
+		app, plaintext, err := ops.CreateApplication(ctx, cli, tokenservice.CreateApplicationInput{AccountID: account,
+			ApplicationInput: tokenservice.ApplicationInput{Name: name, Access: chosen}})
 		if err != nil {
-			return err
+			return flagError(err)
 		}
 		return printApp(stdout, app, plaintext, asJSON)
 	case "list":
@@ -207,19 +198,35 @@ func runApp(ctx context.Context, args []string, stdout, stderr io.Writer) error 
 		}
 		return tw.Flush()
 	case "reset-secret":
-		plaintext, stored := keys.NewStored(clientID, now.Add(cfg.RevealWindow))
-		app, err := store.ResetSecret(ctx, tokenservice.SecretReset{ClientID: clientID, AnyVersion: true, Secret: stored, Actor: tokenservice.CLIActor, Now: now})
+		app, plaintext, err := ops.ResetSecret(ctx, cli, tokenservice.ApplicationChange{ClientID: clientID})
 		if err != nil {
 			return err
 		}
 		return printApp(stdout, app, plaintext, asJSON)
 	case "delete":
-		if err := store.DeleteApplication(ctx, tokenservice.ApplicationDeletion{ClientID: clientID, AnyVersion: true, Actor: tokenservice.CLIActor, Now: now}); err != nil {
+		if _, err := ops.DeleteApplication(ctx, cli, tokenservice.ApplicationChange{ClientID: clientID}); err != nil {
 			return err
 		}
 		fmt.Fprintf(stdout, "deleted %s\n", clientID)
 	}
 	return nil
+}
+
+// flagError names the flag of each field the operation refused: the name
+// first, else every scope.
+func flagError(err error) error {
+	e, ok := errors.AsType[*tokenservice.Error](err)
+	if !ok || e.Code != tokenservice.EINVALID || len(e.Fields) == 0 {
+		return err
+	}
+	if msg, ok := e.Fields["name"]; ok {
+		return fmt.Errorf("app create: --name: %s", msg)
+	}
+	var msgs []string
+	for _, k := range slices.Sorted(maps.Keys(e.Fields)) {
+		msgs = append(msgs, strings.TrimPrefix(k, "scope.")+": "+e.Fields[k])
+	}
+	return fmt.Errorf("app create: --scope: %s", strings.Join(msgs, "; "))
 }
 
 // openExistingStore opens the store of the server configured by cfg for an

@@ -29,6 +29,7 @@ import (
 	"time"
 
 	"tokenservice"
+	"tokenservice/application"
 	"tokenservice/bcc"
 	"tokenservice/db"
 	"tokenservice/handlers"
@@ -235,7 +236,8 @@ func (m *Main) Open(ctx context.Context) (err error) {
 	m.server = handlers.NewServer(handlers.Config{
 		PublicURL: m.URL, Region: m.Config.Region, RegionLabel: m.Config.regionLabel(), Regions: regions, RevealWindow: m.Config.RevealWindow,
 		Catalogue: catalogue, ClientSecretKeys: keys, ServerKey: serverKey, Store: m.Store,
-		TokenStore: m.Store, SigningKeys: m.Keyring, TokenTTL: m.Config.TokenTTL, Audience: m.Config.audience(),
+		Applications: application.NewService(m.Store, catalogue, keys, m.Config.RevealWindow, func() time.Time { return m.Now() }),
+		TokenStore:   m.Store, SigningKeys: m.Keyring, TokenTTL: m.Config.TokenTTL, Audience: m.Config.audience(),
 		TrustedProxies: proxies,
 		Sessions:       sessions, OIDC: oidcClient, Logger: m.Logger,
 		Now:   func() time.Time { return m.Now() },
