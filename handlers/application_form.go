@@ -154,17 +154,14 @@ func (h *Applications) createApplication(c echo.Context) error {
 	if errs := invalidFields(err); errs != nil {
 		return renderForm(c, http.StatusUnprocessableEntity, h.formView(f, nil, errs))
 	}
-	var dup *tokenservice.DuplicateError
-	if errors.As(err, &dup) {
-		return redirect(c, "/applications/"+dup.ClientID) // the first post registered it
-	} else if err != nil {
-		return err
+	if err == nil {
+		h.logger.Info("application created", append(logAttrs(c), "client_id", app.ClientID, "account", app.AccountID, "by", user.Email)...)
 	}
-	h.logger.Info("application created", append(logAttrs(c), "client_id", app.ClientID, "account", app.AccountID, "by", user.Email)...)
-	if err := setFlash(c, "Application registered. Copy the Client Secret now: it can be viewed for "+windowText(h.window)+" only."); err != nil {
-		return err
-	}
-	return redirect(c, "/applications/"+app.ClientID)
+	return finishChange(c, err, outcome{
+		done: func() (string, string) {
+			return "Application registered. Copy the Client Secret now: it can be viewed for " + windowText(h.window) + " only.", "/applications/" + app.ClientID
+		},
+	})
 }
 
 func windowText(d interface{ Minutes() float64 }) string {
@@ -224,43 +221,48 @@ func (h *Applications) updateApplication(c echo.Context) error {
 		v.Edit, v.ClientID = true, app.ClientID
 		return renderForm(c, http.StatusUnprocessableEntity, v)
 	}
-	var dup *tokenservice.DuplicateError
-	if errors.As(err, &dup) {
-		return redirect(c, "/applications/"+id) // the first post saved it
-	} else if tokenservice.ErrorCode(err) == tokenservice.ECONFLICT {
-		// Tell the loser what changed since they opened the form: the
-		// first maxConflictChanges changes, and where the rest are.
-		latest, gerr := h.store.GetApplication(ctx, user.AccountID, id)
-		if gerr != nil {
-			return gerr
-		}
-		changes, err := h.store.ListEvents(ctx, user.AccountID, tokenservice.EventFilter{ClientID: id, After: f.Seen, Limit: maxConflictChanges})
-		if err != nil {
-			return err
-		}
-		f.Version, f.FormKey = latest.Version, newFormKey()
-		if len(changes.Events) > 0 {
-			f.Seen = changes.Events[0].ID
-		}
-		v := h.formView(f, latest.Scopes, nil)
-		v.Edit, v.ClientID = true, id
-		v.Conflict = &views.ConflictInfo{UpdatedBy: latest.UpdatedBy, UpdatedAt: latest.UpdatedAt, Name: latest.Name, Scopes: h.summaries(latest.Scopes),
-			More: changes.Newer != 0}
-		for _, e := range changes.Events {
-			if e.Action == tokenservice.ActionSecretRevealed || e.Action == tokenservice.ActionSecretCopied {
-				continue // views, not changes
-			}
-			v.Conflict.Changes = append(v.Conflict.Changes, h.activityRow(e))
-		}
-		return renderForm(c, http.StatusConflict, v)
-	} else if err != nil {
+	if tokenservice.ErrorCode(err) == tokenservice.ECONFLICT {
+		return h.lostEdit(c, id, f)
+	}
+	if err == nil {
+		h.logger.Info("application updated", append(logAttrs(c), "client_id", id, "by", user.Email)...)
+	}
+	return finishChange(c, err, outcome{
+		duplicate: "/applications/" + id,
+		done: func() (string, string) {
+			return "Changes saved.", "/applications/" + updated.ClientID
+		},
+	})
+}
+
+// lostEdit brings the Edit form back with the user's input and what changed
+// since they opened it: the first maxConflictChanges changes, and where the
+// rest are.
+func (h *Applications) lostEdit(c echo.Context, id string, f applicationForm) error {
+	ctx, user := c.Request().Context(), userOf(c)
+	latest, err := h.store.GetApplication(ctx, user.AccountID, id)
+	if err != nil {
 		return err
 	}
-	h.logger.Info("application updated", append(logAttrs(c), "client_id", id, "by", user.Email)...)
-	if err := setFlash(c, "Changes saved."); err != nil {
+	changes, err := h.store.ListEvents(ctx, user.AccountID, tokenservice.EventFilter{ClientID: id, After: f.Seen, Limit: maxConflictChanges})
+	if err != nil {
 		return err
 	}
-	return redirect(c, "/applications/"+updated.ClientID)
+	f.Version, f.FormKey = latest.Version, newFormKey()
+	if len(changes.Events) > 0 {
+		f.Seen = changes.Events[0].ID
+	}
+	v := h.formView(f, latest.Scopes, nil)
+	v.Edit, v.ClientID = true, id
+	v.Conflict = &views.ConflictInfo{UpdatedBy: latest.UpdatedBy, UpdatedAt: latest.UpdatedAt, Name: latest.Name, Scopes: h.summaries(latest.Scopes),
+		More: changes.Newer != 0}
+	for _, e := range changes.Events {
+		if e.Action == tokenservice.ActionSecretRevealed || e.Action == tokenservice.ActionSecretCopied {
+			continue // views, not changes
+		}
+		v.Conflict.Changes = append(v.Conflict.Changes, h.activityRow(e))
+	}
+	return renderForm(c, http.StatusConflict, v)
 }
 
 // confirmReset asks before replacing the Client Secret.
@@ -286,22 +288,17 @@ func (h *Applications) resetSecret(c echo.Context) error {
 	user := userOf(c)
 	version, _ := strconv.Atoi(c.FormValue("version")) // 0 when missing or malformed: the operation refuses it
 	_, _, err = h.ops.ResetSecret(c.Request().Context(), principalOf(c), tokenservice.ApplicationChange{ClientID: id, Version: version, FormKey: formKey(c)})
-	var dup *tokenservice.DuplicateError
-	if errors.As(err, &dup) {
-		return redirect(c, "/applications/"+id) // the first post reset it
-	} else if tokenservice.ErrorCode(err) == tokenservice.ECONFLICT {
-		if err := setFlash(c, "The application changed while you were confirming (perhaps the secret was already reset), so nothing was reset. Check the details below and reset again if you still need to."); err != nil {
-			return err
-		}
-		return redirect(c, "/applications/"+id)
-	} else if err != nil {
-		return err
+	if err == nil {
+		h.logger.Info("client secret reset", append(logAttrs(c), "client_id", id, "by", user.Email)...)
 	}
-	h.logger.Info("client secret reset", append(logAttrs(c), "client_id", id, "by", user.Email)...)
-	if err := setFlash(c, "The Client Secret was reset and the old one no longer works. Copy the new secret now: it can be viewed for "+windowText(h.window)+" only."); err != nil {
-		return err
-	}
-	return redirect(c, "/applications/"+id)
+	return finishChange(c, err, outcome{
+		duplicate:  "/applications/" + id,
+		conflict:   "The application changed while you were confirming (perhaps the secret was already reset), so nothing was reset. Check the details below and reset again if you still need to.",
+		conflictTo: "/applications/" + id,
+		done: func() (string, string) {
+			return "The Client Secret was reset and the old one no longer works. Copy the new secret now: it can be viewed for " + windowText(h.window) + " only.", "/applications/" + id
+		},
+	})
 }
 
 // confirmDelete asks before deleting an application.
@@ -327,22 +324,17 @@ func (h *Applications) deleteApplication(c echo.Context) error {
 	user := userOf(c)
 	version, _ := strconv.Atoi(c.FormValue("version")) // 0 when missing or malformed: the operation refuses it
 	app, err := h.ops.DeleteApplication(c.Request().Context(), principalOf(c), tokenservice.ApplicationChange{ClientID: id, Version: version, FormKey: formKey(c)})
-	var dup *tokenservice.DuplicateError
-	if errors.As(err, &dup) {
-		return redirect(c, "/applications") // the first post deleted it
-	} else if tokenservice.ErrorCode(err) == tokenservice.ECONFLICT {
-		if err := setFlash(c, "The application changed while you were confirming, so it was not deleted. Check the details below and delete it again if you still want to."); err != nil {
-			return err
-		}
-		return redirect(c, "/applications/"+id)
-	} else if err != nil {
-		return err
+	if err == nil {
+		h.logger.Info("application deleted", append(logAttrs(c), "client_id", id, "by", user.Email)...)
 	}
-	h.logger.Info("application deleted", append(logAttrs(c), "client_id", id, "by", user.Email)...)
-	if err := setFlash(c, "Application “"+app.Name+"” was deleted. Its credentials no longer work."); err != nil {
-		return err
-	}
-	return redirect(c, "/applications")
+	return finishChange(c, err, outcome{
+		duplicate:  "/applications",
+		conflict:   "The application changed while you were confirming, so it was not deleted. Check the details below and delete it again if you still want to.",
+		conflictTo: "/applications/" + id,
+		done: func() (string, string) {
+			return "Application “" + app.Name + "” was deleted. Its credentials no longer work.", "/applications"
+		},
+	})
 }
 
 // appOf is the application the URL names, which must be in the user's
@@ -353,4 +345,38 @@ func (h *Applications) appOf(c echo.Context) (*tokenservice.Application, error) 
 		return nil, err
 	}
 	return h.store.GetApplication(c.Request().Context(), userOf(c).AccountID, id)
+}
+
+// outcome is where each answer to a posted change leads.
+type outcome struct {
+	duplicate  string // a second post of the form; "" for the application the first post named
+	conflict   string // the flash for a stale version; "" leaves it to the error page
+	conflictTo string
+	done       func() (flash, to string) // on success
+}
+
+// finishChange answers a posted change: a second post of the same form
+// (the first one made the change), a stale version, another error for the
+// error handler, or success, each with its flash and redirect.
+func finishChange(c echo.Context, err error, o outcome) error {
+	var dup *tokenservice.DuplicateError
+	switch {
+	case errors.As(err, &dup):
+		if o.duplicate == "" {
+			return redirect(c, "/applications/"+dup.ClientID)
+		}
+		return redirect(c, o.duplicate)
+	case o.conflict != "" && tokenservice.ErrorCode(err) == tokenservice.ECONFLICT:
+		if err := setFlash(c, o.conflict); err != nil {
+			return err
+		}
+		return redirect(c, o.conflictTo)
+	case err != nil:
+		return err
+	}
+	flash, to := o.done()
+	if err := setFlash(c, flash); err != nil {
+		return err
+	}
+	return redirect(c, to)
 }

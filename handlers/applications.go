@@ -265,12 +265,8 @@ func (h *Applications) copySecret(c echo.Context) error {
 		return err
 	}
 	pt, err := h.ops.CopySecret(c.Request().Context(), principalOf(c), id)
-	if tokenservice.ErrorCode(err) == tokenservice.EGONE {
-		return c.String(http.StatusGone, tokenservice.ErrorMessage(err))
-	} else if tokenservice.ErrorCode(err) == tokenservice.ENOTFOUND {
-		return c.String(http.StatusNotFound, "There is no such application in your account.")
-	} else if err != nil {
-		return err
+	if err != nil {
+		return err // the copy button asks for text/plain: see errorHandler
 	}
 	h.logger.Info("client secret copied", append(logAttrs(c), "client_id", id, "by", userOf(c).Email)...)
 	return c.String(http.StatusOK, pt)

@@ -93,6 +93,11 @@ func (s *Server) errorHandler(err error, c echo.Context) {
 		_ = c.NoContent(status)
 		return
 	}
+	if strings.HasPrefix(c.Request().Header.Get(echo.HeaderAccept), echo.MIMETextPlain) {
+		// A script's request, the copy button's: the message, not a page.
+		_ = c.String(status, msg)
+		return
+	}
 	if isHTMX(c) {
 		// The error page replaces the page's main content, wherever the
 		// request meant to swap, so a click never goes unanswered.
