@@ -3,8 +3,7 @@ package handlers
 import (
 	"context"
 	"errors"
-	"net/http"
-	"net/url"
+	"strconv"
 	"strings"
 	"time"
 
@@ -15,7 +14,6 @@ import (
 	"tokenservice/scope"
 	"tokenservice/secret"
 	"tokenservice/session"
-	"tokenservice/views"
 )
 
 // Store is what the portal reads from the database; its changes go through
@@ -108,166 +106,57 @@ func popFlash(c echo.Context) string {
 	return msg
 }
 
-// listApplications shows the account's applications, filtered and paginated
-// by keyset; the live filter gets only the table.
-func (h *Applications) listApplications(c echo.Context) error {
-	user := userOf(c)
-	filter := strings.TrimSpace(c.QueryParam("q"))
-	if len([]rune(filter)) > 200 {
-		filter = string([]rune(filter)[:200])
+func windowText(d interface{ Minutes() float64 }) string {
+	m := int(d.Minutes())
+	if m == 1 {
+		return "1 minute"
 	}
-	after := c.QueryParam("after")
-	page, err := h.store.ListApplications(c.Request().Context(), user.AccountID, tokenservice.ListOptions{Filter: filter, After: after, Limit: 50})
-	if tokenservice.ErrorCode(err) == tokenservice.EINVALID {
-		return c.Redirect(http.StatusSeeOther, "/applications")
-	} else if err != nil {
-		return err
+	if m < 1 {
+		return "less than a minute"
 	}
-	p := views.ApplicationsPage{
-		AccountName:  user.AccountName,
-		Filter:       filter,
-		Total:        min(page.Total, tokenservice.MaxListTotal),
-		TotalCapped:  page.Total > tokenservice.MaxListTotal,
-		AccountEmpty: filter == "" && after == "" && len(page.Applications) == 0,
-	}
-	for _, a := range page.Applications {
-		p.Rows = append(p.Rows, views.ApplicationRow{Name: a.Name, ClientID: a.ClientID, Scopes: h.summaries(a.Scopes), CreatedAt: a.CreatedAt})
-	}
-	q := url.Values{}
-	if filter != "" {
-		q.Set("q", filter)
-	}
-	if after != "" {
-		p.FirstURL = "/applications?" + q.Encode()
-	}
-	if page.Next != "" {
-		q.Set("after", page.Next)
-		p.NextURL = "/applications?" + q.Encode()
-	}
-	if isHTMX(c) && c.Request().Header.Get("HX-Target") == "app-table" {
-		return render(c, http.StatusOK, views.ApplicationsTable(p))
-	}
-	p.Flash = popFlash(c)
-	return render(c, http.StatusOK, views.Applications(p))
+	return strconv.Itoa(m) + " minutes"
 }
 
-// summaries names each grant compactly for the list and conflict notices.
-func (h *Applications) summaries(grants []tokenservice.ScopeGrant) []views.ScopeSummary {
-	var out []views.ScopeSummary
-	for _, g := range grants {
-		if e, ok := h.catalogue.Lookup(g.Key); ok {
-			out = append(out, views.ScopeSummary{Label: e.Product + " · " + g.Access.Label()})
-		} else {
-			out = append(out, views.ScopeSummary{Label: g.Key + " · " + g.Access.Label(), Retired: true})
-		}
-	}
-	return out
-}
-
-// showDetails is the Application Details page.
-func (h *Applications) showDetails(c echo.Context) error {
+// appOf is the application the URL names, which must be in the user's
+// account.
+func (h *Applications) appOf(c echo.Context) (*tokenservice.Application, error) {
 	id, err := clientIDParam(c)
 	if err != nil {
-		return err
+		return nil, err
 	}
-	app, err := h.store.GetApplication(c.Request().Context(), userOf(c).AccountID, id)
-	if err != nil {
-		return err
-	}
-	d := h.details(c, app)
-	if isHTMX(c) && c.Request().Header.Get("HX-Target") == "secret-panel" {
-		return render(c, http.StatusOK, views.SecretPanelView(d.Secret))
-	}
-	if err := h.addUsage(c, &d); err != nil {
-		return err
-	}
-	d.Flash = popFlash(c)
-	return render(c, http.StatusOK, views.Details(d))
+	return h.store.GetApplication(c.Request().Context(), userOf(c).AccountID, id)
 }
 
-func (h *Applications) details(c echo.Context, app *tokenservice.Application) views.ApplicationDetails {
-	now := h.now()
-	d := views.ApplicationDetails{
-		Name: app.Name, ClientID: app.ClientID,
-		CreatedAt: app.CreatedAt, CreatedBy: app.CreatedBy, UpdatedAt: app.UpdatedAt, UpdatedBy: app.UpdatedBy,
-		Issuer: h.issuer, TokenURL: h.issuer + "/oauth2/token", JWKSURL: h.issuer + "/.well-known/jwks.json",
-		Secret: h.secretPanel(c, app, now),
-	}
-	for _, g := range app.Scopes {
-		sd := views.ScopeDetail{Access: g.Access.Label(), OAuthScopes: g.OAuthScopes()}
-		if e, ok := h.catalogue.Lookup(g.Key); ok {
-			sd.Product, sd.Resource = e.Product, e.Resource
-		} else {
-			sd.Product, sd.Resource, sd.Retired = g.Key, "", true
+// outcome is where each answer to a posted change leads.
+type outcome struct {
+	duplicate  string // a second post of the form; "" for the application the first post named
+	conflict   string // the flash for a stale version; "" leaves it to the error page
+	conflictTo string
+	done       func() (flash, to string) // on success
+}
+
+// finishChange answers a posted change: a second post of the same form
+// (the first one made the change), a stale version, another error for the
+// error handler, or success, each with its flash and redirect.
+func finishChange(c echo.Context, err error, o outcome) error {
+	var dup *tokenservice.DuplicateError
+	switch {
+	case errors.As(err, &dup):
+		if o.duplicate == "" {
+			return redirect(c, "/applications/"+dup.ClientID)
 		}
-		d.Scopes = append(d.Scopes, sd)
-		if d.ScopeExample == "" && len(sd.OAuthScopes) > 0 {
-			d.ScopeExample = sd.OAuthScopes[0]
+		return redirect(c, o.duplicate)
+	case o.conflict != "" && tokenservice.ErrorCode(err) == tokenservice.ECONFLICT:
+		if err := setFlash(c, o.conflict); err != nil {
+			return err
 		}
-	}
-	return d
-}
-
-// addUsage adds when the application last obtained a token and how many it
-// got in the last 24 hours (counted by the token endpoint, written in
-// batches, so up to a sweep interval behind).
-func (h *Applications) addUsage(c echo.Context, d *views.ApplicationDetails) error {
-	n, last, err := h.store.TokenUsage(c.Request().Context(), userOf(c).AccountID, d.ClientID, h.now())
-	if err != nil {
+		return redirect(c, o.conflictTo)
+	case err != nil:
 		return err
 	}
-	d.TokensLastDay, d.LastTokenAt = n, last
-	return nil
-}
-
-func (h *Applications) secretPanel(c echo.Context, app *tokenservice.Application, now time.Time) views.SecretPanel {
-	p := views.SecretPanel{ClientID: app.ClientID, CanView: userOf(c).Admin}
-	if app.SecretRevealable(now) {
-		p.Revealable = true
-		p.SecondsLeft = int(app.SecretRevealUntil.Sub(now).Round(time.Second).Seconds())
-	}
-	return p
-}
-
-// revealSecret shows the Client Secret during its reveal window.
-func (h *Applications) revealSecret(c echo.Context) error {
-	app, err := h.appOf(c)
-	if err != nil {
+	flash, to := o.done()
+	if err := setFlash(c, flash); err != nil {
 		return err
 	}
-	id := app.ClientID
-	pt, err := h.ops.RevealSecret(c.Request().Context(), principalOf(c), id)
-	if err != nil && tokenservice.ErrorCode(err) != tokenservice.EGONE {
-		return err
-	}
-	if pt != "" {
-		h.logger.Info("client secret revealed", append(logAttrs(c), "client_id", id, "by", userOf(c).Email)...)
-	}
-	d := h.details(c, app)
-	if err != nil { // the window ended between the page and the click
-		d.Secret.Revealable = false
-	}
-	d.Secret.Plaintext = pt
-	if isHTMX(c) {
-		return render(c, http.StatusOK, views.SecretPanelView(d.Secret))
-	}
-	if err := h.addUsage(c, &d); err != nil {
-		return err
-	}
-	return render(c, http.StatusOK, views.Details(d))
-}
-
-// copySecret answers the copy button with the plaintext (never cached), or
-// 410 Gone once the window has ended.
-func (h *Applications) copySecret(c echo.Context) error {
-	id, err := clientIDParam(c)
-	if err != nil {
-		return err
-	}
-	pt, err := h.ops.CopySecret(c.Request().Context(), principalOf(c), id)
-	if err != nil {
-		return err // the copy button asks for text/plain: see errorHandler
-	}
-	h.logger.Info("client secret copied", append(logAttrs(c), "client_id", id, "by", userOf(c).Email)...)
-	return c.String(http.StatusOK, pt)
+	return redirect(c, to)
 }
