@@ -5,15 +5,30 @@ import (
 	"net/url"
 	"strconv"
 	"strings"
+	"time"
 	"unicode/utf8"
 
 	"github.com/a-h/templ"
 	"github.com/labstack/echo/v4"
 
 	"tokenservice"
+	"tokenservice/scope"
 	"tokenservice/secret"
 	"tokenservice/views"
 )
+
+// Activity serves an account's audit trail, and one application's, to the
+// account's admins: the page and its export.
+type Activity struct {
+	store     Store
+	catalogue *scope.Catalogue
+	now       func() time.Time
+	logger    interface{ Info(string, ...any) }
+}
+
+func newActivity(cfg Config) *Activity {
+	return &Activity{store: cfg.Store, catalogue: cfg.Catalogue, now: cfg.Now, logger: cfg.Logger}
+}
 
 // activityQuery is what the Activity page and its export are asked for.
 type activityQuery struct {
@@ -62,7 +77,7 @@ func (a activityQuery) values() url.Values {
 }
 
 // activity is the account's audit trail.
-func (h *Applications) activity(c echo.Context) error {
+func (h *Activity) activity(c echo.Context) error {
 	q := parseActivityQuery(c.QueryParams())
 	q.filter.ClientID = "" // one application's trail has its own page
 	return h.renderActivity(c, q, views.ActivityPage{Title: "Activity", Path: "/activity"})
@@ -70,7 +85,7 @@ func (h *Applications) activity(c echo.Context) error {
 
 // applicationActivity is one application's trail, also once it is deleted.
 // Another account's application is not found, like a missing one.
-func (h *Applications) applicationActivity(c echo.Context) error {
+func (h *Activity) applicationActivity(c echo.Context) error {
 	id, err := clientIDParam(c)
 	if err != nil {
 		return err
@@ -87,7 +102,7 @@ func (h *Applications) applicationActivity(c echo.Context) error {
 
 // applicationName is the name of the account's application, or the last
 // name its trail has once it is deleted; ENOTFOUND if the account never had it.
-func (h *Applications) applicationName(c echo.Context, id string) (name string, exists bool, err error) {
+func (h *Activity) applicationName(c echo.Context, id string) (name string, exists bool, err error) {
 	ctx, account := c.Request().Context(), userOf(c).AccountID
 	if app, err := h.store.GetApplication(ctx, account, id); err == nil {
 		return app.Name, true, nil
@@ -98,7 +113,7 @@ func (h *Applications) applicationName(c echo.Context, id string) (name string, 
 	return name, false, err
 }
 
-func (h *Applications) renderActivity(c echo.Context, q activityQuery, p views.ActivityPage) error {
+func (h *Activity) renderActivity(c echo.Context, q activityQuery, p views.ActivityPage) error {
 	ctx, account := c.Request().Context(), userOf(c).AccountID
 	page, err := h.store.ListEvents(ctx, account, q.filter)
 	if err != nil {
@@ -113,7 +128,7 @@ func (h *Applications) renderActivity(c echo.Context, q activityQuery, p views.A
 		p.Actions = append(p.Actions, views.Option{Value: string(a), Label: a.Label(), Selected: a == q.filter.Action})
 	}
 	for _, e := range page.Events {
-		p.Rows = append(p.Rows, h.activityRow(e))
+		p.Rows = append(p.Rows, activityRow(h.catalogue, e))
 	}
 	v := q.values()
 	if page.Newer != 0 {
@@ -151,21 +166,13 @@ func (h *Applications) renderActivity(c echo.Context, q activityQuery, p views.A
 	return render(c, http.StatusOK, views.Activity(p))
 }
 
-func (h *Applications) activityRow(e *tokenservice.Event) views.ActivityRow {
+// activityRow is one event as the trail and a lost edit show it.
+func activityRow(cat *scope.Catalogue, e *tokenservice.Event) views.ActivityRow {
 	return views.ActivityRow{
 		ID: e.ID, At: e.At, Action: e.Action.Label(), Who: e.Actor.Name(), Subject: e.Actor.Subject,
-		ClientID: e.ClientID, Application: e.ApplicationName, Details: h.eventDetails(e),
+		ClientID: e.ClientID, Application: e.ApplicationName, Details: eventDetails(cat, e),
 		Address: e.Actor.Address, UserAgent: e.Actor.UserAgent,
 	}
-}
-
-// newestEvent is the id of the application's newest event, 0 if none.
-func (h *Applications) newestEvent(c echo.Context, clientID string) (int64, error) {
-	page, err := h.store.ListEvents(c.Request().Context(), userOf(c).AccountID, tokenservice.EventFilter{ClientID: clientID, Limit: 1})
-	if err != nil || len(page.Events) == 0 {
-		return 0, err
-	}
-	return page.Events[0].ID, nil
 }
 
 // with returns a copy of v with key set to n.
@@ -179,7 +186,7 @@ func with(v url.Values, key string, n int64) url.Values {
 }
 
 // eventDetails describes what an event changed, one line per change.
-func (h *Applications) eventDetails(e *tokenservice.Event) []string {
+func eventDetails(cat *scope.Catalogue, e *tokenservice.Event) []string {
 	var out []string
 	switch e.Action {
 	case tokenservice.ActionRenamed:
@@ -189,7 +196,7 @@ func (h *Applications) eventDetails(e *tokenservice.Event) []string {
 			out = append(out, "No scopes")
 		}
 		for _, g := range e.Scopes {
-			out = append(out, h.scopeLabel(g.Key)+": "+g.Access.Label())
+			out = append(out, scopeLabel(cat, g.Key)+": "+g.Access.Label())
 		}
 	case tokenservice.ActionScopesChanged:
 		before := grantsToAccess(e.OldScopes)
@@ -205,7 +212,7 @@ func (h *Applications) eventDetails(e *tokenservice.Event) []string {
 		}
 		for _, k := range keys {
 			if before[k] != after[k] {
-				out = append(out, h.scopeLabel(k)+": "+accessLabel(before[k])+" → "+accessLabel(after[k]))
+				out = append(out, scopeLabel(cat, k)+": "+accessLabel(before[k])+" → "+accessLabel(after[k]))
 			}
 		}
 	}
@@ -221,8 +228,8 @@ func accessLabel(a tokenservice.Access) string {
 
 // scopeLabel names a catalogue key the way the forms do, or the key itself
 // once the catalogue no longer has it.
-func (h *Applications) scopeLabel(key string) string {
-	if e, ok := h.catalogue.Lookup(key); ok {
+func scopeLabel(cat *scope.Catalogue, key string) string {
+	if e, ok := cat.Lookup(key); ok {
 		return e.Product + " (" + key + ")"
 	}
 	return key

@@ -15,7 +15,7 @@ import (
 
 // exportActivity streams the trail of the filter as CSV or JSON lines,
 // newest first, as it was when the export began.
-func (h *Applications) exportActivity(c echo.Context) error {
+func (h *Activity) exportActivity(c echo.Context) error {
 	q := parseActivityQuery(c.QueryParams())
 	if q.format == "" {
 		return tokenservice.Errorf(tokenservice.EINVALID, "Choose the export format: CSV or JSON lines.")
@@ -55,7 +55,7 @@ func (h *Applications) exportActivity(c echo.Context) error {
 		write = func(e *tokenservice.Event) error {
 			return cw.Write(csvRow(
 				e.At.UTC().Format(time.RFC3339Nano), string(e.Action), e.Actor.Email, e.Actor.Subject,
-				e.ClientID, e.ApplicationName, strings.Join(h.eventDetails(e), "; "), e.Actor.Address, e.Actor.UserAgent))
+				e.ClientID, e.ApplicationName, strings.Join(eventDetails(h.catalogue, e), "; "), e.Actor.Address, e.Actor.UserAgent))
 		}
 		defer func() { cw.Flush(); buf.Flush() }()
 	} else {

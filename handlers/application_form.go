@@ -124,11 +124,11 @@ func grantsToAccess(grants []tokenservice.ScopeGrant) map[string]tokenservice.Ac
 	return m
 }
 
-// renderForm renders the whole page, or only the form for htmx.
 // maxConflictChanges is how many of the changes made since the form was
 // opened a lost edit lists; the form links to the rest.
 const maxConflictChanges = 20
 
+// renderForm renders the whole page, or only the form for htmx.
 func renderForm(c echo.Context, status int, v views.ApplicationForm) error {
 	if isHTMX(c) {
 		return render(c, status, views.ApplicationFormFragment(v))
@@ -249,7 +249,16 @@ func (h *Applications) lostEdit(c echo.Context, id string, f applicationForm) er
 		if e.Action == tokenservice.ActionSecretRevealed || e.Action == tokenservice.ActionSecretCopied {
 			continue // views, not changes
 		}
-		v.Conflict.Changes = append(v.Conflict.Changes, h.activityRow(e))
+		v.Conflict.Changes = append(v.Conflict.Changes, activityRow(h.catalogue, e))
 	}
 	return renderForm(c, http.StatusConflict, v)
+}
+
+// newestEvent is the id of the application's newest event, 0 if none.
+func (h *Applications) newestEvent(c echo.Context, clientID string) (int64, error) {
+	page, err := h.store.ListEvents(c.Request().Context(), userOf(c).AccountID, tokenservice.EventFilter{ClientID: clientID, Limit: 1})
+	if err != nil || len(page.Events) == 0 {
+		return 0, err
+	}
+	return page.Events[0].ID, nil
 }

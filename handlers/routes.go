@@ -53,9 +53,9 @@ func (s *Server) routes(e *echo.Echo) {
 	// The audit trail holds who did what from which address, which
 	// read-only members do not need: admins only.
 	audit := routeGroup{g, adminOnly("Only admins of the account can see its activity.")}
-	audit.GET("/applications/:client_id/activity", s.apps.applicationActivity)
-	audit.GET("/activity", s.apps.activity)
-	audit.GET("/activity/export", s.apps.exportActivity)
+	audit.GET("/applications/:client_id/activity", s.activity.applicationActivity)
+	audit.GET("/activity", s.activity.activity)
+	audit.GET("/activity/export", s.activity.exportActivity)
 }
 
 // Routes lists every route of the portal, for the tests that must cover

@@ -1,5 +1,5 @@
 // Package handlers is the portal's HTTP layer: one struct per area (Auth,
-// Applications, health), every route in routes.go, and errors turned into
+// Applications, Activity, health), every route in routes.go, and errors turned into
 // pages in exactly one place.
 package handlers
 
@@ -63,12 +63,13 @@ type Config struct {
 
 // Server is the portal's HTTP server: the Echo instance with every route.
 type Server struct {
-	echo   *echo.Echo
-	logger *slog.Logger
-	auth   *Auth
-	apps   *Applications
-	oauth  *OAuth
-	health *health
+	echo     *echo.Echo
+	logger   *slog.Logger
+	auth     *Auth
+	apps     *Applications
+	activity *Activity
+	oauth    *OAuth
+	health   *health
 
 	metrics *Metrics
 	stats   StatsStore
@@ -87,15 +88,16 @@ func NewServer(cfg Config) *Server {
 	cfg.Sessions.Options.Secure = secureCookies
 	metrics := newMetrics(cfg.Stats)
 	s := &Server{
-		echo:    echo.New(),
-		logger:  cfg.Logger,
-		auth:    newAuth(cfg, secureCookies),
-		apps:    newApplications(cfg),
-		oauth:   newOAuth(cfg, metrics),
-		health:  &health{store: cfg.Store, keys: cfg.SigningKeys},
-		metrics: metrics,
-		stats:   cfg.Stats,
-		now:     cfg.Now,
+		echo:     echo.New(),
+		logger:   cfg.Logger,
+		auth:     newAuth(cfg, secureCookies),
+		apps:     newApplications(cfg),
+		activity: newActivity(cfg),
+		oauth:    newOAuth(cfg, metrics),
+		health:   &health{store: cfg.Store, keys: cfg.SigningKeys},
+		metrics:  metrics,
+		stats:    cfg.Stats,
+		now:      cfg.Now,
 	}
 	e := s.echo
 	e.HideBanner = true
