@@ -44,6 +44,21 @@ func (p *Provider) startedHere(r *http.Request, a *authRequest) bool {
 	return subtle.ConstantTimeCompare([]byte(browserHash(c.Value)), []byte(a.Browser)) == 1
 }
 
+// requestOfThisBrowser returns the live auth request with the id if this browser started it;
+// otherwise it answers the request itself and returns false.
+func (p *Provider) requestOfThisBrowser(w http.ResponseWriter, r *http.Request, id string) (*authRequest, bool) {
+	a, err := p.storage.authRequest(id)
+	if err != nil {
+		p.renderUnknownRequest(w)
+		return nil, false
+	}
+	if !p.startedHere(r, a) {
+		p.refuseOtherBrowser(w, r, a)
+		return nil, false
+	}
+	return a, true
+}
+
 // guardCallback wraps /authorize/callback, where zitadel turns a completed
 // auth request into a code: only for the browser that started the request,
 // and only once.
@@ -55,13 +70,8 @@ func (p *Provider) guardCallback(next http.Handler) http.Handler {
 			p.renderUnknownRequest(w)
 			return
 		}
-		a, err := p.storage.authRequest(r.Form.Get("id"))
-		if err != nil {
-			p.renderUnknownRequest(w)
-			return
-		}
-		if !p.startedHere(r, a) {
-			p.refuseOtherBrowser(w, r, a)
+		a, ok := p.requestOfThisBrowser(w, r, r.Form.Get("id"))
+		if !ok {
 			return
 		}
 		if !a.CodeIssuedAt.IsZero() {

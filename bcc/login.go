@@ -126,14 +126,8 @@ func (p *Provider) write(w http.ResponseWriter, t *template.Template, status int
 // only: with a live sign-on session it completes the request at once (single sign-on);
 // otherwise it shows the form.
 func (p *Provider) showLogin(w http.ResponseWriter, r *http.Request) {
-	id := r.URL.Query().Get("authRequestID")
-	a, err := p.storage.authRequest(id)
-	if err != nil {
-		p.renderUnknownRequest(w)
-		return
-	}
-	if !p.startedHere(r, a) {
-		p.refuseOtherBrowser(w, r, a)
+	a, ok := p.requestOfThisBrowser(w, r, r.URL.Query().Get("authRequestID"))
+	if !ok {
 		return
 	}
 	if a.IsDone {
@@ -174,13 +168,8 @@ func (p *Provider) signIn(w http.ResponseWriter, r *http.Request) {
 			"This sign-in form is no longer valid. Go back to the application and sign in again.")
 		return
 	}
-	a, err := p.storage.authRequest(id)
-	if err != nil {
-		p.renderUnknownRequest(w)
-		return
-	}
-	if !p.startedHere(r, a) {
-		p.refuseOtherBrowser(w, r, a)
+	a, ok := p.requestOfThisBrowser(w, r, id)
+	if !ok {
 		return
 	}
 	if a.IsDone {
