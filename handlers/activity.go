@@ -36,10 +36,9 @@ type activityQuery struct {
 	format string // export: "csv" or "jsonl"
 }
 
-// parseActivityQuery reads the filter of the Activity page. Values that are
-// not valid (an unknown action, a cursor that is not a number) are dropped,
-// which shows the trail unfiltered or from its newest event rather than an
-// error.
+// parseActivityQuery reads the filter of the Activity page. Invalid values
+// are dropped: a stale or edited link shows the trail unfiltered or from
+// its newest event rather than an error.
 func parseActivityQuery(q url.Values) activityQuery {
 	var a activityQuery
 	if action := tokenservice.Action(q.Get("action")); action.Valid() {

@@ -26,10 +26,9 @@ type StatsStore interface {
 	PoolStats() sql.DBStats
 }
 
-// Metrics are the service's Prometheus metrics, on a registry of the
-// server's own (not the process-wide default), so a test process can run
-// many servers. No label holds a client ID, an account, a user or a raw
-// path: routes are Echo's patterns, anything unrouted is "unmatched".
+// Metrics are the service's Prometheus metrics, on a registry of the server's
+// own so a test process can run many servers. No label holds a client ID, an
+// account, a user or a raw path: each would leak, and multiply the series.
 type Metrics struct {
 	registry      *prometheus.Registry
 	requests      *prometheus.CounterVec

@@ -54,11 +54,9 @@ type OAuth struct {
 	metrics    *Metrics
 }
 
-// Failed-authentication limits: a source address may fail 30 times in a
-// burst, then once every 2 seconds; one client ID from one address 10
-// times, then once every 6 seconds. With 256-bit secrets guessing is
-// hopeless anyway; the limits keep a misbehaving caller from costing the
-// service more than a trickle.
+// Failed-authentication limits, per source address and per client ID from
+// one address. Guessing a 256-bit secret is hopeless anyway: they keep a
+// misbehaving caller from costing the service more than a trickle.
 const (
 	addressBurst = 30
 	addressEvery = 2 * time.Second
@@ -256,10 +254,8 @@ func (o *OAuth) authenticateWithToken(c echo.Context) (*tokenservice.Client, str
 }
 
 // checkCredentials returns the client if the secret is its current one, nil
-// if not. Malformed IDs and secrets (the secret's checksum catches typos)
-// are refused without a database lookup. A well-formed ID that no
-// application has is checked against unknownClientHash, so that it costs
-// what a known one does; the hash comparison is constant time.
+// if not. Malformed credentials say nothing about an application, so they skip
+// the lookup; an unknown well-formed ID costs what a known one does.
 func (o *OAuth) checkCredentials(ctx context.Context, clientID, clientSecret string) (*tokenservice.Client, error) {
 	if !secret.ValidClientID(clientID) || !secret.WellFormed(clientSecret) {
 		return nil, nil

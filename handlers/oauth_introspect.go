@@ -49,12 +49,9 @@ func (o *OAuth) introspect(c echo.Context) error {
 	})
 }
 
-// activeClaims returns the claims of raw if it is an active token of the
-// account: it verifies, its application still exists with the secret it
-// was issued under and still holds some of its scopes, and it was not
-// revoked. The scope is narrowed to those the application holds now. It
-// returns nil for any other token; the error is only for the database
-// failing.
+// activeClaims returns the claims of raw, its scope narrowed to what its
+// application still holds, if it is an active token of the account, else
+// nil: a reset secret, a deletion or a revocation ends it before expiry.
 func (o *OAuth) activeClaims(ctx context.Context, raw, accountID string) (*token.Claims, error) {
 	claims, err := o.keyring.Verify(ctx, raw, o.issuer)
 	if err != nil || claims.AccountID != accountID || claims.Region != o.region {

@@ -47,12 +47,9 @@ type clientRequest struct {
 	Form         url.Values // every body parameter, each present once
 }
 
-// parseClientRequest parses a request to an OAuth endpoint from its parts,
-// without I/O, so it can be fuzzed. It accepts only a form-encoded body,
-// no parameter twice (RFC 6749 §3.2), no parameters in the query string
-// (a secret must never be in a URL), and exactly one client authentication
-// method (RFC 6749 §2.3). The credentials are returned as sent; checking
-// them is the caller's business.
+// parseClientRequest parses an OAuth endpoint's request without I/O, so it
+// can be fuzzed: a form body, each parameter once, one client authentication
+// (RFC 6749 §3.2, §2.3), and nothing in the URL, where a secret would leak.
 func parseClientRequest(contentType, authorization, rawQuery string, body []byte) (*clientRequest, *oauthError) {
 	mt, params, err := mime.ParseMediaType(contentType)
 	if err != nil || mt != "application/x-www-form-urlencoded" {

@@ -25,10 +25,9 @@ func render(c echo.Context, status int, comp templ.Component) error {
 	return c.HTMLBlob(status, buf.Bytes())
 }
 
-// renderBuffers hold pages while they are rendered. A page of 50
-// applications is about 60 KB: grown from nothing for every request, its
-// buffer was 40% of the bytes the list page allocated, and so of the
-// garbage collector's work.
+// renderBuffers hold pages while they are rendered: a list page is large,
+// and a buffer grown afresh for every request would be much of the garbage
+// the page makes.
 var renderBuffers = sync.Pool{New: func() any { return new(bytes.Buffer) }}
 
 // maxPooledRender is the largest buffer renderBuffers keeps: a rare huge

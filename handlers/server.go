@@ -123,9 +123,8 @@ func NewServer(cfg Config) *Server {
 // ServeHTTP serves the portal.
 func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) { s.echo.ServeHTTP(w, r) }
 
-// clientAddress is where a request's client address comes from: the
-// connection, or, when the connection is from a trusted proxy, the last
-// X-Forwarded-For entry that is not a trusted proxy. Nothing else is
+// clientAddress is the connection's address or, from a trusted proxy, the
+// last X-Forwarded-For entry that is not a trusted proxy; nothing else is
 // trusted (Echo would trust private and loopback addresses by default).
 func clientAddress(trusted []*net.IPNet) echo.IPExtractor {
 	if len(trusted) == 0 {
@@ -138,22 +137,9 @@ func clientAddress(trusted []*net.IPNet) echo.IPExtractor {
 	return echo.ExtractIPFromXFFHeader(opts...)
 }
 
-// securityHeaders sets the headers every response carries. The CSP allows no
-// inline script or style; forms may post only to the portal and (for the
-// redirect to the provider's end-session endpoint at logout) the provider.
-// When the public URL is https (TLS ends at a proxy in front of the
-// service), HSTS tells browsers never to come back over plain http; over
-// plain http (local development) it would be meaningless, and is left out.
-//
-// The machine endpoints (OAuth, discovery, health) answer JSON that no
-// browser renders as a page: they get a CSP that allows nothing at all and
-// no Cross-Origin-Opener-Policy or Permissions-Policy, which govern
-// documents. Every token response is then some 270 bytes lighter for both
-// the service and its clients to write and parse.
-//
-// The values are built once and assigned under their canonical names, so a
-// request costs no formatting; a handler that sets one of them replaces the
-// slice rather than changing it.
+// securityHeaders sets the headers every response carries. Pages may post
+// forms to the provider for its logout; HSTS only over https. The JSON
+// endpoints, which no browser renders, get no document-only headers.
 func securityHeaders(providerOrigin string, https bool) echo.MiddlewareFunc {
 	formAction := "'self'"
 	if providerOrigin != "" {
@@ -188,6 +174,7 @@ func securityHeaders(providerOrigin string, https bool) echo.MiddlewareFunc {
 			if machineEndpoint(p) {
 				set = api
 			}
+			// Shared slices, built once: a handler replaces them, never edits.
 			for k, v := range set {
 				h[k] = v
 			}
@@ -232,14 +219,9 @@ func (s *Server) logRequests(next echo.HandlerFunc) echo.HandlerFunc {
 // maxRequestID is the longest request id taken from a trusted proxy.
 const maxRequestID = 128
 
-// requestID gives every request an id, sent back in X-Request-Id, shown on
-// error pages and written on every log line of the request. A proxy in
-// --trusted-proxies may pass its own id (so one id follows the request
-// through the proxy's logs and ours) if it is short and of safe
-// characters; from anyone else the header is ignored and an id is made, so
-// a client cannot forge or flood the logs with an id of its choosing. It
-// runs before routing, so every answer has it: 404, 405, refused bodies,
-// panics and the OAuth endpoints' JSON errors alike.
+// requestID gives every request, routed or not, the id its error page and
+// log lines show. Only a trusted proxy's own id is kept, so one id follows
+// the request through both logs and no client can forge or flood ours.
 func requestID(trusted []*net.IPNet) echo.MiddlewareFunc {
 	return func(next echo.HandlerFunc) echo.HandlerFunc {
 		return func(c echo.Context) error {
