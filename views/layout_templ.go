@@ -271,8 +271,8 @@ func Layout(title string, nav string) templ.Component {
 	})
 }
 
-// regionSwitcher shows the region this portal serves and links to the
-// other regions' portals, like the seed's table of US and UK addresses.
+// regionSwitcher shows the region this portal serves and, when there are
+// others, links to their portals.
 func regionSwitcher() templ.Component {
 	return templruntime.GeneratedTemplate(func(templ_7745c5c3_Input templruntime.GeneratedComponentInput) (templ_7745c5c3_Err error) {
 		templ_7745c5c3_W, ctx := templ_7745c5c3_Input.Writer, templ_7745c5c3_Input.Context
