@@ -301,11 +301,9 @@ func (c *Config) extraScopes() []string {
 	return strings.FieldsFunc(c.OIDCScopes, func(r rune) bool { return r == ',' || r == ' ' })
 }
 
-// refuseDangerous refuses a configuration that would start but be unsafe
-// or broken in production, saying what to change. "Production" is an
-// external provider that is not on this machine (see production): the
-// default first run, development with the bundled or a localhost
-// provider, and the tests run without a server key and over http.
+// refuseDangerous refuses, saying what to change, a configuration that would
+// start but be unsafe or broken in production only, so that the first run,
+// development and the tests still start without a server key, over http.
 func (c *Config) refuseDangerous() error {
 	if c.PublicURL != "" {
 		if u, _ := url.Parse(c.PublicURL); u.Scheme != "https" && !loopbackHost(u.Hostname()) {
@@ -387,10 +385,9 @@ func (p insecurePath) octal() string { return fmt.Sprintf("%04o", uint32(p.mode.
 // fix is the command that makes the path writable by its owner alone.
 func (p insecurePath) fix() string { return "chmod go-w " + p.path }
 
-// insecurePaths lists the data directory and the server key file if their
-// group or other users may write them: whoever can could put in a server
-// key of their own, and read every Client Secret shown from then on, or
-// change the database.
+// insecurePaths lists the data directory and the server key file if others
+// may write them: whoever can could put in a server key of their own and
+// read every Client Secret shown from then on, or change the database.
 func (c *Config) insecurePaths() []insecurePath {
 	var out []insecurePath
 	check := func(what, path string) {

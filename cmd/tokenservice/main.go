@@ -97,11 +97,9 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 // main sets it to restore the signals' default action.
 var shuttingDown = func() {}
 
-// newLogger is the service's logger, writing to w in cfg's format: with
-// --log-format auto, text for a person (the bundled or a localhost
-// provider, or w a terminal), JSON for a log collector (everything else,
-// which is what runs in production). It runs before Validate: a level or
-// format that Validate then refuses means info and auto meanwhile.
+// newLogger is the service's logger: with --log-format auto, text where a
+// person reads it (development, a terminal), else JSON for a log collector.
+// It runs before Validate: a bad level or format means the defaults.
 func newLogger(cfg Config, w io.Writer) *slog.Logger {
 	var level slog.Level
 	_ = level.UnmarshalText([]byte(cfg.LogLevel))
@@ -326,10 +324,9 @@ func (m *Main) startProvider(cfg *handlers.OIDCConfig) (*bcc.Provider, error) {
 	return p, nil
 }
 
-// servePrivate serves what is for the operator only, each on its own
-// address and never on the portal's: Prometheus metrics (--metrics-addr)
-// and Go's profiler (--debug-addr); one listener serves both when the two
-// addresses are the same.
+// servePrivate serves the metrics (--metrics-addr) and Go's profiler
+// (--debug-addr), for the operator only, on their own addresses, never the
+// portal's; one listener serves both when the two addresses are the same.
 func (m *Main) servePrivate() error {
 	mux := map[string]*http.ServeMux{}
 	handle := func(addr, pattern string, h http.Handler) {
@@ -429,15 +426,9 @@ func (m *Main) sweep(ctx context.Context) {
 // shutdownGrace is how long Close lets in-flight requests finish.
 const shutdownGrace = 10 * time.Second
 
-// Close stops accepting connections, lets in-flight requests finish (for up
-// to shutdownGrace, then cuts their connections), stops the sweeper, writes
-// the token counters and closes the store, whose last connection
-// checkpoints the WAL into the database file and removes it. A handler still
-// running after its connection was cut may outlive the store: its write then
-// fails (and is not acknowledged), and a token it issued is not counted.
-//
-// The portal stops before the bundled provider (servers are closed in
-// reverse order), so a sign-in in flight can still reach the provider.
+// Close lets in-flight requests finish for up to shutdownGrace, then closes
+// the store (a handler outliving the grace fails its write, unacknowledged);
+// the portal stops first, so a sign-in in flight still reaches the provider.
 func (m *Main) Close() error {
 	ctx, cancel := context.WithTimeout(context.Background(), shutdownGrace)
 	defer cancel()
