@@ -71,11 +71,9 @@ type Client struct {
 
 // Cookie names start with "bcc_" so that they never collide with the portal's cookies, which
 // live on the same host (another port).
-// bcc_browser is a random value per browser: auth requests are bound to it, and the login
-// form's CSRF token is derived from it.
 const (
 	sessionCookie = "bcc_session"
-	browserCookie = "bcc_browser"
+	browserCookie = "bcc_browser" // random per browser: binds auth requests and the login form's CSRF token
 )
 
 // Provider is the identity provider's HTTP handler.

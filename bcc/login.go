@@ -28,10 +28,8 @@ import (
 // the e-mail or the password was wrong.
 const errBadCredentials = "Incorrect e-mail or password."
 
-// Failed sign-ins are limited to slow down password guessing: a source address may fail 20
-// times, then once every 3 seconds (guessing many users' passwords from one place); an e-mail
-// may fail 5 times from one address, then once every 30 seconds (guessing one user's). The
-// e-mail's limit is counted per address because a limit on the e-mail alone would let anyone
+// Failed sign-ins are limited per source address (guessing many users' passwords) and per
+// e-mail from one address (guessing one user's): a limit on the e-mail alone would let anyone
 // lock a user out by failing on purpose. While limited, the password is not even checked.
 const (
 	loginAddressBurst = 20
