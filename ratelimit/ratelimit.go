@@ -66,12 +66,9 @@ func (l *Limiter) Fail(key string, now time.Time) {
 	lim.AllowN(now, 1)
 }
 
-// Attempt takes one try from key's bucket before the attempt is checked,
-// for checks slow enough (a password hash) that parallel attempts would
-// otherwise all pass Wait before the first failure is recorded. It returns
-// how long key must wait (zero: go on) and, when it may go on, undo, which
-// gives the try back: call it when the attempt succeeds, since only
-// failures count.
+// Attempt takes a try from key's bucket before a slow check (a password
+// hash), which parallel attempts would otherwise all pass before the first
+// failure counts. It returns the wait (zero: go on) and undo, for a success.
 func (l *Limiter) Attempt(key string, now time.Time) (wait time.Duration, undo func()) {
 	lim, ok := l.keys.Get(key)
 	if !ok {

@@ -137,15 +137,9 @@ func (c *Catalogue) Validate() error {
 	return nil
 }
 
-// Check validates the access an admin chose, per catalogue key, for an
-// application that currently has the grants in current (nil for a new one).
-// Unknown keys and access levels the entry does not offer are refused. A key
-// retired from the catalogue is accepted only when the application already has
-// it and keeps the same access or drops it, so retiring a scope never breaks
-// an application. Likewise an access level the entry no longer offers is
-// accepted only as the application's current one. It returns the grants to
-// store (none dropped), sorted by key, or an *tokenservice.Error with one
-// message per offending field ("scope.<key>").
+// Check returns the grants to store, sorted by key, for the access an admin
+// chose per key, or EINVALID per field ("scope.<key>"). A key or level the
+// catalogue no longer offers stays allowed as current has it, breaking no one.
 func (c *Catalogue) Check(chosen map[string]tokenservice.Access, current []tokenservice.ScopeGrant) ([]tokenservice.ScopeGrant, error) {
 	had := map[string]tokenservice.Access{}
 	for _, g := range current {

@@ -49,9 +49,8 @@ const RefreshInterval = time.Second
 const retireMargin = RefreshInterval + Leeway
 
 // Keyring holds the service's signing keys: the current one, which signs,
-// and the retired ones whose tokens may still be unexpired, which only
-// verify. The private keys are stored encrypted with AES-256-GCM under a
-// key derived from the server key.
+// and the retired ones, which verify until their tokens expire. The private
+// keys are stored encrypted under a key derived from the server key.
 type Keyring struct {
 	store  KeyStore
 	aead   cipher.AEAD
@@ -114,10 +113,9 @@ func (r *Keyring) SetClock(now func() time.Time) { r.now = now }
 // SetLogger sets where failed reloads are reported.
 func (r *Keyring) SetLogger(l *slog.Logger) { r.logger = l }
 
-// Ensure loads the keys, generating a first key of alg when there is none
-// (replicas starting together make one between them), and returns the
-// algorithm of the current key: alg on a new database, else whatever the
-// last rotation chose. Every stored key must decrypt with the server key.
+// Ensure loads the keys, which must decrypt with the server key, adds a first
+// key of alg if there is none (replicas starting together add one between
+// them), and returns the current key's algorithm: alg, or the last rotation's.
 func (r *Keyring) Ensure(ctx context.Context, alg Algorithm) (Algorithm, error) {
 	if err := r.load(ctx); err != nil {
 		return "", err
@@ -138,10 +136,9 @@ func (r *Keyring) Ensure(ctx context.Context, alg Algorithm) (Algorithm, error) 
 	return s.signer.Key().Algorithm, nil
 }
 
-// Rotate makes a new key of alg the current one; the previous key stays
-// published until every token it signed has expired. It first loads (and so
-// decrypts) every stored key: a rotation under the wrong server key changes
-// nothing.
+// Rotate makes a new key of alg the current one; the previous one stays
+// published until its tokens expire. It decrypts every stored key first, so a
+// rotation under the wrong server key changes nothing.
 func (r *Keyring) Rotate(ctx context.Context, alg Algorithm) (*Key, error) {
 	if err := r.load(ctx); err != nil {
 		return nil, err
