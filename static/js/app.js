@@ -85,11 +85,9 @@
   // after Show or Hide), so its countdown starts too.
   document.addEventListener("htmx:load", function (e) { startCountdowns(e.detail.elt); });
 
-  // Unsaved input survives a session that ended: when saving a form sends
-  // the browser through login (HX-Redirect), what the user typed is kept in
-  // this tab's sessionStorage and put back into the same form on the page
-  // they return to, with a notice; nothing was saved. Only the form's visible
-  // fields are kept (never the CSRF token or a secret), and only once.
+  // A save that ended in the login page (the session had ended) saved nothing:
+  // keep the form's visible fields in this tab's sessionStorage, never the
+  // CSRF token or a secret, and put them back once, with a notice.
   var UNSAVED = "tokenservice:unsaved-form";
   document.addEventListener("htmx:beforeOnLoad", function (e) {
     var xhr = e.detail.xhr;
@@ -125,11 +123,9 @@
     if (note) { note.hidden = false; }
   });
 
-  // Keyboard focus after htmx replaces part of the page: the replaced
-  // element had it, so without this it falls back to the page's start. A
-  // re-rendered form focuses its first invalid field (or its alert); other
-  // fragments focus what they mark with data-focus (Show → Hide and back).
-  // The first load of the page moves nothing.
+  // A swap removes the element that had keyboard focus, which would fall back
+  // to the page's start: focus the first invalid field of a re-rendered form,
+  // else what the fragment marks data-focus. The page's first load moves nothing.
   document.addEventListener("htmx:load", function (e) {
     var el = e.detail.elt;
     if (!el || el === document.body || !el.querySelector) return;
