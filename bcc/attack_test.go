@@ -4,12 +4,15 @@ import (
 	"context"
 	"errors"
 	"net/http"
+	"net/http/httptest"
 	"net/url"
 	"strings"
 	"testing"
 
 	"github.com/coreos/go-oidc/v3/oidc"
 	"golang.org/x/oauth2"
+
+	"tokenservice/bcc"
 )
 
 // The provider's attack tests: what the portal's attack tests prove of the portal, proven of
@@ -345,4 +348,120 @@ func mustRequest(t *testing.T, method, rawURL string) *http.Request {
 		t.Fatal(err)
 	}
 	return req
+}
+
+// TestAttackCallbackOfAnotherBrowser: a request completed in one browser yields its code to that
+// browser only: another browser that learns its id gets a refusal, not the code.
+func TestAttackCallbackOfAnotherBrowser(t *testing.T) {
+	e := newEnv(t, "")
+	completed := map[string]func(t *testing.T, b *http.Client) string{
+		"ByTheForm": func(t *testing.T, b *http.Client) string {
+			form := e.startSignIn(t, b)
+			action, fields := parseForm(t, form.body)
+			fields.Set("email", "admin@acme.example")
+			fields.Set("password", "demo")
+			resp, err := noFollow(b).PostForm(form.url.ResolveReference(&url.URL{Path: action}).String(), fields)
+			if err != nil {
+				t.Fatal(err)
+			}
+			resp.Body.Close()
+			if !strings.Contains(resp.Header.Get("Location"), "/authorize/callback") {
+				t.Fatalf("sign-in went to %q, want the callback", resp.Header.Get("Location"))
+			}
+			return form.url.Query().Get("authRequestID")
+		},
+		"BySingleSignOn": func(t *testing.T, b *http.Client) string {
+			code(t, submitLogin(t, b, e.startSignIn(t, b), "admin@acme.example", "demo"), e)
+			conf := e.oauthConfig(clientID, clientSecret, oauth2.AuthStyleInHeader)
+			p := fetch(t, noFollow(b), mustRequest(t, http.MethodGet, conf.AuthCodeURL("state-1", oauth2.S256ChallengeOption(oauth2.GenerateVerifier()))))
+			login, err := p.url.Parse(p.header.Get("Location"))
+			if err != nil {
+				t.Fatal(err)
+			}
+			p = fetch(t, noFollow(b), mustRequest(t, http.MethodGet, login.String()))
+			if !strings.Contains(p.header.Get("Location"), "/authorize/callback") {
+				t.Fatalf("single sign-on went to %q, want the callback", p.header.Get("Location"))
+			}
+			return login.Query().Get("authRequestID")
+		},
+	}
+	for name, complete := range completed {
+		t.Run(name, func(t *testing.T) {
+			id := complete(t, newBrowser(t))
+			p := fetch(t, noFollow(newBrowser(t)), mustRequest(t, http.MethodGet, e.issuer+"/authorize/callback?id="+url.QueryEscape(id)))
+			if loc := p.header.Get("Location"); p.status != http.StatusForbidden || strings.Contains(loc, "code=") {
+				t.Errorf("another browser's callback: %d to %q, want 403 and no code", p.status, loc)
+			}
+		})
+	}
+}
+
+// TestAttackPlantedBrowserCookie: a bcc_browser value the attacker knows, planted in the victim's
+// browser (by another service on the same host, or a sibling domain), does not make the victim's
+// browser pass for the attacker's.
+func TestAttackPlantedBrowserCookie(t *testing.T) {
+	e := newEnv(t, "")
+	attacker := newBrowser(t)
+	form := e.startSignIn(t, attacker)
+	id := form.url.Query().Get("authRequestID")
+	planted := hasCookie(attacker, e.issuerURL(), "bcc_browser")
+	stolen := e.issuer + "/login?authRequestID=" + url.QueryEscape(id)
+	refused := func(t *testing.T, b *http.Client) {
+		t.Helper()
+		p := fetch(t, noFollow(b), mustRequest(t, http.MethodGet, stolen))
+		if p.status != http.StatusForbidden || p.isLoginForm() {
+			t.Errorf("the victim's browser opening the attacker's request: %d (Location %q), want 403 and no form", p.status, p.header.Get("Location"))
+		}
+		cb := fetch(t, noFollow(attacker), mustRequest(t, http.MethodGet, e.issuer+"/authorize/callback?id="+url.QueryEscape(id)))
+		if strings.Contains(cb.header.Get("Location"), "code=") {
+			t.Errorf("the attacker got a code: %s", cb.header.Get("Location"))
+		}
+	}
+
+	t.Run("AfterSignIn", func(t *testing.T) {
+		victim := e.signedInBrowser(t, "admin@acme.example")
+		victim.Jar.SetCookies(e.issuerURL(), []*http.Cookie{{Name: "bcc_browser", Value: planted, Path: "/"}})
+		refused(t, victim)
+	})
+	t.Run("BeforeSignIn", func(t *testing.T) {
+		victim := newBrowser(t)
+		victim.Jar.SetCookies(e.issuerURL(), []*http.Cookie{{Name: "bcc_browser", Value: planted, Path: "/"}})
+		code(t, submitLogin(t, victim, e.startSignIn(t, victim), "admin@acme.example", "demo"), e)
+		if got := hasCookie(victim, e.issuerURL(), "bcc_browser"); got == planted {
+			t.Error("the sign-in kept the planted bcc_browser value")
+		}
+		refused(t, victim)
+	})
+	t.Run("SecondCookieOnANarrowerPath", func(t *testing.T) {
+		victim := e.signedInBrowser(t, "admin@acme.example")
+		loginPath, _ := url.Parse(e.issuer + "/login")
+		victim.Jar.SetCookies(loginPath, []*http.Cookie{{Name: "bcc_browser", Value: planted, Path: "/login"}})
+		refused(t, victim)
+		authorizePath, _ := url.Parse(e.issuer + "/authorize")
+		victim.Jar.SetCookies(authorizePath, []*http.Cookie{{Name: "bcc_browser", Value: planted, Path: "/authorize"}})
+		conf := e.oauthConfig(clientID, clientSecret, oauth2.AuthStyleInHeader)
+		p := fetch(t, noFollow(victim), mustRequest(t, http.MethodGet, conf.AuthCodeURL("state-1", oauth2.S256ChallengeOption(oauth2.GenerateVerifier()))))
+		if p.status != http.StatusBadRequest || !strings.Contains(p.body, "more than one BCC sign-in cookie") {
+			t.Errorf("authorize with two browser cookies: %d (Location %q), want 400 saying so", p.status, p.header.Get("Location"))
+		}
+	})
+}
+
+// TestSecureCookieNames: over https the provider's cookies carry the __Host- prefix.
+func TestSecureCookieNames(t *testing.T) {
+	p, err := bcc.New(bcc.Config{Issuer: "https://id.example", Clients: []bcc.Client{
+		{ID: clientID, Secret: clientSecret, RedirectURIs: []string{"https://portal.example/auth/callback"}},
+	}}, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	conf := oauth2.Config{ClientID: clientID, RedirectURL: "https://portal.example/auth/callback",
+		Endpoint: oauth2.Endpoint{AuthURL: "https://id.example/authorize"}, Scopes: []string{oidc.ScopeOpenID}}
+	req := httptest.NewRequest(http.MethodGet, conf.AuthCodeURL("state-1", oauth2.S256ChallengeOption(oauth2.GenerateVerifier())), nil)
+	rec := httptest.NewRecorder()
+	p.ServeHTTP(rec, req)
+	cookies := rec.Result().Cookies()
+	if len(cookies) != 1 || cookies[0].Name != "__Host-bcc_browser" || !cookies[0].Secure || cookies[0].Path != "/" || cookies[0].Domain != "" {
+		t.Errorf("cookies set at /authorize over https = %+v, want one __Host-bcc_browser, Secure, Path=/, no Domain", cookies)
+	}
 }

@@ -70,7 +70,8 @@ type Client struct {
 }
 
 // Cookie names start with "bcc_" so that they never collide with the portal's cookies, which
-// live on the same host (another port).
+// live on the same host (another port). Over https they carry the __Host- prefix, so that no
+// sibling domain can plant them.
 const (
 	sessionCookie = "bcc_session"
 	browserCookie = "bcc_browser" // random per browser: binds auth requests and the login form's CSRF token
@@ -89,6 +90,8 @@ type Provider struct {
 	issuer   string // the issuer URL, without a trailing slash
 	prefix   string // the issuer's path, "" when it has none
 	secure   bool   // the issuer is https, so cookies are Secure
+
+	sessionCookie, browserCookie string // the cookies' names, see cookieName
 
 	// Failed sign-ins are limited per source address and per e-mail from
 	// that address; see signIn.
@@ -127,6 +130,7 @@ func New(cfg Config, logger *slog.Logger) (*Provider, error) {
 		failuresPerEmail:   ratelimit.New(loginEmailBurst, loginEmailEvery, loginLimiterSize),
 	}
 	rand.Read(p.csrfKey)
+	p.sessionCookie, p.browserCookie = p.cookieName(sessionCookie), p.cookieName(browserCookie)
 
 	p.storage, err = newStorage(cfg.Clients, users, p.prefix+"/login")
 	if err != nil {

@@ -23,9 +23,62 @@ func browserHash(cookie string) string {
 // that no other browser can complete it (see startedHere).
 func (p *Provider) bindToBrowser(next http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		ctx := context.WithValue(r.Context(), browserKey{}, browserHash(p.browserNonce(w, r)))
+		nonce, ok := p.browserNonce(w, r)
+		if !ok {
+			p.refuseConflictingCookies(w, r)
+			return
+		}
+		ctx := context.WithValue(r.Context(), browserKey{}, browserHash(nonce))
 		next.ServeHTTP(w, r.WithContext(ctx))
 	})
+}
+
+// browserValue returns the value of the request's bcc_browser cookie. ok is false when there is
+// none or more than one: a second one was planted (by a sibling domain, or another service on
+// the same host with a narrower path) to make this browser pass for another.
+func (p *Provider) browserValue(r *http.Request) (value string, ok bool) {
+	n := 0
+	for _, c := range r.Cookies() {
+		if c.Name == p.browserCookie {
+			value, n = c.Value, n+1
+		}
+	}
+	return value, n == 1 && len(value) >= 32
+}
+
+// browserNonce returns the browser's bcc_browser value, setting a new one first if the browser
+// has none; ok is false when it holds several.
+func (p *Provider) browserNonce(w http.ResponseWriter, r *http.Request) (nonce string, ok bool) {
+	if v, ok := p.browserValue(r); ok {
+		return v, true
+	}
+	for _, c := range r.Cookies() {
+		if c.Name == p.browserCookie {
+			return "", false
+		}
+	}
+	return p.newBrowserNonce(w), true
+}
+
+// newBrowserNonce gives the browser a fresh bcc_browser value.
+func (p *Provider) newBrowserNonce(w http.ResponseWriter) string {
+	nonce := randomToken(32)
+	http.SetCookie(w, p.cookie(p.browserCookie, nonce))
+	return nonce
+}
+
+// browserNonceOrNone is browserNonce for a form's CSRF token: with several cookies, a token
+// that no post can match.
+func (p *Provider) browserNonceOrNone(w http.ResponseWriter, r *http.Request) string {
+	nonce, _ := p.browserNonce(w, r)
+	return nonce
+}
+
+func (p *Provider) refuseConflictingCookies(w http.ResponseWriter, r *http.Request) {
+	p.logger.Warn("bcc: request with several browser cookies", "remote_addr", r.RemoteAddr, "path", r.URL.Path)
+	p.renderMessage(w, http.StatusBadRequest, "Conflicting cookies",
+		"Your browser holds more than one BCC sign-in cookie, which a site may have planted. "+
+			"Delete this site's cookies in your browser, then go back to the application and sign in again.")
 }
 
 // browserOf returns the browser hash bindToBrowser put into ctx.
@@ -37,11 +90,11 @@ func browserOf(ctx context.Context) string {
 // startedHere reports whether the request comes from the browser that
 // started the auth request.
 func (p *Provider) startedHere(r *http.Request, a *authRequest) bool {
-	c, err := r.Cookie(browserCookie)
-	if err != nil || a.Browser == "" {
+	v, ok := p.browserValue(r)
+	if !ok || a.Browser == "" {
 		return false
 	}
-	return subtle.ConstantTimeCompare([]byte(browserHash(c.Value)), []byte(a.Browser)) == 1
+	return subtle.ConstantTimeCompare([]byte(browserHash(v)), []byte(a.Browser)) == 1
 }
 
 // requestOfThisBrowser returns the live auth request with the id if this browser started it;

@@ -132,9 +132,15 @@ func (p *Provider) showLogin(w http.ResponseWriter, r *http.Request) {
 		p.continueDone(w, r, a, http.StatusFound)
 		return
 	}
-	if sess, ok := p.currentSession(r); ok && !a.needsLogin(sess.subject, sess.authTime) {
+	sess, signedIn := p.currentSession(r)
+	if signedIn && sess.browser != a.Browser {
+		// The session was started under another bcc_browser value: the cookie was replaced.
+		p.refuseOtherBrowser(w, r, a)
+		return
+	}
+	if signedIn && !a.needsLogin(sess.subject, sess.authTime) {
 		if u, ok := p.users.user(sess.subject); ok {
-			if err := p.storage.completeAuthRequest(a.ID, u.Subject, sess.authTime); err != nil {
+			if err := p.storage.completeAuthRequest(a.ID, u.Subject, sess.authTime, a.Browser); err != nil {
 				p.renderAlreadyUsed(w)
 				return
 			}
@@ -210,15 +216,19 @@ func (p *Provider) signIn(w http.ResponseWriter, r *http.Request) {
 	}
 
 	undo()
-	if err := p.storage.completeAuthRequest(a.ID, u.Subject, now); err != nil {
+	// A sign-in gives the browser a new bcc_browser value, which the session and the request
+	// are bound to from now on: a value planted before the sign-in is worthless after it.
+	fresh := randomToken(32)
+	if err := p.storage.completeAuthRequest(a.ID, u.Subject, now, browserHash(fresh)); err != nil {
 		// Completed meanwhile (a second tab, a double submit): no new session.
 		p.renderAlreadyUsed(w)
 		return
 	}
-	if c, err := r.Cookie(sessionCookie); err == nil {
+	if c, err := r.Cookie(p.sessionCookie); err == nil {
 		p.sessions.delete(c.Value)
 	}
-	http.SetCookie(w, p.cookie(sessionCookie, p.sessions.create(u.Subject, now)))
+	http.SetCookie(w, p.cookie(p.browserCookie, fresh))
+	http.SetCookie(w, p.cookie(p.sessionCookie, p.sessions.create(u.Subject, now, browserHash(fresh))))
 	p.logger.Info("bcc: signed in",
 		"email", u.Email, "sub", u.Subject, "account", u.AccountID, "client_id", a.ClientID)
 	http.Redirect(w, r, p.callbackURL(a.ID), http.StatusSeeOther)
@@ -250,7 +260,7 @@ func (p *Provider) loginPage(w http.ResponseWriter, r *http.Request, a *authRequ
 	page := loginPage{
 		Action:        p.prefix + "/login",
 		AuthRequestID: a.ID,
-		CSRFToken:     p.csrfToken(loginPurpose(a.ID), p.browserNonce(w, r)),
+		CSRFToken:     p.csrfToken(loginPurpose(a.ID), p.browserNonceOrNone(w, r)),
 		ClientID:      a.ClientID,
 		Email:         email,
 	}
@@ -271,22 +281,11 @@ func (p *Provider) callbackURL(authRequestID string) string {
 }
 
 func (p *Provider) currentSession(r *http.Request) (session, bool) {
-	c, err := r.Cookie(sessionCookie)
+	c, err := r.Cookie(p.sessionCookie)
 	if err != nil {
 		return session{}, false
 	}
 	return p.sessions.get(c.Value)
-}
-
-// browserNonce returns the random value of the browser's bcc_browser cookie, setting one first
-// if the browser has none.
-func (p *Provider) browserNonce(w http.ResponseWriter, r *http.Request) string {
-	if c, err := r.Cookie(browserCookie); err == nil && len(c.Value) >= 32 {
-		return c.Value
-	}
-	nonce := randomToken(32)
-	http.SetCookie(w, p.cookie(browserCookie, nonce))
-	return nonce
 }
 
 // csrfToken binds a form to both what it is about (the auth request, a sign-out) and the
@@ -302,11 +301,20 @@ func (p *Provider) csrfToken(purpose, browserNonce string) string {
 func loginPurpose(authRequestID string) string { return "login " + authRequestID }
 
 func (p *Provider) validCSRF(r *http.Request, purpose, token string) bool {
-	c, err := r.Cookie(browserCookie)
-	if err != nil || purpose == "" || token == "" {
+	v, ok := p.browserValue(r)
+	if !ok || purpose == "" || token == "" {
 		return false
 	}
-	return hmac.Equal([]byte(token), []byte(p.csrfToken(purpose, c.Value)))
+	return hmac.Equal([]byte(token), []byte(p.csrfToken(purpose, v)))
+}
+
+// cookieName is the name of a provider cookie: with the __Host- prefix over https, which
+// browsers accept only from this very host, Secure, for the whole site.
+func (p *Provider) cookieName(name string) string {
+	if p.secure {
+		return "__Host-" + name
+	}
+	return name
 }
 
 // cookie is a provider cookie: host-only, whole site, not readable by scripts, sent on

@@ -53,12 +53,12 @@ func (p *Provider) endSession(next http.Handler) http.Handler {
 			}
 		}
 		ew := &endSessionWriter{ResponseWriter: w, onRedirect: func() {
-			if c, err := r.Cookie(sessionCookie); err == nil {
+			if c, err := r.Cookie(p.sessionCookie); err == nil {
 				if sess, ok := p.sessions.delete(c.Value); ok {
 					p.logger.Info("bcc: signed out", "sub", sess.subject)
 				}
 			}
-			expired := p.cookie(sessionCookie, "")
+			expired := p.cookie(p.sessionCookie, "")
 			expired.MaxAge = -1
 			http.SetCookie(w, expired)
 		}}
@@ -88,7 +88,7 @@ func (p *Provider) confirmLogout(w http.ResponseWriter, r *http.Request, sess se
 		Title:     "Sign out",
 		Nonce:     randomToken(16),
 		Action:    p.prefix + "/end_session",
-		CSRFToken: p.csrfToken(logoutPurpose, p.browserNonce(w, r)),
+		CSRFToken: p.csrfToken(logoutPurpose, p.browserNonceOrNone(w, r)),
 		ClientID:  r.Form.Get("client_id"),
 		State:     r.Form.Get("state"),
 	}

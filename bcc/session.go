@@ -15,6 +15,7 @@ type session struct {
 	subject   string
 	authTime  time.Time
 	expiresAt time.Time
+	browser   string // browserHash of the bcc_browser value set with the session
 }
 
 // sessionStore keeps sign-on sessions in memory, keyed by a random 256-bit id.
@@ -27,8 +28,8 @@ func newSessionStore() *sessionStore {
 	return &sessionStore{sessions: make(map[string]session)}
 }
 
-// create starts a session for subject and returns its id.
-func (s *sessionStore) create(subject string, authTime time.Time) string {
+// create starts a session for subject in the browser and returns its id.
+func (s *sessionStore) create(subject string, authTime time.Time, browser string) string {
 	b := make([]byte, 32)
 	rand.Read(b)
 	id := base64.RawURLEncoding.EncodeToString(b)
@@ -40,7 +41,7 @@ func (s *sessionStore) create(subject string, authTime time.Time) string {
 			delete(s.sessions, k)
 		}
 	}
-	s.sessions[id] = session{subject: subject, authTime: authTime, expiresAt: authTime.Add(sessionLifetime)}
+	s.sessions[id] = session{subject: subject, authTime: authTime, expiresAt: authTime.Add(sessionLifetime), browser: browser}
 	return id
 }
 

@@ -178,8 +178,9 @@ func (s *storage) authRequest(id string) (*authRequest, error) {
 }
 
 // completeAuthRequest marks the auth request as authenticated by the user at authTime, once:
-// a completed request is never completed again, for the same user or another.
-func (s *storage) completeAuthRequest(id, subject string, authTime time.Time) error {
+// a completed request is never completed again, for the same user or another. From then on it
+// belongs to the browser hash given (the one a sign-in has just set).
+func (s *storage) completeAuthRequest(id, subject string, authTime time.Time, browser string) error {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	a, ok := s.authRequests[id]
@@ -192,6 +193,7 @@ func (s *storage) completeAuthRequest(id, subject string, authTime time.Time) er
 	a.Subject = subject
 	a.AuthTime = authTime
 	a.IsDone = true
+	a.Browser = browser
 	return nil
 }
 
