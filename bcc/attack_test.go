@@ -432,6 +432,28 @@ func TestAttackPlantedBrowserCookie(t *testing.T) {
 		}
 		refused(t, victim)
 	})
+	t.Run("SignsInOnTheAttackersForm", func(t *testing.T) {
+		// Planted in a browser without a session: it is shown the attacker's form, and signing
+		// in there moves the request to the victim's new value, so the code goes to the victim.
+		victim := newBrowser(t)
+		victim.Jar.SetCookies(e.issuerURL(), []*http.Cookie{{Name: "bcc_browser", Value: planted, Path: "/"}})
+		page := get(t, victim, stolen)
+		if !page.isLoginForm() {
+			t.Fatalf("the victim's browser got %d, want the form", page.status)
+		}
+		action, fields := parseForm(t, page.body)
+		fields.Set("email", "admin@acme.example")
+		fields.Set("password", "demo")
+		resp, err := noFollow(victim).PostForm(page.url.ResolveReference(&url.URL{Path: action}).String(), fields)
+		if err != nil {
+			t.Fatal(err)
+		}
+		resp.Body.Close()
+		cb := fetch(t, noFollow(attacker), mustRequest(t, http.MethodGet, e.issuer+"/authorize/callback?id="+url.QueryEscape(id)))
+		if cb.status != http.StatusForbidden || strings.Contains(cb.header.Get("Location"), "code=") {
+			t.Errorf("the attacker's callback after the victim signed in: %d to %q, want 403 and no code", cb.status, cb.header.Get("Location"))
+		}
+	})
 	t.Run("SecondCookieOnANarrowerPath", func(t *testing.T) {
 		victim := e.signedInBrowser(t, "admin@acme.example")
 		loginPath, _ := url.Parse(e.issuer + "/login")
