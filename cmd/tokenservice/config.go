@@ -120,7 +120,7 @@ func (c *Config) serveFlags(fs *flag.FlagSet) {
 	fs.StringVar(&c.DebugAddr, "debug-addr", c.DebugAddr, "address serving Go's profiler (/debug/pprof/); keep it private (e.g. 127.0.0.1:6060)")
 	fs.StringVar(&c.MetricsAddr, "metrics-addr", c.MetricsAddr, "address serving Prometheus metrics (/metrics), never on the portal's address; off when empty; keep it private (e.g. 127.0.0.1:9464)")
 	fs.DurationVar(&c.SweepInterval, "sweep-interval", c.SweepInterval, "how often expired secrets and sessions are erased")
-	fs.BoolVar(&c.AllowInsecurePermissions, "allow-insecure-permissions", c.AllowInsecurePermissions, "start, with a warning, even when the data directory or the server key file is writable by its group or others")
+	fs.BoolVar(&c.AllowInsecurePermissions, "allow-insecure-permissions", c.AllowInsecurePermissions, "start, with a warning, even when the data directory, the server key, the SQLite database or its directory, the scopes file or the users file is writable by its group or others")
 }
 
 // parse reads env (TOKENSERVICE_<FLAG_NAME>) for every flag not given on the
@@ -385,12 +385,19 @@ func (p insecurePath) octal() string { return fmt.Sprintf("%04o", uint32(p.mode.
 // fix is the command that makes the path writable by its owner alone.
 func (p insecurePath) fix() string { return "chmod go-w " + p.path }
 
-// insecurePaths lists the data directory and the server key file if others
-// may write them: whoever can could put in a server key of their own and
-// read every Client Secret shown from then on, or change the database.
+// insecurePaths lists the files the service trusts that others may write:
+// the data directory, the server key, a SQLite database and its directory,
+// the scopes file and the provider's users file. Whoever can write one could
+// put in a key, an admin user or applications of their own, or read every
+// Client Secret shown from then on.
 func (c *Config) insecurePaths() []insecurePath {
 	var out []insecurePath
+	seen := map[string]bool{}
 	check := func(what, path string) {
+		if path == "" || seen[filepath.Clean(path)] {
+			return
+		}
+		seen[filepath.Clean(path)] = true
 		if st, err := os.Stat(path); err == nil && st.Mode().Perm()&0o022 != 0 {
 			out = append(out, insecurePath{what: what, path: path, mode: st.Mode()})
 		}
@@ -399,7 +406,26 @@ func (c *Config) insecurePaths() []insecurePath {
 	if c.ServerKey == "" {
 		check("server key", serverKeyPath(*c))
 	}
+	if database := c.sqlitePath(); database != "" {
+		check("database directory", filepath.Dir(database))
+		check("database", database)
+	}
+	check("scopes file", c.ScopesFile)
+	check("users file", c.BCCUsersFile)
 	return out
+}
+
+// sqlitePath is the SQLite database file the configuration names, "" for
+// PostgreSQL.
+func (c *Config) sqlitePath() string {
+	path := c.DatabaseURL
+	if path == "" {
+		path = filepath.Join(c.DataDir, "tokenservice.db")
+	}
+	if db.IsPostgres(path) {
+		return ""
+	}
+	return strings.TrimPrefix(strings.TrimPrefix(path, "sqlite://"), "sqlite:")
 }
 
 // production reports whether users sign in at an external provider that

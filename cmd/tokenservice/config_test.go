@@ -430,3 +430,63 @@ func TestConfigReferenceCheck(t *testing.T) {
 		})
 	}
 }
+
+// TestInsecurePermissionsOfOtherFiles: the database, its directory, the scopes file and the
+// provider's users file are held to the same rule as the data directory and the server key.
+func TestInsecurePermissionsOfOtherFiles(t *testing.T) {
+	for _, tt := range []struct {
+		name      string
+		configure func(t *testing.T, m *Main) (path string)
+	}{
+		{"DatabaseFile", func(t *testing.T, m *Main) string {
+			path := filepath.Join(m.Config.DataDir, "tokenservice.db")
+			writeFileMode(t, path, "", 0o666)
+			return path
+		}},
+		{"DatabaseOutsideTheDataDir", func(t *testing.T, m *Main) string {
+			dir := t.TempDir()
+			if err := os.Chmod(dir, 0o777); err != nil {
+				t.Fatal(err)
+			}
+			m.Config.DatabaseURL = filepath.Join(dir, "elsewhere.db")
+			return dir
+		}},
+		{"ScopesFile", func(t *testing.T, m *Main) string {
+			m.Config.ScopesFile = filepath.Join(t.TempDir(), "scopes.json")
+			writeFileMode(t, m.Config.ScopesFile, "{}", 0o646)
+			return m.Config.ScopesFile
+		}},
+		{"UsersFile", func(t *testing.T, m *Main) string {
+			m.Config.BCCUsersFile = filepath.Join(t.TempDir(), "users.json")
+			writeFileMode(t, m.Config.BCCUsersFile, "{}", 0o664)
+			return m.Config.BCCUsersFile
+		}},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			m := NewMain()
+			m.Logger = slog.New(slog.NewTextHandler(io.Discard, nil))
+			m.Config.DataDir, m.Config.Addr, m.Config.BCCAddr = t.TempDir(), "127.0.0.1:0", "127.0.0.1:0"
+			path := tt.configure(t, m)
+			err := m.Open(context.Background())
+			if err == nil {
+				m.Close()
+				t.Fatal("started")
+			}
+			for _, want := range []string{path + " is writable by its group or others", "chmod go-w " + path} {
+				if !strings.Contains(err.Error(), want) {
+					t.Errorf("error %q, want it to say %q", err, want)
+				}
+			}
+		})
+	}
+}
+
+func writeFileMode(t *testing.T, path, content string, mode os.FileMode) {
+	t.Helper()
+	if err := os.WriteFile(path, []byte(content), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.Chmod(path, mode); err != nil {
+		t.Fatal(err)
+	}
+}

@@ -277,8 +277,8 @@ func (m *Main) checkPermissions() error {
 		for _, p := range paths {
 			found, fixes = append(found, p.String()), append(fixes, p.fix())
 		}
-		return fmt.Errorf("config: %s: whoever can write to the data directory or the server key could replace the key, "+
-			"and read every Client Secret shown from then on, or change the database. Run `%s`, or pass --allow-insecure-permissions (TOKENSERVICE_ALLOW_INSECURE_PERMISSIONS=true) to start anyway",
+		return fmt.Errorf("config: %s: whoever can write there could put in a server key, an admin user or applications of their own, "+
+			"and read every Client Secret shown from then on. Run `%s`, or pass --allow-insecure-permissions (TOKENSERVICE_ALLOW_INSECURE_PERMISSIONS=true) to start anyway",
 			strings.Join(found, ", and "), strings.Join(fixes, " && "))
 	}
 	for _, p := range paths {
