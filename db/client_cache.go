@@ -45,8 +45,9 @@ type cachedClient struct {
 }
 
 // maxCachedClients and maxMissingClients bound the cache's memory (a few
-// hundred bytes per client, about a hundred per unknown ID); past either,
-// that half of the cache starts again empty.
+// hundred bytes per client, about a hundred per unknown ID). Past the first
+// the clients start again empty; past the second one unknown ID, chosen at
+// random, makes room, so that a flood cannot empty the unknown IDs at will.
 const (
 	maxCachedClients  = 20_000
 	maxMissingClients = 10_000
@@ -175,7 +176,10 @@ func (c *clientCache) put(clientID string, mark changeMark, client *tokenservice
 	}
 	if client == nil {
 		if len(c.missing) >= maxMissingClients {
-			c.missing = make(map[string]changeMark)
+			for id := range c.missing { // Go ranges over a map from a random place
+				delete(c.missing, id)
+				break
+			}
 		}
 		c.missing[clientID] = mark
 	} else {
