@@ -61,25 +61,43 @@ func BackupFile(ctx context.Context, dbPath, path string) (*BackupInfo, error) {
 	return backup(ctx, sqldb, path)
 }
 
+// afterBackupCopy, when a test sets it, runs while the copy still holds the
+// encrypted secrets: the moment a crash would leave them behind.
+var afterBackupCopy func()
+
 func backup(ctx context.Context, sqldb *sql.DB, path string) (*BackupInfo, error) {
 	if err := refuseExisting(path); err != nil {
 		return nil, err
+	}
+	// The copy is made and its reveal windows closed beside the database, which holds the
+	// same ciphertext anyway: a crash in between leaves none of it next to the backups.
+	var source string
+	if err := sqldb.QueryRowContext(ctx, `SELECT file FROM pragma_database_list WHERE name = 'main'`).Scan(&source); err != nil {
+		return nil, fmt.Errorf("db: backup: find the database file: %w", err)
+	}
+	scratch, err := createTemp(filepath.Join(filepath.Dir(source), "backup"))
+	if err != nil {
+		return nil, fmt.Errorf("db: backup: %w", err)
+	}
+	defer os.Remove(scratch)
+	// VACUUM INTO takes a file that is absent or empty; the empty one made
+	// above gives the copy the mode 0600 of the database itself.
+	if _, err := sqldb.ExecContext(ctx, `VACUUM INTO ?`, scratch); err != nil {
+		return nil, fmt.Errorf("db: backup: vacuum into %s: %w", scratch, err)
+	}
+	if afterBackupCopy != nil {
+		afterBackupCopy()
+	}
+	closed, err := closeRevealWindows(ctx, scratch)
+	if err != nil {
+		return nil, fmt.Errorf("db: backup: %w", err)
 	}
 	tmp, err := createTemp(path)
 	if err != nil {
 		return nil, fmt.Errorf("db: backup: %w", err)
 	}
 	defer os.Remove(tmp)
-	// VACUUM INTO takes a file that is absent or empty; the empty one made
-	// above gives the copy the mode 0600 of the database itself.
-	if _, err := sqldb.ExecContext(ctx, `VACUUM INTO ?`, tmp); err != nil {
-		return nil, fmt.Errorf("db: backup: vacuum into %s: %w", tmp, err)
-	}
-	closed, err := closeRevealWindows(ctx, tmp)
-	if err != nil {
-		return nil, fmt.Errorf("db: backup: %w", err)
-	}
-	if err := syncFile(tmp); err != nil {
+	if err := copyFile(scratch, tmp); err != nil {
 		return nil, fmt.Errorf("db: backup: %w", err)
 	}
 	info, err := Inspect(ctx, tmp)

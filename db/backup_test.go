@@ -79,7 +79,20 @@ func TestBackup(t *testing.T) {
 			t.Fatal("the database does not hold the ciphertext: the test proves nothing")
 		}
 
-		path := filepath.Join(t.TempDir(), "backup.db")
+		backups := t.TempDir()
+		path := filepath.Join(backups, "backup.db")
+		// Were the process killed before the windows are closed, nothing it
+		// left next to the backups may hold the ciphertext.
+		afterBackupCopy = func() {
+			entries, err := os.ReadDir(backups)
+			if err != nil {
+				t.Fatal(err)
+			}
+			for _, e := range entries {
+				wantNoCopy(t, filepath.Join(backups, e.Name()), ciphertext, "in the backup directory mid-way ("+e.Name()+")")
+			}
+		}
+		t.Cleanup(func() { afterBackupCopy = nil })
 		info, err := db.Backup(ctx, path)
 		if err != nil {
 			t.Fatal(err)
