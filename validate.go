@@ -12,7 +12,7 @@ const MaxNameLen = 100
 
 // CleanName returns the trimmed name, or an EINVALID *Error for the form: a
 // name is required, at most MaxNameLen characters of UTF-8, and free of control
-// characters, line separators and invisible ones (Cf), which could disguise it.
+// characters, line separators and invisible ones (Cf, blank fillers), which could disguise it.
 func CleanName(name string) (string, error) {
 	name = strings.TrimSpace(name)
 	switch {
@@ -27,7 +27,7 @@ func CleanName(name string) (string, error) {
 		switch {
 		case unicode.IsControl(r) || r == '\u2028' || r == '\u2029':
 			return "", invalidName("The name cannot contain control characters such as tabs or line breaks.")
-		case unicode.Is(unicode.Cf, r):
+		case unicode.Is(unicode.Cf, r) || blankLetters[r]:
 			return "", invalidName(fmt.Sprintf("The name contains an invisible character (%s), "+
 				"which can make it look like another name. Type the name again without it.", characterName(r)))
 		}
@@ -43,6 +43,13 @@ func characterName(r rune) string {
 		return fmt.Sprintf("%U %s", r, name)
 	}
 	return fmt.Sprintf("%U", r)
+}
+
+// blankLetters are characters that are not format characters but show as nothing: fillers
+// and the blank braille pattern, which some systems count as letters.
+var blankLetters = map[rune]bool{
+	0x034F: true, 0x115F: true, 0x1160: true, 0x17B4: true, 0x17B5: true,
+	0x2800: true, 0x3164: true, 0xFFA0: true,
 }
 
 // formatNames are the Unicode names of the invisible format characters that
@@ -74,6 +81,14 @@ var formatNames = map[rune]string{
 	0xFFF9: "INTERLINEAR ANNOTATION ANCHOR",
 	0xFFFA: "INTERLINEAR ANNOTATION SEPARATOR",
 	0xFFFB: "INTERLINEAR ANNOTATION TERMINATOR",
+	0x034F: "COMBINING GRAPHEME JOINER",
+	0x115F: "HANGUL CHOSEONG FILLER",
+	0x1160: "HANGUL JUNGSEONG FILLER",
+	0x17B4: "KHMER VOWEL INHERENT AQ",
+	0x17B5: "KHMER VOWEL INHERENT AA",
+	0x2800: "BRAILLE PATTERN BLANK",
+	0x3164: "HANGUL FILLER",
+	0xFFA0: "HALFWIDTH HANGUL FILLER",
 }
 
 func invalidName(msg string) error {

@@ -49,6 +49,11 @@ func TestCleanName(t *testing.T) {
 		{"BidiOverride", "abc\u202Egnp.exe", "(U+202E RIGHT-TO-LEFT OVERRIDE)", false},
 		{"BidiIsolate", "abc\u2067cba", "(U+2067 RIGHT-TO-LEFT ISOLATE)", false},
 		{"InvisibleSeparator", "a\u2063b", "(U+2063 INVISIBLE SEPARATOR)", false},
+		// Not format characters, but blank all the same.
+		{"HangulFiller", "Billing\u3164sync", "(U+3164 HANGUL FILLER)", false},
+		{"HalfwidthHangulFiller", "\uffa0Billing sync", "(U+FFA0 HALFWIDTH HANGUL FILLER)", false},
+		{"BraillePatternBlank", "Billing\u2800sync", "(U+2800 BRAILLE PATTERN BLANK)", false},
+		{"CombiningGraphemeJoiner", "Billing\u034fsync", "(U+034F COMBINING GRAPHEME JOINER)", false},
 		{"MongolianVowelSeparator", "a\u180eb", "(U+180E MONGOLIAN VOWEL SEPARATOR)", false},
 		{"TagCharacter", "Billing\U000E0041sync", "(U+E0041)", false},
 		{"EmojiZeroWidthJoinerSequence", "Team \U0001F469\u200d\U0001F4BB", "(U+200D ZERO WIDTH JOINER)", false},
@@ -101,7 +106,7 @@ func FuzzCleanName(f *testing.F) {
 			t.Fatalf("CleanName(%q) = %q: invalid UTF-8 or too long", s, got)
 		}
 		for _, r := range got {
-			if unicode.IsControl(r) || unicode.In(r, unicode.Cf, unicode.Zl, unicode.Zp) {
+			if unicode.IsControl(r) || unicode.In(r, unicode.Cf, unicode.Zl, unicode.Zp) || blankLetters[r] {
 				t.Fatalf("CleanName(%q) kept control or invisible character %U", s, r)
 			}
 		}
