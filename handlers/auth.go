@@ -358,11 +358,7 @@ func (a *Auth) checkCSRF(next echo.HandlerFunc) echo.HandlerFunc {
 func (a *Auth) requireAccount(next echo.HandlerFunc) echo.HandlerFunc {
 	return func(c echo.Context) error {
 		if userOf(c).AccountID == "" {
-			return render(c, http.StatusForbidden, views.Error(views.ErrorPage{
-				Status: http.StatusForbidden, Title: "No account",
-				Message:   "You are signed in, but your identity provider did not say which account you belong to, so there are no applications to show. Ask your administrator to add you to an account.",
-				RequestID: c.Response().Header().Get(echo.HeaderXRequestID), SignOut: true,
-			}))
+			return errNoAccount
 		}
 		return next(c)
 	}

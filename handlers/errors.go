@@ -44,6 +44,11 @@ var messageOf = map[int]string{
 	http.StatusInternalServerError:   "The server could not complete your request. Nothing you did was lost; please try again. If it keeps happening, give your operator the request ID below.",
 }
 
+// errNoAccount is the answer to a signed-in user whom the identity provider
+// gave no account: a 403 page that offers to sign out.
+var errNoAccount = tokenservice.Errorf(tokenservice.EFORBIDDEN,
+	"You are signed in, but your identity provider did not say which account you belong to, so there are no applications to show. Ask your administrator to add you to an account.")
+
 // notFound is the one answer for a missing application and for another
 // account's: the two must be indistinguishable.
 func notFound() error {
@@ -107,6 +112,9 @@ func (s *Server) errorHandler(err error, c echo.Context) {
 		h.Set("HX-Reswap", "outerHTML")
 	}
 	page := views.ErrorPage{Status: status, Title: title, Message: msg, RequestID: reqID}
+	if errors.Is(err, errNoAccount) {
+		page.Title, page.SignOut = "No account", true
+	}
 	if rerr := render(c, status, views.Error(page)); rerr != nil {
 		s.logger.Error("render error page", "request_id", reqID, "err", rerr)
 		_ = c.String(status, msg)
