@@ -406,22 +406,31 @@ func TestAttackPlantedBrowserCookie(t *testing.T) {
 	id := form.url.Query().Get("authRequestID")
 	planted := hasCookie(attacker, e.issuerURL(), "bcc_browser")
 	stolen := e.issuer + "/login?authRequestID=" + url.QueryEscape(id)
+	attackerGetsNoCode := func(t *testing.T) {
+		t.Helper()
+		cb := fetch(t, noFollow(attacker), mustRequest(t, http.MethodGet, e.issuer+"/authorize/callback?id="+url.QueryEscape(id)))
+		if strings.Contains(cb.header.Get("Location"), "code=") {
+			t.Errorf("the attacker got a code: %s", cb.header.Get("Location"))
+		}
+	}
 	refused := func(t *testing.T, b *http.Client) {
 		t.Helper()
 		p := fetch(t, noFollow(b), mustRequest(t, http.MethodGet, stolen))
 		if p.status != http.StatusForbidden || p.isLoginForm() {
 			t.Errorf("the victim's browser opening the attacker's request: %d (Location %q), want 403 and no form", p.status, p.header.Get("Location"))
 		}
-		cb := fetch(t, noFollow(attacker), mustRequest(t, http.MethodGet, e.issuer+"/authorize/callback?id="+url.QueryEscape(id)))
-		if strings.Contains(cb.header.Get("Location"), "code=") {
-			t.Errorf("the attacker got a code: %s", cb.header.Get("Location"))
-		}
+		attackerGetsNoCode(t)
 	}
 
 	t.Run("AfterSignIn", func(t *testing.T) {
+		// The replaced value matches the request, but not the session: no silent sign-in.
 		victim := e.signedInBrowser(t, "admin@acme.example")
 		victim.Jar.SetCookies(e.issuerURL(), []*http.Cookie{{Name: "bcc_browser", Value: planted, Path: "/"}})
-		refused(t, victim)
+		p := fetch(t, noFollow(victim), mustRequest(t, http.MethodGet, stolen))
+		if p.status >= 300 && p.status < 400 {
+			t.Errorf("the victim's session completed the attacker's request: %d to %q", p.status, p.header.Get("Location"))
+		}
+		attackerGetsNoCode(t)
 	})
 	t.Run("BeforeSignIn", func(t *testing.T) {
 		victim := newBrowser(t)

@@ -132,13 +132,10 @@ func (p *Provider) showLogin(w http.ResponseWriter, r *http.Request) {
 		p.continueDone(w, r, a, http.StatusFound)
 		return
 	}
+	// A session started under another bcc_browser value (the cookie was replaced since) signs
+	// nothing in silently; the form is safe, since signing in there rebinds the request.
 	sess, signedIn := p.currentSession(r)
-	if signedIn && sess.browser != a.Browser {
-		// The session was started under another bcc_browser value: the cookie was replaced.
-		p.refuseOtherBrowser(w, r, a)
-		return
-	}
-	if signedIn && !a.needsLogin(sess.subject, sess.authTime) {
+	if signedIn && sess.browser == a.Browser && !a.needsLogin(sess.subject, sess.authTime) {
 		if u, ok := p.users.user(sess.subject); ok {
 			if err := p.storage.completeAuthRequest(a.ID, u.Subject, sess.authTime, a.Browser); err != nil {
 				p.renderAlreadyUsed(w)
