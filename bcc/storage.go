@@ -20,6 +20,9 @@ import (
 
 const (
 	authRequestLifetime = 30 * time.Minute
+	// maxAuthRequests bounds the sign-ins in progress, which anyone can start: past it the
+	// oldest makes room, so a flood costs bounded memory and new sign-ins still work.
+	maxAuthRequests     = 10_000
 	codeLifetime        = 5 * time.Minute
 	accessTokenLifetime = time.Hour
 	idTokenLifetime     = time.Hour
@@ -135,8 +138,30 @@ func (s *storage) CreateAuthRequest(ctx context.Context, req *oidc.AuthRequest, 
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	s.sweepLocked(time.Now())
+	if len(s.authRequests) >= maxAuthRequests {
+		s.dropOldestLocked()
+	}
 	s.authRequests[a.ID] = a
 	return a.clone(), nil
+}
+
+// dropOldestLocked forgets the oldest auth request and its code.
+func (s *storage) dropOldestLocked() {
+	var oldest *authRequest
+	for _, a := range s.authRequests {
+		if oldest == nil || a.CreatedAt.Before(oldest.CreatedAt) {
+			oldest = a
+		}
+	}
+	if oldest == nil {
+		return
+	}
+	delete(s.authRequests, oldest.ID)
+	for code, id := range s.codes {
+		if id == oldest.ID {
+			delete(s.codes, code)
+		}
+	}
 }
 
 // sweepLocked forgets expired auth requests, codes and tokens.
