@@ -496,3 +496,15 @@ func TestSecureCookieNames(t *testing.T) {
 		t.Errorf("cookies set at /authorize over https = %+v, want one __Host-bcc_browser, Secure, Path=/, no Domain", cookies)
 	}
 }
+
+// TestMalformedBrowserCookie: a browser whose one bcc_browser cookie is not a value the
+// provider made gets a new one and signs in as usual; only several cookies are refused.
+func TestMalformedBrowserCookie(t *testing.T) {
+	e := newEnv(t, "")
+	b := newBrowser(t)
+	b.Jar.SetCookies(e.issuerURL(), []*http.Cookie{{Name: "bcc_browser", Value: "short", Path: "/"}})
+	code(t, submitLogin(t, b, e.startSignIn(t, b), "admin@acme.example", "demo"), e)
+	if got := hasCookie(b, e.issuerURL(), "bcc_browser"); len(got) < 32 {
+		t.Errorf("bcc_browser after sign-in = %q, want a new random value", got)
+	}
+}

@@ -37,25 +37,28 @@ func (p *Provider) bindToBrowser(next http.Handler) http.Handler {
 // none or more than one: a second one was planted (by a sibling domain, or another service on
 // the same host with a narrower path) to make this browser pass for another.
 func (p *Provider) browserValue(r *http.Request) (value string, ok bool) {
-	n := 0
+	value, n := p.browserCookies(r)
+	return value, n == 1 && len(value) >= 32
+}
+
+// browserCookies returns the value of the request's last bcc_browser cookie and how many it has.
+func (p *Provider) browserCookies(r *http.Request) (value string, n int) {
 	for _, c := range r.Cookies() {
 		if c.Name == p.browserCookie {
 			value, n = c.Value, n+1
 		}
 	}
-	return value, n == 1 && len(value) >= 32
+	return value, n
 }
 
 // browserNonce returns the browser's bcc_browser value, setting a new one first if the browser
-// has none; ok is false when it holds several.
+// has none or a malformed one; ok is false when it holds several.
 func (p *Provider) browserNonce(w http.ResponseWriter, r *http.Request) (nonce string, ok bool) {
-	if v, ok := p.browserValue(r); ok {
-		return v, true
-	}
-	for _, c := range r.Cookies() {
-		if c.Name == p.browserCookie {
-			return "", false
-		}
+	switch value, n := p.browserCookies(r); {
+	case n > 1:
+		return "", false
+	case n == 1 && len(value) >= 32:
+		return value, true
 	}
 	return p.newBrowserNonce(w), true
 }
