@@ -35,6 +35,10 @@ func (e *Error) Error() string {
 	return fmt.Sprintf("tokenservice error: code=%s message=%s", e.Code, e.Message)
 }
 
+// ErrReadOnly is the answer to a read-only member who asks for a change, from
+// the route's middleware and from the operation alike.
+var ErrReadOnly = Errorf(EFORBIDDEN, "Only admins of the account can change applications. You have read-only access.")
+
 // Errorf returns an *Error with the given code and a formatted message.
 func Errorf(code string, format string, args ...any) *Error {
 	return &Error{Code: code, Message: fmt.Sprintf(format, args...)}

@@ -53,7 +53,7 @@ func NewService(store Store, catalogue *scope.Catalogue, keys *secret.Keys, wind
 // mayChange refuses read-only members, whatever page they were shown.
 func mayChange(p tokenservice.Principal) error {
 	if !p.Admin && !p.Operator {
-		return tokenservice.Errorf(tokenservice.EFORBIDDEN, "Only admins of the account can change applications. You have read-only access.")
+		return tokenservice.ErrReadOnly
 	}
 	return nil
 }

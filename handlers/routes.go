@@ -38,7 +38,7 @@ func (s *Server) routes(e *echo.Echo) {
 
 	// Changes and secrets: the account's admins only. The operations check
 	// the role again, for every caller.
-	admin := routeGroup{g, adminOnly("Only admins of the account can change applications. You have read-only access.")}
+	admin := routeGroup{g, adminOnly(tokenservice.ErrReadOnly)}
 	admin.GET("/applications/new", s.apps.newApplication)
 	admin.POST("/applications", s.apps.createApplication)
 	admin.GET("/applications/:client_id/edit", s.apps.editApplication)
@@ -52,7 +52,7 @@ func (s *Server) routes(e *echo.Echo) {
 
 	// The audit trail holds who did what from which address, which
 	// read-only members do not need: admins only.
-	audit := routeGroup{g, adminOnly("Only admins of the account can see its activity.")}
+	audit := routeGroup{g, adminOnly(tokenservice.Errorf(tokenservice.EFORBIDDEN, "Only admins of the account can see its activity."))}
 	audit.GET("/applications/:client_id/activity", s.activity.applicationActivity)
 	audit.GET("/activity", s.activity.activity)
 	audit.GET("/activity/export", s.activity.exportActivity)
@@ -73,12 +73,12 @@ type routeGroup struct {
 func (r routeGroup) GET(path string, h echo.HandlerFunc)  { r.g.GET(path, h, r.m) }
 func (r routeGroup) POST(path string, h echo.HandlerFunc) { r.g.POST(path, h, r.m) }
 
-// adminOnly refuses read-only members with msg, whatever the page showed.
-func adminOnly(msg string) echo.MiddlewareFunc {
+// adminOnly refuses read-only members with refusal, whatever the page showed.
+func adminOnly(refusal error) echo.MiddlewareFunc {
 	return func(next echo.HandlerFunc) echo.HandlerFunc {
 		return func(c echo.Context) error {
 			if u := userOf(c); u == nil || !u.Admin {
-				return tokenservice.Errorf(tokenservice.EFORBIDDEN, "%s", msg)
+				return refusal
 			}
 			return next(c)
 		}
