@@ -16,9 +16,18 @@ type Application struct {
 	// SecretGeneration counts the secrets the application has had: 1 at
 	// creation, +1 at every reset. Tokens carry it, so a reset retires them.
 	SecretGeneration int
-	// SecretRevealUntil is the end of the reveal window of the current secret,
+	// SecretRevealUntil is the end of the reveal window of the newest secret,
 	// zero once the window has ended and the encrypted copy is erased.
 	SecretRevealUntil time.Time
+	// LastUsedAt is when it last got a token (zero: never), as the sweeper
+	// last wrote it; SecretExpiresAt the earliest end of a live secret
+	// (expiry or grace period; zero: none ends).
+	LastUsedAt      time.Time
+	SecretExpiresAt time.Time
+
+	// Credentials are its credentials, newest first, revoked ones too;
+	// only GetApplication fills them in.
+	Credentials []Credential
 
 	// Version increases with every change; an edit must name the version it
 	// was made against (optimistic concurrency).
@@ -54,6 +63,38 @@ type StoredSecret struct {
 	Hash        []byte    // HMAC-SHA-256 of the secret under the server key
 	Ciphertext  []byte    // AES-256-GCM of the secret; erased when RevealUntil passes
 	RevealUntil time.Time // end of the reveal window
+	Hint        string    // "tss_…a1b2"
+	ExpiresAt   time.Time // zero: does not expire
+}
+
+// SecretHint is what people are shown of a secret: its prefix and last four
+// characters.
+func SecretHint(secret string) string {
+	if len(secret) < 12 {
+		return ""
+	}
+	return secret[:4] + "…" + secret[len(secret)-4:]
+}
+
+// LiveCredentials counts the credentials that can get tokens at now.
+func (a *Application) LiveCredentials(now time.Time) int {
+	n := 0
+	for i := range a.Credentials {
+		if a.Credentials[i].Live(now) {
+			n++
+		}
+	}
+	return n
+}
+
+// Credential returns the credential with the id, or nil.
+func (a *Application) Credential(id string) *Credential {
+	for i := range a.Credentials {
+		if a.Credentials[i].ID == id {
+			return &a.Credentials[i]
+		}
+	}
+	return nil
 }
 
 // NewApplication is an application to register, at Version 1 with its

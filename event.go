@@ -16,14 +16,25 @@ const (
 	ActionSecretRevealed Action = "secret.revealed"
 	ActionSecretCopied   Action = "secret.copied"
 	ActionDeleted        Action = "application.deleted"
-	ActionSignedIn       Action = "session.signed_in"
-	ActionSignedOut      Action = "session.signed_out"
+
+	ActionCredentialAdded     Action = "credential.added"
+	ActionSecretRotated       Action = "secret.rotated"
+	ActionCredentialRevoked   Action = "credential.revoked"
+	ActionCredentialExpired   Action = "credential.expired"
+	ActionCredentialFirstUsed Action = "credential.first_used"
+	ActionCredentialLeaked    Action = "credential.leaked"
+	ActionSettingsChanged     Action = "settings.changed"
+	ActionSignedIn            Action = "session.signed_in"
+	ActionSignedOut           Action = "session.signed_out"
 )
 
 // Actions lists every action, in the order the Activity filter offers them.
 var Actions = []Action{
 	ActionCreated, ActionRenamed, ActionScopesChanged, ActionSecretReset,
-	ActionSecretRevealed, ActionSecretCopied, ActionDeleted, ActionSignedIn, ActionSignedOut,
+	ActionSecretRevealed, ActionSecretCopied, ActionDeleted,
+	ActionCredentialAdded, ActionSecretRotated, ActionCredentialRevoked, ActionCredentialExpired,
+	ActionCredentialFirstUsed, ActionCredentialLeaked, ActionSettingsChanged,
+	ActionSignedIn, ActionSignedOut,
 }
 
 // Valid reports whether a is one of the known actions.
@@ -53,6 +64,20 @@ func (a Action) Label() string {
 		return "Client secret copied"
 	case ActionDeleted:
 		return "Application deleted"
+	case ActionCredentialAdded:
+		return "Credential added"
+	case ActionSecretRotated:
+		return "Client secret rotated"
+	case ActionCredentialRevoked:
+		return "Credential revoked"
+	case ActionCredentialExpired:
+		return "Credential expired"
+	case ActionCredentialFirstUsed:
+		return "New secret first used"
+	case ActionCredentialLeaked:
+		return "Secret reported leaked"
+	case ActionSettingsChanged:
+		return "Settings changed"
 	case ActionSignedIn:
 		return "Signed in"
 	case ActionSignedOut:
@@ -100,6 +125,17 @@ type Event struct {
 	// Scopes alone are the grants an application was created with.
 	OldScopes []ScopeGrant
 	Scopes    []ScopeGrant
+
+	// Credential names the credential an event is about (its hint, or its
+	// id while the hint is unknown), of kind CredentialKind.
+	Credential     string
+	CredentialKind CredentialKind
+	ExpiresAt      time.Time    // a new credential's expiry; zero for none
+	RevokeAt       time.Time    // when a rotated secret stops working
+	Reason         RevokeReason // why a credential was revoked
+
+	// OldSettings and Settings are an account's settings before and after.
+	OldSettings, Settings *AccountSettings
 }
 
 // EventFilter selects a page of an account's audit trail, newest first.

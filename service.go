@@ -1,6 +1,9 @@
 package tokenservice
 
-import "context"
+import (
+	"context"
+	"time"
+)
 
 // Principal is who asks for an operation on applications: a signed-in member
 // of an account, or the operator CLI. The operation, not its caller, decides
@@ -33,7 +36,41 @@ type ApplicationInput struct {
 type CreateApplicationInput struct {
 	AccountID string // the operator's choice; a member registers in their own account
 	ApplicationInput
-	FormKey string // the form submission's id, so a second post changes nothing; "" for none
+	// SecretExpiresAt is when the first secret expires; zero for never, or
+	// for the longest the account allows when it sets a maximum.
+	SecretExpiresAt time.Time
+	FormKey         string // the form submission's id, so a second post changes nothing; "" for none
+}
+
+// RotateSecretInput adds a new secret to an application and says how long
+// its current secret keeps working, against the Version the admin saw.
+type RotateSecretInput struct {
+	ClientID string
+	Version  int
+	// Grace is how long the current secret keeps working (0: revoked at
+	// once), unless GraceUntil names the moment instead.
+	Grace      time.Duration
+	GraceUntil time.Time
+	// ExpiresAt is when the new secret expires; zero as in CreateApplicationInput.
+	ExpiresAt time.Time
+	FormKey   string
+}
+
+// RevokeCredentialInput revokes one credential of an application.
+type RevokeCredentialInput struct {
+	ClientID     string
+	CredentialID string
+	Version      int
+	FormKey      string
+}
+
+// SettingsInput is an account's settings as an admin chose them, against
+// the Version of the settings they saw.
+type SettingsInput struct {
+	MaxSecretLifetime time.Duration // 0: no maximum
+	LeakAction        LeakAction
+	Version           int
+	FormKey           string
 }
 
 // UpdateApplicationInput edits an application against the Version the
@@ -73,4 +110,24 @@ type ApplicationService interface {
 	// reveal window and record who saw it; afterwards they are EGONE.
 	RevealSecret(ctx context.Context, p Principal, clientID string) (string, error)
 	CopySecret(ctx context.Context, p Principal, clientID string) (string, error)
+
+	// RotateSecret adds a new secret, keeping the current one working for
+	// the grace period, and returns the application with the new secret's
+	// plaintext and credential id.
+	RotateSecret(ctx context.Context, p Principal, in RotateSecretInput) (*Application, string, string, error)
+	// RevokeCredential revokes one credential at once; never the last live one.
+	RevokeCredential(ctx context.Context, p Principal, in RevokeCredentialInput) (*Application, error)
+
+	// Settings returns the member's account's settings, or the account's
+	// the operator names; UpdateSettings saves an admin's choice.
+	Settings(ctx context.Context, p Principal, accountID string) (*AccountSettings, error)
+	UpdateSettings(ctx context.Context, p Principal, in SettingsInput) (*AccountSettings, error)
+	// MaxSecretLifetime is the longest a new secret of the account may
+	// live, the stricter of the account's setting and the operator's
+	// ceiling; 0 for no limit.
+	MaxSecretLifetime(ctx context.Context, accountID string) (time.Duration, error)
+
+	// ReportLeakedSecrets acts on secrets someone reports leaked (see
+	// LeakReport); it never tells whether any existed.
+	ReportLeakedSecrets(ctx context.Context, reporter Actor, secrets []string) error
 }

@@ -10,9 +10,11 @@ type Client struct {
 	ApplicationID    int64
 	ClientID         string
 	AccountID        string
-	SecretHash       []byte
 	SecretGeneration int
-	Scopes           []ScopeGrant
+	// Secrets are its client secrets that are not revoked, newest first;
+	// each may still have passed its expiry or grace period.
+	Secrets []ClientSecret
+	Scopes  []ScopeGrant
 }
 
 // OAuthScopes returns every OAuth scope the client may be granted.
@@ -49,4 +51,8 @@ type TokenUsage struct {
 	Hour          time.Time // truncated to the hour
 	Count         int
 	Last          time.Time // when the last of them was issued
+	// CredentialID is the credential they were issued under, Hint what
+	// people see of it (filled in for a secret from before credentials).
+	CredentialID string
+	Hint         string
 }

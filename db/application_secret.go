@@ -36,16 +36,12 @@ func (db *DB) ResetSecret(ctx context.Context, r tokenservice.SecretReset) (*tok
 		return nil, fmt.Errorf("db: reset secret: %w", err)
 	}
 
-	ciphertext, padding, revealUntil := db.secretColumns(r.Secret)
 	var id int64
 	err = tx.QueryRowContext(ctx, `
 		UPDATE applications
-		SET secret_hash = ?, secret_reveal_until = ?, secret_padding = `+db.dialect.padding+`, secret_ciphertext = ?,
-			secret_generation = secret_generation + 1, version = version + 1,
-			updated_at = ?, updated_by = ?
+		SET secret_generation = secret_generation + 1, version = version + 1, updated_at = ?, updated_by = ?
 		WHERE client_id = ? AND (? = '' OR account_id = ?) AND (? = 0 OR version = ?)
 		RETURNING id`,
-		r.Secret.Hash, revealUntil, padding, ciphertext,
 		millis(r.Now), text(r.Actor.Name(), 255),
 		r.ClientID, r.AccountID, r.AccountID, version, version,
 	).Scan(&id)
@@ -57,8 +53,22 @@ func (db *DB) ResetSecret(ctx context.Context, r tokenservice.SecretReset) (*tok
 	} else if err != nil {
 		return nil, fmt.Errorf("db: reset secret: %w", err)
 	}
+	// Every credential stops working, and every token issued under one.
+	if _, err := tx.ExecContext(ctx, `
+		UPDATE credentials
+		SET revoked_at = ?, revoked_by = ?, revoke_reason = ?, reveal_until = NULL, padding = NULL, ciphertext = NULL
+		WHERE application_id = ? AND revoked_at IS NULL`,
+		millis(r.Now), text(r.Actor.Name(), 255), string(tokenservice.RevokedByReset), id); err != nil {
+		return nil, fmt.Errorf("db: reset secret: %w", err)
+	}
+	if _, err := db.insertSecret(ctx, tx, id, r.Secret, false, r.Actor, r.Now); err != nil {
+		return nil, fmt.Errorf("db: reset secret: %w", err)
+	}
 	app, err := applicationByID(ctx, tx, id)
 	if err != nil {
+		return nil, fmt.Errorf("db: reset secret: %w", err)
+	}
+	if err := loadCredentials(ctx, tx, app); err != nil {
 		return nil, fmt.Errorf("db: reset secret: %w", err)
 	}
 	if err := recordEvent(ctx, tx, eventAt(app, tokenservice.ActionSecretReset, r.Actor, r.Now), r.FormKey); err != nil {
@@ -92,20 +102,30 @@ func (db *DB) SecretCiphertext(ctx context.Context, accountID, clientID string, 
 		return nil, 0, fmt.Errorf("db: secret ciphertext: %w", err)
 	}
 	defer tx.Rollback()
-	var (
-		revealUntil sql.NullInt64
-		extra       = []any{&ciphertext, &revealUntil}
-	)
 	app, err := scanApplication(tx.QueryRowContext(ctx,
-		`SELECT `+applicationColumns+`, secret_ciphertext, secret_reveal_until
-		FROM applications WHERE account_id = ? AND client_id = ?`,
-		accountID, clientID), extra...)
+		`SELECT `+applicationColumns+` FROM applications WHERE account_id = ? AND client_id = ?`,
+		accountID, clientID))
 	if errors.Is(err, sql.ErrNoRows) {
 		return nil, 0, fmt.Errorf("db: secret ciphertext: %w", errAppNotFound())
 	} else if err != nil {
 		return nil, 0, fmt.Errorf("db: secret ciphertext: %w", err)
 	}
-	if ciphertext != nil && revealUntil.Valid && millis(now) < revealUntil.Int64 {
+	// The newest secret with a reveal window; an older one's window ends
+	// when a newer secret is made, or soon after.
+	var (
+		credID      string
+		revealUntil sql.NullInt64
+	)
+	err = tx.QueryRowContext(ctx, `
+		SELECT public_id, ciphertext, reveal_until FROM credentials
+		WHERE application_id = ? AND ciphertext IS NOT NULL ORDER BY id DESC LIMIT 1`,
+		app.ID).Scan(&credID, &ciphertext, &revealUntil)
+	if errors.Is(err, sql.ErrNoRows) {
+		return nil, 0, fmt.Errorf("db: secret ciphertext: %w", errSecretGone())
+	} else if err != nil {
+		return nil, 0, fmt.Errorf("db: secret ciphertext: %w", err)
+	}
+	if revealUntil.Valid && millis(now) < revealUntil.Int64 {
 		if err := recordEvent(ctx, tx, eventAt(app, action, actor, now), ""); err != nil {
 			return nil, 0, fmt.Errorf("db: secret ciphertext: %w", err)
 		}
@@ -114,28 +134,24 @@ func (db *DB) SecretCiphertext(ctx context.Context, accountID, clientID string, 
 		}
 		return ciphertext, app.SecretGeneration, nil
 	}
-	if ciphertext != nil {
-		if _, err := tx.ExecContext(ctx, `
-			UPDATE applications
-			SET secret_ciphertext = NULL, secret_padding = NULL, secret_reveal_until = NULL
-			WHERE id = ?`, app.ID); err != nil {
-			return nil, 0, fmt.Errorf("db: secret ciphertext: erase: %w", err)
-		}
-		if err := tx.Commit(); err != nil {
-			return nil, 0, fmt.Errorf("db: secret ciphertext: erase: %w", err)
-		}
+	if _, err := tx.ExecContext(ctx, `
+		UPDATE credentials SET ciphertext = NULL, padding = NULL, reveal_until = NULL
+		WHERE application_id = ? AND public_id = ?`, app.ID, credID); err != nil {
+		return nil, 0, fmt.Errorf("db: secret ciphertext: erase: %w", err)
+	}
+	if err := tx.Commit(); err != nil {
+		return nil, 0, fmt.Errorf("db: secret ciphertext: erase: %w", err)
 	}
 	return nil, 0, fmt.Errorf("db: secret ciphertext: %w", errSecretGone())
 }
 
-// EraseExpiredSecrets erases the encrypted secret of every application whose
+// EraseExpiredSecrets erases the encrypted secret of every credential whose
 // reveal window ended by now and returns how many; on SQLite no copy is left
 // in the files (see docs/store-notes.md). The sweeper runs it.
 func (db *DB) EraseExpiredSecrets(ctx context.Context, now time.Time) (int, error) {
 	res, err := db.pool.ExecContext(ctx, `
-		UPDATE applications
-		SET secret_ciphertext = NULL, secret_padding = NULL, secret_reveal_until = NULL
-		WHERE secret_reveal_until IS NOT NULL AND secret_reveal_until <= ?`,
+		UPDATE credentials SET ciphertext = NULL, padding = NULL, reveal_until = NULL
+		WHERE reveal_until IS NOT NULL AND reveal_until <= ?`,
 		millis(now))
 	if err != nil {
 		return 0, fmt.Errorf("db: erase expired secrets: %w", err)

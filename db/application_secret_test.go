@@ -93,7 +93,7 @@ func TestErasedSecretLeavesNoCopyInFiles(t *testing.T) {
 			if _, err := db.EraseExpiredSecrets(ctx, windowEnd); err != nil {
 				t.Fatal(err)
 			}
-			if got, want := countRows(t, db, `SELECT count(*) FROM applications WHERE client_id = 'the-client' AND secret_ciphertext IS NOT NULL`), 0; got != want {
+			if got, want := countRows(t, db, `SELECT count(*) FROM credentials c JOIN applications a ON a.id = c.application_id WHERE a.client_id = 'the-client' AND c.ciphertext IS NOT NULL`), 0; got != want {
 				t.Errorf("rows with the ciphertext = %d, want %d", got, want)
 			}
 			wantNoCopy(t, path, ciphertext, "after the sweep")
@@ -361,8 +361,8 @@ func testSecretCiphertext(t *testing.T) {
 		if got, want := tokenservice.ErrorMessage(err), "The client secret can no longer be viewed. Reset it to get a new one."; got != want {
 			t.Errorf("message = %q, want %q", got, want)
 		}
-		if got, want := countRows(t, db, `SELECT count(*) FROM applications
-			WHERE secret_ciphertext IS NOT NULL OR secret_padding IS NOT NULL OR secret_reveal_until IS NOT NULL`), 0; got != want {
+		if got, want := countRows(t, db, `SELECT count(*) FROM credentials
+			WHERE ciphertext IS NOT NULL OR padding IS NOT NULL OR reveal_until IS NOT NULL`), 0; got != want {
 			t.Errorf("rows still holding a ciphertext = %d, want %d", got, want)
 		}
 		// Even a clock going back does not bring it back.

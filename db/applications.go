@@ -38,24 +38,29 @@ func versionToCheck(version int, anyVersion bool) (int, error) {
 
 // applicationColumns are the columns scanApplication reads, in its order.
 // The secret's hash and ciphertext are never among them.
-const applicationColumns = `id, account_id, client_id, name, secret_generation, secret_reveal_until,
-	version, created_at, created_by, updated_at, updated_by`
+const applicationColumns = `id, account_id, client_id, name, secret_generation,
+	(SELECT max(reveal_until) FROM credentials WHERE credentials.application_id = applications.id),
+	version, created_at, created_by, updated_at, updated_by,
+	(SELECT issued_at FROM token_last_issued WHERE token_last_issued.application_id = applications.id),
+	(SELECT min(CASE WHEN expires_at IS NULL OR (revoke_at IS NOT NULL AND revoke_at < expires_at) THEN revoke_at ELSE expires_at END)
+		FROM credentials WHERE credentials.application_id = applications.id AND revoked_at IS NULL AND expiry_recorded = 0)`
 
 // scanApplication reads a row of applicationColumns, plus extra columns after them.
 func scanApplication(row interface{ Scan(...any) error }, extra ...any) (*tokenservice.Application, error) {
 	var (
-		a                    tokenservice.Application
-		revealUntil          sql.NullInt64
-		createdAt, updatedAt int64
+		a                           tokenservice.Application
+		revealUntil, lastUsed, ends sql.NullInt64
+		createdAt, updatedAt        int64
 	)
 	dest := append([]any{
 		&a.ID, &a.AccountID, &a.ClientID, &a.Name, &a.SecretGeneration, &revealUntil,
-		&a.Version, &createdAt, &a.CreatedBy, &updatedAt, &a.UpdatedBy,
+		&a.Version, &createdAt, &a.CreatedBy, &updatedAt, &a.UpdatedBy, &lastUsed, &ends,
 	}, extra...)
 	if err := row.Scan(dest...); err != nil {
 		return nil, err
 	}
 	a.SecretRevealUntil = fromNullMillis(revealUntil)
+	a.LastUsedAt, a.SecretExpiresAt = fromNullMillis(lastUsed), fromNullMillis(ends)
 	a.CreatedAt = fromMillis(createdAt)
 	a.UpdatedAt = fromMillis(updatedAt)
 	return &a, nil
@@ -87,20 +92,15 @@ func (db *DB) CreateApplication(ctx context.Context, n tokenservice.NewApplicati
 	}
 
 	now := millis(n.Now)
-	ciphertext, padding, revealUntil := db.secretColumns(n.Secret)
 	var id int64
 	err = tx.QueryRowContext(ctx, `
 		INSERT INTO applications (
-			account_id, client_id, name, name_lower,
-			secret_hash, secret_reveal_until, secret_generation, version,
-			created_at, created_by, updated_at, updated_by,
-			secret_padding, secret_ciphertext
-		) VALUES (?, ?, ?, ?, ?, ?, 1, 1, ?, ?, ?, ?, `+db.dialect.padding+`, ?)
+			account_id, client_id, name, name_lower, secret_generation, version,
+			created_at, created_by, updated_at, updated_by
+		) VALUES (?, ?, ?, ?, 1, 1, ?, ?, ?, ?)
 		RETURNING id`,
 		n.AccountID, n.ClientID, n.Name, nameKey(n.Name),
-		n.Secret.Hash, revealUntil,
 		now, text(n.Actor.Name(), 255), now, text(n.Actor.Name(), 255),
-		padding, ciphertext,
 	).Scan(&id)
 	if isUniqueViolation(err) {
 		return nil, fmt.Errorf("db: create application: %w",
@@ -111,12 +111,18 @@ func (db *DB) CreateApplication(ctx context.Context, n tokenservice.NewApplicati
 	if err := insertScopes(ctx, tx, id, grants); err != nil {
 		return nil, fmt.Errorf("db: create application: %w", err)
 	}
+	if _, err := db.insertSecret(ctx, tx, id, n.Secret, false, n.Actor, n.Now); err != nil {
+		return nil, fmt.Errorf("db: create application: %w", err)
+	}
 	app, err := applicationByID(ctx, tx, id)
 	if err != nil {
 		return nil, fmt.Errorf("db: create application: %w", err)
 	}
+	if err := loadCredentials(ctx, tx, app); err != nil {
+		return nil, fmt.Errorf("db: create application: %w", err)
+	}
 	e := eventAt(app, tokenservice.ActionCreated, n.Actor, n.Now)
-	e.Scopes = app.Scopes
+	e.Scopes, e.ExpiresAt = app.Scopes, n.Secret.ExpiresAt
 	if err := recordEvent(ctx, tx, e, n.FormKey); err != nil {
 		return nil, fmt.Errorf("db: create application: %w", err)
 	}
@@ -140,16 +146,22 @@ func (db *DB) GetApplication(ctx context.Context, accountID, clientID string) (*
 	if err := loadScopes(ctx, db.pool, app); err != nil {
 		return nil, fmt.Errorf("db: get application: %w", err)
 	}
+	if err := loadCredentials(ctx, db.pool, app); err != nil {
+		return nil, fmt.Errorf("db: get application: %w", err)
+	}
 	return app, nil
 }
 
 // ApplicationByClientID returns the application with the client ID in any
-// account and the keyed hash of its current secret, for checks across
-// accounts such as the tests'; the token endpoint reads Client instead.
+// account, with its credentials, and the keyed hash of its newest secret,
+// for the operator CLI and checks across accounts such as the tests'; the
+// token endpoint reads Client instead.
 func (db *DB) ApplicationByClientID(ctx context.Context, clientID string) (*tokenservice.Application, []byte, error) {
 	var hash []byte
 	app, err := scanApplication(db.pool.QueryRowContext(ctx,
-		`SELECT `+applicationColumns+`, secret_hash FROM applications WHERE client_id = ?`,
+		`SELECT `+applicationColumns+`,
+			(SELECT secret_hash FROM credentials WHERE credentials.application_id = applications.id ORDER BY id DESC LIMIT 1)
+		FROM applications WHERE client_id = ?`,
 		clientID), &hash)
 	if errors.Is(err, sql.ErrNoRows) {
 		return nil, nil, fmt.Errorf("db: application by client id: %w", errAppNotFound())
@@ -157,6 +169,9 @@ func (db *DB) ApplicationByClientID(ctx context.Context, clientID string) (*toke
 		return nil, nil, fmt.Errorf("db: application by client id: %w", err)
 	}
 	if err := loadScopes(ctx, db.pool, app); err != nil {
+		return nil, nil, fmt.Errorf("db: application by client id: %w", err)
+	}
+	if err := loadCredentials(ctx, db.pool, app); err != nil {
 		return nil, nil, fmt.Errorf("db: application by client id: %w", err)
 	}
 	return app, hash, nil
@@ -362,8 +377,8 @@ func insertScopes(ctx context.Context, tx execer, applicationID int64, grants []
 	return nil
 }
 
-// applicationByID reads an application with its scopes, inside the
-// transaction that just wrote it.
+// applicationByID reads an application with its scopes and credentials,
+// inside the transaction that just wrote it.
 func applicationByID(ctx context.Context, q queryer, id int64) (*tokenservice.Application, error) {
 	app, err := scanApplication(q.QueryRowContext(ctx,
 		`SELECT `+applicationColumns+` FROM applications WHERE id = ?`, id))
@@ -371,6 +386,9 @@ func applicationByID(ctx context.Context, q queryer, id int64) (*tokenservice.Ap
 		return nil, err
 	}
 	if err := loadScopes(ctx, q, app); err != nil {
+		return nil, err
+	}
+	if err := loadCredentials(ctx, q, app); err != nil {
 		return nil, err
 	}
 	return app, nil

@@ -185,9 +185,35 @@ func inspect(ctx context.Context, path, name string) (*BackupInfo, error) {
 // closeEveryRevealWindow erases every encrypted secret and ends its reveal
 // window, keeping the hash.
 const closeEveryRevealWindow = `
+	UPDATE credentials
+	SET ciphertext = NULL, padding = NULL, reveal_until = NULL
+	WHERE ciphertext IS NOT NULL OR padding IS NOT NULL OR reveal_until IS NOT NULL`
+
+// closeEveryRevealWindowBefore6 is closeEveryRevealWindow for a file of a
+// release before credentials (migration 6), which restore may be given.
+const closeEveryRevealWindowBefore6 = `
 	UPDATE applications
 	SET secret_ciphertext = NULL, secret_padding = NULL, secret_reveal_until = NULL
 	WHERE secret_ciphertext IS NOT NULL OR secret_padding IS NOT NULL OR secret_reveal_until IS NOT NULL`
+
+// closeWindowsQuery returns the statement that closes every reveal window
+// of an open SQLite file, by its schema; "" for a file without applications.
+func closeWindowsQuery(ctx context.Context, q queryer) (string, error) {
+	var credentials, applications int
+	if err := q.QueryRowContext(ctx, `
+		SELECT (SELECT count(*) FROM sqlite_schema WHERE type = 'table' AND name = 'credentials'),
+			(SELECT count(*) FROM sqlite_schema WHERE type = 'table' AND name = 'applications')`,
+	).Scan(&credentials, &applications); err != nil {
+		return "", err
+	}
+	switch {
+	case credentials > 0:
+		return closeEveryRevealWindow, nil
+	case applications > 0:
+		return closeEveryRevealWindowBefore6, nil
+	}
+	return "", nil
+}
 
 // closeRevealWindows erases every encrypted secret in the file at path, which
 // no other process has open, and returns how many: a copy outlives the window.
@@ -199,7 +225,11 @@ func closeRevealWindows(ctx context.Context, path string) (int, error) {
 	}
 	defer sqldb.Close()
 	sqldb.SetMaxOpenConns(1)
-	res, err := sqldb.ExecContext(ctx, closeEveryRevealWindow)
+	query, err := closeWindowsQuery(ctx, sqldb)
+	if err != nil || query == "" {
+		return 0, err
+	}
+	res, err := sqldb.ExecContext(ctx, query)
 	if err != nil {
 		return 0, fmt.Errorf("close reveal windows of %s: %w", path, err)
 	}

@@ -48,6 +48,9 @@ func TestBackup(t *testing.T) {
 			id := fmt.Sprintf("client-%d", i)
 			want, _ := db.GetApplication(ctx, "acme", id)
 			want.SecretRevealUntil = time.Time{} // the backup closes the window
+			for i := range want.Credentials {
+				want.Credentials[i].RevealUntil = time.Time{}
+			}
 			got, err := copy.GetApplication(ctx, "acme", id)
 			if err != nil || !reflect.DeepEqual(got, want) {
 				t.Errorf("%s in the backup = %+v, %v\nwant %+v", id, got, err, want)
@@ -102,13 +105,13 @@ func TestBackup(t *testing.T) {
 		}
 		wantNoCopy(t, path, ciphertext, "in the backup")
 		copy := openAt(t, path)
-		if got, want := countRows(t, copy, `SELECT count(*) FROM applications
-			WHERE secret_ciphertext IS NOT NULL OR secret_padding IS NOT NULL OR secret_reveal_until IS NOT NULL`), 0; got != want {
+		if got, want := countRows(t, copy, `SELECT count(*) FROM credentials
+			WHERE ciphertext IS NOT NULL OR padding IS NOT NULL OR reveal_until IS NOT NULL`), 0; got != want {
 			t.Errorf("applications with a reveal window in the backup = %d, want %d", got, want)
 		}
 		_, _, err = copy.SecretCiphertext(ctx, "acme", "the-client", tokenservice.ActionSecretRevealed, testActor("test"), now)
 		wantCode(t, err, tokenservice.EGONE)
-		if c, err := copy.Client(ctx, "the-client"); err != nil || string(c.SecretHash) != "the hash" {
+		if c, err := copy.Client(ctx, "the-client"); err != nil || string(c.Secrets[0].Hash) != "the hash" {
 			t.Errorf("the secret's hash in the backup = %v, want it kept", err)
 		}
 		if _, _, err := db.SecretCiphertext(ctx, "acme", "the-client", tokenservice.ActionSecretRevealed, testActor("test"), now); err != nil {

@@ -36,12 +36,19 @@ func (db *DB) Client(ctx context.Context, clientID string) (*tokenservice.Client
 // made once: an unknown ID costs no more than a known one.
 var errClientNotFound = fmt.Errorf("db: client: %w", errAppNotFound())
 
-// clientQuery is queryClient's query, prepared at Open.
-const clientQuery = `
-	SELECT a.id, a.account_id, a.secret_hash, a.secret_generation, s.scope_key, s.access
+// clientQuery and clientSecretsQuery are queryClient's queries, prepared
+// at Open.
+const (
+	clientQuery = `
+	SELECT a.id, a.account_id, a.secret_generation, s.scope_key, s.access
 	FROM applications a LEFT JOIN application_scopes s ON s.application_id = a.id
 	WHERE a.client_id = ?
 	ORDER BY s.scope_key`
+	clientSecretsQuery = `
+	SELECT public_id, secret_hash, expires_at, revoke_at, migrated FROM credentials
+	WHERE application_id = ? AND kind = 'client_secret' AND revoked_at IS NULL
+	ORDER BY id DESC`
+)
 
 // queryClient reads what the token endpoint needs of the application with
 // the client ID, in one indexed query; nil when no application has it.
@@ -57,7 +64,7 @@ func (db *DB) queryClient(ctx context.Context, clientID string) (*tokenservice.C
 			next        tokenservice.Client
 			key, access sql.NullString
 		)
-		if err := rows.Scan(&next.ApplicationID, &next.AccountID, &next.SecretHash, &next.SecretGeneration, &key, &access); err != nil {
+		if err := rows.Scan(&next.ApplicationID, &next.AccountID, &next.SecretGeneration, &key, &access); err != nil {
 			return nil, fmt.Errorf("db: client: %w", err)
 		}
 		if c == nil {
@@ -71,5 +78,35 @@ func (db *DB) queryClient(ctx context.Context, clientID string) (*tokenservice.C
 	if err := rows.Err(); err != nil {
 		return nil, fmt.Errorf("db: client: %w", err)
 	}
+	if c == nil {
+		return nil, nil
+	}
+	rows.Close()
+	if c.Secrets, err = db.querySecrets(ctx, c.ApplicationID); err != nil {
+		return nil, fmt.Errorf("db: client: %w", err)
+	}
 	return c, nil
+}
+
+// querySecrets reads the client secrets of an application not revoked yet.
+func (db *DB) querySecrets(ctx context.Context, appID int64) ([]tokenservice.ClientSecret, error) {
+	rows, err := db.clientSecretsStmt.QueryContext(ctx, appID)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	var out []tokenservice.ClientSecret
+	for rows.Next() {
+		var (
+			s                   tokenservice.ClientSecret
+			expiresAt, revokeAt sql.NullInt64
+			migrated            int
+		)
+		if err := rows.Scan(&s.ID, &s.Hash, &expiresAt, &revokeAt, &migrated); err != nil {
+			return nil, err
+		}
+		s.ExpiresAt, s.RevokeAt, s.Migrated = fromNullMillis(expiresAt), fromNullMillis(revokeAt), migrated == 1
+		out = append(out, s)
+	}
+	return out, rows.Err()
 }

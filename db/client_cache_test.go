@@ -59,8 +59,8 @@ func testClientCacheSeesEveryChange(t *testing.T) {
 			if _, err := cli.ResetSecret(ctx, tokenservice.SecretReset{ClientID: "client-1", AnyVersion: true, Secret: testSecret("second"), Actor: testActor("cli"), Now: now}); err != nil {
 				t.Fatal(err)
 			}
-			if c := get(); c.SecretGeneration != 2 || string(c.SecretHash) != "hash:second" {
-				t.Fatalf("after a reset by another store: generation %d, hash %q", c.SecretGeneration, c.SecretHash)
+			if c := get(); c.SecretGeneration != 2 || string(c.Secrets[0].Hash) != "hash:second" {
+				t.Fatalf("after a reset by another store: generation %d, hash %q", c.SecretGeneration, c.Secrets[0].Hash)
 			}
 
 			// A scope change through this store.

@@ -39,7 +39,8 @@ type DB struct {
 
 	// clientStmt is clientQuery, the token endpoint's lookup (see Client),
 	// prepared once: parsing it on every request costs more than running it.
-	clientStmt *sql.Stmt
+	clientStmt        *sql.Stmt
+	clientSecretsStmt *sql.Stmt // clientSecretsQuery, its second part
 	// clientCache keeps what clientStmt read while the database is unchanged.
 	clientCache *clientCache
 
@@ -102,6 +103,10 @@ func openSQLite(ctx context.Context, path string) (*DB, error) {
 		sqldb.Close()
 		return nil, fmt.Errorf("db: open %q: prepare: %w", path, err)
 	}
+	if db.clientSecretsStmt, err = sqldb.PrepareContext(ctx, clientSecretsQuery); err != nil {
+		sqldb.Close()
+		return nil, fmt.Errorf("db: open %q: prepare: %w", path, err)
+	}
 	if db.clientCache, err = newClientCache(ctx, sqldb, path); err != nil {
 		sqldb.Close()
 		return nil, fmt.Errorf("db: open %q: client cache: %w", path, err)
@@ -132,6 +137,10 @@ func openPostgres(ctx context.Context, databaseURL string) (*DB, error) {
 		sqldb.Close()
 		return nil, fmt.Errorf("db: open %s: prepare: %w", where, err)
 	}
+	if db.clientSecretsStmt, err = db.pool.PrepareContext(ctx, clientSecretsQuery); err != nil {
+		sqldb.Close()
+		return nil, fmt.Errorf("db: open %s: prepare: %w", where, err)
+	}
 	if db.clientCache, err = newCounterCache(ctx, db.pool); err != nil {
 		sqldb.Close()
 		return nil, fmt.Errorf("db: open %s: client cache: %w", where, err)
@@ -151,6 +160,9 @@ func (db *DB) Close() error {
 	}
 	if db.clientStmt != nil {
 		db.clientStmt.Close()
+	}
+	if db.clientSecretsStmt != nil {
+		db.clientSecretsStmt.Close()
 	}
 	if err := db.pool.Close(); err != nil {
 		return fmt.Errorf("db: close: %w", err)

@@ -14,9 +14,50 @@ import (
 
 // eventDetails is the JSON of the details column.
 type eventDetails struct {
-	OldName   string       `json:"old_name,omitempty"`
-	OldScopes []eventGrant `json:"old_scopes,omitempty"`
-	Scopes    []eventGrant `json:"scopes,omitempty"`
+	OldName     string         `json:"old_name,omitempty"`
+	OldScopes   []eventGrant   `json:"old_scopes,omitempty"`
+	Scopes      []eventGrant   `json:"scopes,omitempty"`
+	Credential  string         `json:"credential,omitempty"`
+	Kind        string         `json:"kind,omitempty"`
+	ExpiresAt   int64          `json:"expires_at,omitempty"`
+	RevokeAt    int64          `json:"revoke_at,omitempty"`
+	Reason      string         `json:"reason,omitempty"`
+	OldSettings *eventSettings `json:"old_settings,omitempty"`
+	Settings    *eventSettings `json:"settings,omitempty"`
+}
+
+type eventSettings struct {
+	MaxSecretLifetimeDays int64  `json:"max_secret_lifetime_days"`
+	LeakAction            string `json:"leak_action"`
+}
+
+func toEventSettings(s *tokenservice.AccountSettings) *eventSettings {
+	if s == nil {
+		return nil
+	}
+	return &eventSettings{MaxSecretLifetimeDays: int64(s.MaxSecretLifetime / (24 * time.Hour)), LeakAction: string(s.LeakAction)}
+}
+
+func fromEventSettings(s *eventSettings) *tokenservice.AccountSettings {
+	if s == nil {
+		return nil
+	}
+	return &tokenservice.AccountSettings{MaxSecretLifetime: time.Duration(s.MaxSecretLifetimeDays) * 24 * time.Hour, LeakAction: tokenservice.LeakAction(s.LeakAction)}
+}
+
+// optionalMillis is millis for an optional time: 0 for the zero time.
+func optionalMillis(t time.Time) int64 {
+	if t.IsZero() {
+		return 0
+	}
+	return millis(t)
+}
+
+func fromOptionalMillis(ms int64) time.Time {
+	if ms == 0 {
+		return time.Time{}
+	}
+	return fromMillis(ms)
 }
 
 type eventGrant struct {
@@ -43,7 +84,9 @@ func fromEventGrants(grants []eventGrant) []tokenservice.ScopeGrant {
 // recordEvent adds e to the trail inside the change's transaction, with the
 // form key (or "") of the submission that made it.
 func recordEvent(ctx context.Context, tx execer, e *tokenservice.Event, formKey string) error {
-	details, err := json.Marshal(eventDetails{OldName: e.OldName, OldScopes: toEventGrants(e.OldScopes), Scopes: toEventGrants(e.Scopes)})
+	details, err := json.Marshal(eventDetails{OldName: e.OldName, OldScopes: toEventGrants(e.OldScopes), Scopes: toEventGrants(e.Scopes),
+		Credential: e.Credential, Kind: string(e.CredentialKind), ExpiresAt: optionalMillis(e.ExpiresAt), RevokeAt: optionalMillis(e.RevokeAt),
+		Reason: string(e.Reason), OldSettings: toEventSettings(e.OldSettings), Settings: toEventSettings(e.Settings)})
 	if err != nil {
 		return fmt.Errorf("record event: %w", err)
 	}
@@ -220,6 +263,9 @@ func scanEvent(row interface{ Scan(...any) error }) (*tokenservice.Event, error)
 		return nil, fmt.Errorf("event %d: details: %w", e.ID, err)
 	}
 	e.OldName, e.OldScopes, e.Scopes = d.OldName, fromEventGrants(d.OldScopes), fromEventGrants(d.Scopes)
+	e.Credential, e.CredentialKind, e.Reason = d.Credential, tokenservice.CredentialKind(d.Kind), tokenservice.RevokeReason(d.Reason)
+	e.ExpiresAt, e.RevokeAt = fromOptionalMillis(d.ExpiresAt), fromOptionalMillis(d.RevokeAt)
+	e.OldSettings, e.Settings = fromEventSettings(d.OldSettings), fromEventSettings(d.Settings)
 	return &e, nil
 }
 

@@ -86,8 +86,8 @@ func testFormKey(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		if !bytes.Equal(c.SecretHash, []byte("hash:new")) || c.SecretGeneration != first.SecretGeneration {
-			t.Errorf("the second post reset again: generation %d, hash %q", c.SecretGeneration, c.SecretHash)
+		if !bytes.Equal(c.Secrets[0].Hash, []byte("hash:new")) || c.SecretGeneration != first.SecretGeneration {
+			t.Errorf("the second post reset again: generation %d, hash %q", c.SecretGeneration, c.Secrets[0].Hash)
 		}
 		edit := tokenservice.ApplicationUpdate{AccountID: "acme", ClientID: "client-1", Version: first.Version, Name: "Renamed", Actor: testActor("a@acme.example"), FormKey: "edit-1", Now: now}
 		if _, err := db.UpdateApplication(ctx, edit); err != nil {

@@ -262,10 +262,10 @@ func seedPlanFixture(t *testing.T, db *DB) planFixture {
 	for a := range planAccounts {
 		acct := fmt.Sprintf("acct%d", a)
 		exec(series(planApps)+`
-			INSERT INTO applications (account_id, client_id, name, name_lower, secret_hash, secret_generation,
+			INSERT INTO applications (account_id, client_id, name, name_lower, secret_generation,
 				version, created_at, created_by, updated_at, updated_by)
-			SELECT ?, ? || `+pad("i")+`, 'App ' || `+pad("i")+`, 'app ' || `+pad("i")+`, `+blob+`, 1, 1, `+big+`, 'seed', `+big+`, 'seed' FROM n`,
-			acct, acct+"-", []byte("hash"), ms, ms)
+			SELECT ?, ? || `+pad("i")+`, 'App ' || `+pad("i")+`, 'app ' || `+pad("i")+`, 1, 1, `+big+`, 'seed', `+big+`, 'seed' FROM n`,
+			acct, acct+"-", ms, ms)
 		exec(series(planEvents)+`
 			INSERT INTO events (account_id, at, action, actor_subject, actor_email, address, user_agent,
 				client_id, application_name, details)
@@ -283,6 +283,8 @@ func seedPlanFixture(t *testing.T, db *DB) planFixture {
 	exec(series(planScopesPerApp) + `
 		INSERT INTO application_scopes (application_id, scope_key, access)
 		SELECT a.id, 'scope-' || CAST(n.i AS TEXT), 'read' FROM applications a, n`)
+	exec(`INSERT INTO credentials (application_id, public_id, kind, secret_hash, hint, migrated, rotated, created_at, created_by)
+		SELECT id, '0000000001', 'client_secret', `+blob+`, '', 0, 0, `+big+`, 'seed' FROM applications`, []byte("hash"), ms)
 	exec(`INSERT INTO token_usage (application_id, hour, tokens) SELECT id, `+big+`, 1 FROM applications`, now.Unix()/3600)
 	exec(`INSERT INTO token_last_issued (application_id, issued_at) SELECT id, `+big+` FROM applications`, ms)
 	exec(series(planSessions)+`INSERT INTO sessions (id_hash, data, created_at, expires_at)
@@ -552,6 +554,9 @@ func openTracedStore(t *testing.T, db *DB, dbURL string) (*DB, *queryLog) {
 	traced := &DB{pool: pool{DB: sqldb, dialect: db.dialect}, dialect: db.dialect, pageSize: db.pageSize, maxCandidates: db.maxCandidates, maxListed: db.maxListed}
 	var err error
 	if traced.clientStmt, err = traced.pool.PrepareContext(ctx, clientQuery); err != nil {
+		t.Fatal(err)
+	}
+	if traced.clientSecretsStmt, err = traced.pool.PrepareContext(ctx, clientSecretsQuery); err != nil {
 		t.Fatal(err)
 	}
 	if db.dialect.postgres {

@@ -138,10 +138,9 @@ func quiesce(ctx context.Context, path string) (windowsErr, err error) {
 		}
 		return nil, fmt.Errorf("db: restore: lock %s: %w", path, err)
 	}
-	var apps int
-	err = sqldb.QueryRowContext(ctx, `SELECT count(*) FROM sqlite_schema WHERE type = 'table' AND name = 'applications'`).Scan(&apps)
-	if err == nil && apps > 0 {
-		_, err = sqldb.ExecContext(ctx, closeEveryRevealWindow)
+	query, err := closeWindowsQuery(ctx, sqldb)
+	if err == nil && query != "" {
+		_, err = sqldb.ExecContext(ctx, query)
 	}
 	if err != nil {
 		windowsErr = fmt.Errorf("close the reveal windows of %s: %w", path, err)

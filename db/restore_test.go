@@ -276,7 +276,7 @@ func TestRestore(t *testing.T) {
 			db := openAt(t, c.path)
 			_, _, err := db.SecretCiphertext(ctx, "acme", c.clientID, tokenservice.ActionSecretRevealed, testActor("test"), now)
 			wantCode(t, err, tokenservice.EGONE)
-			if cl, err := db.Client(ctx, c.clientID); err != nil || string(cl.SecretHash) != "the hash" {
+			if cl, err := db.Client(ctx, c.clientID); err != nil || string(cl.Secrets[0].Hash) != "the hash" {
 				t.Errorf("the secret's hash in %s = %v, want it kept", filepath.Base(c.path), err)
 			}
 		}
@@ -293,7 +293,7 @@ func TestRestore(t *testing.T) {
 			t.Fatal(err)
 		}
 		var root, pageSize int
-		err = sqldb.QueryRow(`SELECT rootpage FROM sqlite_schema WHERE name = 'applications'`).Scan(&root)
+		err = sqldb.QueryRow(`SELECT rootpage FROM sqlite_schema WHERE name = 'credentials'`).Scan(&root)
 		if err == nil {
 			err = sqldb.QueryRow(`PRAGMA page_size`).Scan(&pageSize)
 		}
@@ -306,7 +306,7 @@ func TestRestore(t *testing.T) {
 			t.Fatal(err)
 		}
 		header := (root - 1) * pageSize
-		copy(b[header:header+8], bytes.Repeat([]byte{0xff}, 8)) // the applications table's b-tree page header
+		copy(b[header:header+8], bytes.Repeat([]byte{0xff}, 8)) // the credentials table's b-tree page header
 		if err := os.WriteFile(target, b, 0o600); err != nil {
 			t.Fatal(err)
 		}

@@ -44,13 +44,13 @@ func (db *DB) AccountSizes(ctx context.Context) ([]AccountSize, error) {
 	return out, nil
 }
 
-// OpenRevealWindows counts the applications whose new Client Secret can
+// OpenRevealWindows counts the secrets that can
 // still be viewed at now (the sweeper erases ended windows, but may not
 // have run yet, so the time is compared, not the column's presence).
 func (db *DB) OpenRevealWindows(ctx context.Context, now time.Time) (int64, error) {
 	var n int64
 	if err := db.pool.QueryRowContext(ctx,
-		`SELECT COUNT(*) FROM applications WHERE secret_reveal_until > ?`, millis(now)).Scan(&n); err != nil {
+		`SELECT COUNT(*) FROM credentials WHERE reveal_until > ?`, millis(now)).Scan(&n); err != nil {
 		return 0, fmt.Errorf("db: open reveal windows: %w", err)
 	}
 	return n, nil

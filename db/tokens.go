@@ -77,12 +77,56 @@ func (db *DB) AddTokenUsage(ctx context.Context, usage []tokenservice.TokenUsage
 		return fmt.Errorf("db: add token usage: %w", err)
 	}
 	defer setLast.Close()
+	// A credential's last use, and its hint if it had none; a rotated
+	// secret's first use goes in the trail.
+	firstUse, err := tx.PrepareContext(ctx, `
+		UPDATE credentials SET last_used_at = ?, hint = CASE WHEN hint = '' THEN ? ELSE hint END
+		WHERE application_id = ? AND public_id = ? AND last_used_at IS NULL
+			AND application_id IN (SELECT id FROM applications WHERE id = ? AND client_id = ?)
+		RETURNING rotated, hint`)
+	if err != nil {
+		return fmt.Errorf("db: add token usage: %w", err)
+	}
+	defer firstUse.Close()
+	setUsed, err := tx.PrepareContext(ctx, `
+		UPDATE credentials SET last_used_at = `+db.dialect.greatest+`(last_used_at, ?), hint = CASE WHEN hint = '' THEN ? ELSE hint END
+		WHERE application_id = ? AND public_id = ? AND last_used_at IS NOT NULL`)
+	if err != nil {
+		return fmt.Errorf("db: add token usage: %w", err)
+	}
+	defer setUsed.Close()
 	for _, u := range usage {
 		if _, err := addCount.ExecContext(ctx, u.Hour.Unix()/3600, u.Count, u.ApplicationID, u.ClientID); err != nil {
 			return fmt.Errorf("db: add token usage: %w", err)
 		}
 		if _, err := setLast.ExecContext(ctx, millis(u.Last), u.ApplicationID, u.ClientID); err != nil {
 			return fmt.Errorf("db: add token usage: %w", err)
+		}
+		if u.CredentialID == "" {
+			continue
+		}
+		var (
+			rotated int
+			hint    string
+		)
+		err := firstUse.QueryRowContext(ctx, millis(u.Last), u.Hint, u.ApplicationID, u.CredentialID, u.ApplicationID, u.ClientID).Scan(&rotated, &hint)
+		switch {
+		case errors.Is(err, sql.ErrNoRows):
+			if _, err := setUsed.ExecContext(ctx, millis(u.Last), u.Hint, u.ApplicationID, u.CredentialID); err != nil {
+				return fmt.Errorf("db: add token usage: %w", err)
+			}
+		case err != nil:
+			return fmt.Errorf("db: add token usage: %w", err)
+		case rotated == 1:
+			app, err := applicationByID(ctx, tx, u.ApplicationID)
+			if err != nil {
+				return fmt.Errorf("db: add token usage: %w", err)
+			}
+			e := eventAt(app, tokenservice.ActionCredentialFirstUsed, systemActor, u.Last)
+			e.Credential, e.CredentialKind = hint, tokenservice.CredentialClientSecret
+			if err := recordEvent(ctx, tx, e, ""); err != nil {
+				return fmt.Errorf("db: add token usage: %w", err)
+			}
 		}
 	}
 	if err := tx.Commit(); err != nil {

@@ -22,8 +22,8 @@ func testClient(t *testing.T) {
 		t.Fatal(err)
 	}
 	want := &tokenservice.Client{ApplicationID: app.ID, ClientID: "client-1", AccountID: "acme",
-		SecretHash: []byte("hash:secret of client-1"), SecretGeneration: 1,
-		Scopes: []tokenservice.ScopeGrant{readEmail, rwIncident}}
+		SecretGeneration: 1, Scopes: []tokenservice.ScopeGrant{readEmail, rwIncident},
+		Secrets: []tokenservice.ClientSecret{{ID: app.Credentials[0].ID, Hash: []byte("hash:secret of client-1")}}}
 	if !reflect.DeepEqual(c, want) {
 		t.Fatalf("Client = %+v\nwant %+v", c, want)
 	}
@@ -44,8 +44,8 @@ func testClient(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		if c.SecretGeneration != 2 || string(c.SecretHash) != "hash:second" {
-			t.Fatalf("after reset: generation %d, hash %q", c.SecretGeneration, c.SecretHash)
+		if c.SecretGeneration != 2 || string(c.Secrets[0].Hash) != "hash:second" {
+			t.Fatalf("after reset: generation %d, hash %q", c.SecretGeneration, c.Secrets[0].Hash)
 		}
 	})
 	t.Run("Missing", func(t *testing.T) {

@@ -2,6 +2,7 @@ package handlers
 
 import (
 	"context"
+	"crypto/hmac"
 	"crypto/sha256"
 	"encoding/json"
 	"io"
@@ -27,17 +28,17 @@ type TokenStore interface {
 	AddTokenUsage(ctx context.Context, usage []tokenservice.TokenUsage) error
 }
 
-// secretVerifier checks a client secret against its stored hash, as
+// secretHasher makes the keyed hash a client secret is stored as, as
 // secret.Keys does.
-type secretVerifier interface {
-	Verify(secret string, hash []byte) bool
+type secretHasher interface {
+	Hash(secret string) []byte
 }
 
 // OAuth serves the authorization server: the client credentials grant,
 // introspection, revocation, the JWKS and the RFC 8414 metadata.
 type OAuth struct {
 	store     TokenStore
-	keys      secretVerifier
+	keys      secretHasher
 	keyring   *token.Keyring
 	issuer    string
 	audience  token.Audience
@@ -121,14 +122,14 @@ func (o *OAuth) issueToken(c echo.Context) (err error) {
 	claims := &token.Claims{
 		Issuer: o.issuer, Subject: client.ClientID, Audience: o.audience,
 		ClientID: client.ClientID, AccountID: client.AccountID, Region: o.region,
-		SecretGeneration: client.SecretGeneration, Scope: strings.Join(scopes, " "),
+		SecretGeneration: client.SecretGeneration, Credential: req.credential.ID, Scope: strings.Join(scopes, " "),
 		IssuedAt: iat, NotBefore: iat, Expiry: iat + int64(o.ttl/time.Second), ID: token.NewID(),
 	}
 	raw, serr := signer.Sign(claims)
 	if serr != nil {
 		return serr
 	}
-	o.usage.add(client.ApplicationID, client.ClientID, now)
+	o.usage.add(client.ApplicationID, client.ClientID, req.credential.ID, req.ClientSecret, now)
 	o.metrics.tokenIssued(req.AuthMethod)
 	return writeOAuthJSON(c, http.StatusOK, tokenResponse{
 		AccessToken: raw, TokenType: "Bearer", ExpiresIn: int64(o.ttl / time.Second), Scope: claims.Scope,
@@ -227,7 +228,7 @@ func (o *OAuth) authenticate(c echo.Context) (*clientRequest, *tokenservice.Clie
 	if wait := o.perClient.Wait(pair, now); wait > 0 {
 		return nil, nil, tooManyFailures(wait)
 	}
-	client, err := o.checkCredentials(r.Context(), req.ClientID, req.ClientSecret)
+	client, cred, err := o.checkCredentials(r.Context(), req.ClientID, req.ClientSecret)
 	if err != nil {
 		return nil, nil, err
 	}
@@ -236,6 +237,15 @@ func (o *OAuth) authenticate(c echo.Context) (*clientRequest, *tokenservice.Clie
 		o.perClient.Fail(pair, now)
 		return nil, nil, invalidClient("Client authentication failed: unknown client or wrong secret.")
 	}
+	if !cred.Usable(now) {
+		o.perClient.Fail(pair, now)
+		if !cred.ExpiresAt.IsZero() && !now.Before(cred.ExpiresAt) {
+			return nil, nil, invalidClient("Client authentication failed: the client secret expired on " +
+				cred.ExpiresAt.UTC().Format("2 Jan 2006 at 15:04 UTC") + ". An admin can rotate it in the portal.")
+		}
+		return nil, nil, invalidClient("Client authentication failed: the client secret was revoked after a rotation.")
+	}
+	req.credential = cred
 	return req, client, nil
 }
 
@@ -253,28 +263,41 @@ func (o *OAuth) authenticateWithToken(c echo.Context) (*tokenservice.Client, str
 	return caller, raw, nil
 }
 
-// checkCredentials returns the client if the secret is its current one, nil
-// if not. Malformed credentials say nothing about an application, so they skip
-// the lookup; an unknown well-formed ID costs what a known one does.
-func (o *OAuth) checkCredentials(ctx context.Context, clientID, clientSecret string) (*tokenservice.Client, error) {
+// checkCredentials returns the client and the secret of it that matches, or
+// nil if none does. Malformed credentials say nothing about an application,
+// so they skip the lookup; an unknown well-formed ID, or a client with one
+// secret, costs what a client with two does.
+func (o *OAuth) checkCredentials(ctx context.Context, clientID, clientSecret string) (*tokenservice.Client, *tokenservice.ClientSecret, error) {
 	if !secret.ValidClientID(clientID) || !secret.WellFormed(clientSecret) {
-		return nil, nil
+		return nil, nil, nil
 	}
 	client, err := o.store.Client(ctx, clientID)
-	hash := unknownClientHash
 	switch {
 	case err == nil:
-		hash = client.SecretHash
 	case tokenservice.ErrorCode(err) == tokenservice.ENOTFOUND:
 		client = nil
 	default:
-		return nil, err
+		return nil, nil, err
 	}
-	ok := o.keys.Verify(clientSecret, hash)
-	if client == nil || !ok {
-		return nil, nil
+	hash := o.keys.Hash(clientSecret)
+	var match *tokenservice.ClientSecret
+	n := tokenservice.MaxLiveSecrets
+	if client != nil {
+		n = max(n, len(client.Secrets))
 	}
-	return client, nil
+	for i := range n {
+		stored := unknownClientHash
+		if client != nil && i < len(client.Secrets) {
+			stored = client.Secrets[i].Hash
+		}
+		if hmac.Equal(hash, stored) && client != nil && match == nil {
+			match = &client.Secrets[i]
+		}
+	}
+	if match == nil {
+		return nil, nil, nil
+	}
+	return client, match, nil
 }
 
 // unknownClientHash stands in for the secret hash of a client ID that no

@@ -4,6 +4,7 @@ import (
 	"context"
 	"net/http"
 	"strings"
+	"time"
 
 	"github.com/labstack/echo/v4"
 
@@ -65,7 +66,8 @@ func (o *OAuth) activeClaims(ctx context.Context, raw, accountID string) (*token
 	} else if err != nil {
 		return nil, err
 	}
-	if client.AccountID != claims.AccountID || client.SecretGeneration != claims.SecretGeneration {
+	if client.AccountID != claims.AccountID || client.SecretGeneration != claims.SecretGeneration ||
+		!credentialWorks(client, claims.Credential, o.now()) {
 		return nil, nil
 	}
 	if claims.Scope = heldScopes(claims.Scope, client); claims.Scope == "" {
@@ -77,6 +79,20 @@ func (o *OAuth) activeClaims(ctx context.Context, raw, accountID string) (*token
 		return nil, nil
 	}
 	return claims, nil
+}
+
+// credentialWorks reports whether the credential a token was issued under
+// is not revoked at now: a token without one is from before credentials,
+// issued under the secret the application had then. An expired credential's
+// tokens run out their lifetime.
+func credentialWorks(client *tokenservice.Client, id string, now time.Time) bool {
+	for i := range client.Secrets {
+		s := &client.Secrets[i]
+		if s.ID == id || (id == "" && s.Migrated) {
+			return s.RevokeAt.IsZero() || now.Before(s.RevokeAt)
+		}
+	}
+	return false
 }
 
 // heldScopes returns the scopes of a token's scope claim that the client

@@ -6,6 +6,8 @@ import (
 	"net/http"
 	"net/url"
 	"strings"
+
+	"tokenservice"
 )
 
 // oauthError is an error response of the token, introspection and
@@ -45,6 +47,8 @@ type clientRequest struct {
 	ClientSecret string
 	AuthMethod   string
 	Form         url.Values // every body parameter, each present once
+
+	credential *tokenservice.ClientSecret // the secret that authenticated it
 }
 
 // parseClientRequest parses an OAuth endpoint's request without I/O, so it

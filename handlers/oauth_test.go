@@ -19,46 +19,53 @@ func TestCheckCredentials(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	right := secret.New()
-	known := &tokenservice.Client{ClientID: secret.NewClientID(), AccountID: "acme", SecretHash: keys.Hash(right)}
-	if len(unknownClientHash) != len(known.SecretHash) {
-		t.Fatalf("the stand-in hash has %d bytes, a real one %d", len(unknownClientHash), len(known.SecretHash))
+	right, older := secret.New(), secret.New()
+	one := &tokenservice.Client{ClientID: secret.NewClientID(), AccountID: "acme",
+		Secrets: []tokenservice.ClientSecret{{ID: "0000000001", Hash: keys.Hash(right)}}}
+	two := &tokenservice.Client{ClientID: secret.NewClientID(), AccountID: "acme",
+		Secrets: []tokenservice.ClientSecret{{ID: "0000000003", Hash: keys.Hash(right)}, {ID: "0000000002", Hash: keys.Hash(older)}}}
+	if len(unknownClientHash) != len(one.Secrets[0].Hash) {
+		t.Fatalf("the stand-in hash has %d bytes, a real one %d", len(unknownClientHash), len(one.Secrets[0].Hash))
 	}
-	store := &clientStore{clients: map[string]*tokenservice.Client{known.ClientID: known}}
-	verifier := &countingVerifier{keys: keys}
-	o := &OAuth{store: store, keys: verifier}
+	store := &clientStore{clients: map[string]*tokenservice.Client{one.ClientID: one, two.ClientID: two}}
+	hasher := &countingHasher{keys: keys}
+	o := &OAuth{store: store, keys: hasher}
 	for _, tt := range []struct {
 		name, clientID, secret string
-		wantClient             bool
-		wantHash               []byte // the hash checked; nil: none
+		wantCredential         string // "": refused
+		wantHashes             int
 	}{
-		{"KnownRightSecret", known.ClientID, right, true, known.SecretHash},
-		{"KnownWrongSecret", known.ClientID, secret.New(), false, known.SecretHash},
-		{"Unknown", secret.NewClientID(), right, false, unknownClientHash},
-		{"MalformedClientID", "not-a-client-id", right, false, nil},
-		{"MalformedSecret", known.ClientID, "tss_typo", false, nil},
+		{"OneSecretRight", one.ClientID, right, "0000000001", 1},
+		{"OneSecretWrong", one.ClientID, secret.New(), "", 1},
+		{"TwoSecretsNewer", two.ClientID, right, "0000000003", 1},
+		{"TwoSecretsOlder", two.ClientID, older, "0000000002", 1},
+		{"TwoSecretsWrong", two.ClientID, secret.New(), "", 1},
+		{"Unknown", secret.NewClientID(), right, "", 1},
+		{"MalformedClientID", "not-a-client-id", right, "", 0},
+		{"MalformedSecret", one.ClientID, "tss_typo", "", 0},
 	} {
 		t.Run(tt.name, func(t *testing.T) {
-			verifier.hashes = nil
-			client, err := o.checkCredentials(context.Background(), tt.clientID, tt.secret)
+			hasher.calls = 0
+			client, cred, err := o.checkCredentials(context.Background(), tt.clientID, tt.secret)
 			if err != nil {
 				t.Fatal(err)
 			}
-			if got := client != nil; got != tt.wantClient {
-				t.Errorf("authenticated = %v, want %v", got, tt.wantClient)
+			got := ""
+			if cred != nil {
+				got = cred.ID
 			}
-			switch {
-			case tt.wantHash == nil && len(verifier.hashes) != 0:
-				t.Errorf("%d hash checks, want none", len(verifier.hashes))
-			case tt.wantHash != nil && (len(verifier.hashes) != 1 || !bytes.Equal(verifier.hashes[0], tt.wantHash)):
-				t.Errorf("hashes checked %x, want one: %x", verifier.hashes, tt.wantHash)
+			if got != tt.wantCredential || (client != nil) != (tt.wantCredential != "") {
+				t.Errorf("authenticated with %q (client %v), want %q", got, client != nil, tt.wantCredential)
+			}
+			if hasher.calls != tt.wantHashes {
+				t.Errorf("%d hashes made, want %d", hasher.calls, tt.wantHashes)
 			}
 		})
 	}
 	t.Run("StoreFails", func(t *testing.T) {
 		store.err = errors.New("database is down")
 		defer func() { store.err = nil }()
-		if _, err := o.checkCredentials(context.Background(), known.ClientID, right); err == nil {
+		if _, _, err := o.checkCredentials(context.Background(), one.ClientID, right); err == nil {
 			t.Fatal("a failing store authenticated or refused, want its error")
 		}
 	})
@@ -81,13 +88,13 @@ func (s *clientStore) Client(_ context.Context, clientID string) (*tokenservice.
 	return nil, tokenservice.Errorf(tokenservice.ENOTFOUND, "Application not found.")
 }
 
-// countingVerifier records every hash a secret is checked against.
-type countingVerifier struct {
-	keys   *secret.Keys
-	hashes [][]byte
+// countingHasher counts the hashes made of presented secrets.
+type countingHasher struct {
+	keys  *secret.Keys
+	calls int
 }
 
-func (v *countingVerifier) Verify(secret string, hash []byte) bool {
-	v.hashes = append(v.hashes, hash)
-	return v.keys.Verify(secret, hash)
+func (h *countingHasher) Hash(secret string) []byte {
+	h.calls++
+	return h.keys.Hash(secret)
 }

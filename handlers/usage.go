@@ -19,19 +19,22 @@ type usageCounter struct {
 type usageKey struct {
 	app  int64
 	hour int64
+	cred string
 }
 
 func newUsageCounter() *usageCounter {
 	return &usageCounter{counts: map[usageKey]*tokenservice.TokenUsage{}}
 }
 
-// add counts one token for the application at now.
-func (u *usageCounter) add(appID int64, clientID string, now time.Time) {
-	k := usageKey{app: appID, hour: now.Unix() / 3600}
+// add counts one token for the application, issued under the credential
+// with the secret (whose hint the store may not have yet) at now.
+func (u *usageCounter) add(appID int64, clientID, credentialID, secret string, now time.Time) {
+	k := usageKey{app: appID, hour: now.Unix() / 3600, cred: credentialID}
 	u.mu.Lock()
 	e := u.counts[k]
 	if e == nil {
-		e = &tokenservice.TokenUsage{ApplicationID: appID, ClientID: clientID, Hour: time.Unix(k.hour*3600, 0).UTC()}
+		e = &tokenservice.TokenUsage{ApplicationID: appID, ClientID: clientID, Hour: time.Unix(k.hour*3600, 0).UTC(),
+			CredentialID: credentialID, Hint: tokenservice.SecretHint(secret)}
 		u.counts[k] = e
 	}
 	e.Count++
@@ -59,7 +62,7 @@ func (u *usageCounter) putBack(usage []tokenservice.TokenUsage) {
 	u.mu.Lock()
 	defer u.mu.Unlock()
 	for _, e := range usage {
-		k := usageKey{app: e.ApplicationID, hour: e.Hour.Unix() / 3600}
+		k := usageKey{app: e.ApplicationID, hour: e.Hour.Unix() / 3600, cred: e.CredentialID}
 		cur := u.counts[k]
 		if cur == nil {
 			e := e

@@ -16,13 +16,13 @@ func TestUsageCounter(t *testing.T) {
 		go func() {
 			defer wg.Done()
 			for j := 0; j < 100; j++ {
-				u.add(1, "c1", hour.Add(time.Duration(j)*time.Second))
+				u.add(1, "c1", "", "", hour.Add(time.Duration(j)*time.Second))
 			}
 		}()
 	}
 	wg.Wait()
-	u.add(1, "c1", hour.Add(time.Hour)) // the next hour is its own counter
-	u.add(2, "c2", hour)
+	u.add(1, "c1", "", "", hour.Add(time.Hour)) // the next hour is its own counter
+	u.add(2, "c2", "", "", hour)
 
 	got := u.take()
 	sort.Slice(got, func(i, j int) bool {
@@ -45,7 +45,7 @@ func TestUsageCounter(t *testing.T) {
 	}
 
 	// A failed write puts the counts back; counts made meanwhile add up.
-	u.add(1, "c1", hour.Add(2*time.Hour))
+	u.add(1, "c1", "", "", hour.Add(2*time.Hour))
 	u.putBack(got)
 	again := u.take()
 	total := 0

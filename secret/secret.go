@@ -189,5 +189,19 @@ func (k *Keys) Decrypt(ciphertext []byte, clientID string) (string, error) {
 // window ending at revealUntil.
 func (k *Keys) NewStored(clientID string, revealUntil time.Time) (string, tokenservice.StoredSecret) {
 	s := New()
-	return s, tokenservice.StoredSecret{Hash: k.Hash(s), Ciphertext: k.Encrypt(s, clientID), RevealUntil: revealUntil}
+	return s, tokenservice.StoredSecret{Hash: k.Hash(s), Ciphertext: k.Encrypt(s, clientID), RevealUntil: revealUntil, Hint: tokenservice.SecretHint(s)}
+}
+
+// ValidCredentialID reports whether s has the shape of a credential id: 10
+// lowercase hex digits, as the store makes them.
+func ValidCredentialID(s string) bool {
+	if len(s) != 10 {
+		return false
+	}
+	for i := 0; i < len(s); i++ {
+		if c := s[i]; !(c >= '0' && c <= '9' || c >= 'a' && c <= 'f') {
+			return false
+		}
+	}
+	return true
 }

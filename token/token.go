@@ -136,9 +136,9 @@ func (k *Key) PublicJWK() jose.JSONWebKey {
 }
 
 // Claims are the claims of an access token (RFC 9068 §2.2) plus the
-// service's own: the account, the region, and the generation of the client
+// service's own: the account, the region, the generation of the client
 // secret the token was issued under, which retires the token when the
-// secret is reset.
+// secret is reset, and the credential, which retires it when that is revoked.
 type Claims struct {
 	Issuer           string   `json:"iss"`
 	Subject          string   `json:"sub"`
@@ -147,6 +147,7 @@ type Claims struct {
 	AccountID        string   `json:"account_id"`
 	Region           string   `json:"region,omitempty"`
 	SecretGeneration int      `json:"secret_generation"`
+	Credential       string   `json:"cred,omitempty"` // none in tokens issued before credentials
 	Scope            string   `json:"scope,omitempty"`
 	IssuedAt         int64    `json:"iat"`
 	NotBefore        int64    `json:"nbf"`

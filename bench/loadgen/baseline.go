@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"crypto/hmac"
 	"crypto/sha256"
 	"encoding/base64"
 	"encoding/hex"
@@ -46,7 +47,8 @@ type Baseline struct {
 // baselineClient is what the grant needs of an application: what the
 // product reads from the database per token request.
 type baselineClient struct {
-	hash       []byte // secret.Keys.Hash of the Client Secret
+	hash       []byte   // secret.Keys.Hash of the Client Secret
+	older      [32]byte // the hash of an older secret still live: matched by none
 	accountID  string
 	scopes     []string // every OAuth scope of the application, in the product's order
 	generation int
@@ -273,7 +275,14 @@ func (b *Baseline) authenticate(clientID, clientSecret string) *baselineClient {
 		return nil
 	}
 	c := b.clients[clientID]
-	if c == nil || !b.keys.Verify(clientSecret, c.hash) {
+	if c == nil {
+		return nil
+	}
+	// Two live secrets, as the product's seeded clients have: one keyed
+	// hash, compared with both.
+	h := b.keys.Hash(clientSecret)
+	newer, older := hmac.Equal(h, c.hash), hmac.Equal(h, c.older[:])
+	if !newer && !older {
 		return nil
 	}
 	return c

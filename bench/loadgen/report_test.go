@@ -83,7 +83,7 @@ func TestSeedSQLite(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		if !keys.Verify(a.ClientSecret, c.SecretHash) {
+		if !keys.Verify(a.ClientSecret, c.Secrets[0].Hash) {
 			t.Errorf("%s: the seeded secret does not verify", a.ClientID)
 		}
 		if got, want := strings.Join(c.OAuthScopes(), " "), strings.Join(a.Scopes, " "); got != want || got == "" {

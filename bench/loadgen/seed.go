@@ -320,15 +320,15 @@ func (s *seeder) insertApps(ctx context.Context, account string, apps []seedApp)
 		return err
 	}
 	defer tx.Rollback()
-	args := make([]any, 0, len(apps)*9)
+	args := make([]any, 0, len(apps)*8)
 	for _, a := range apps {
-		args = append(args, account, a.clientID, a.name, strings.ToLower(a.name), a.hash,
+		args = append(args, account, a.clientID, a.name, strings.ToLower(a.name),
 			a.createdAt, a.createdBy, a.createdAt, a.createdBy)
 	}
 	rows, err := tx.QueryContext(ctx, `
-		INSERT INTO applications (account_id, client_id, name, name_lower, secret_hash,
+		INSERT INTO applications (account_id, client_id, name, name_lower,
 			created_at, created_by, updated_at, updated_by, secret_generation, version)
-		VALUES `+s.values(len(apps), 9, ", 1, 1")+`
+		VALUES `+s.values(len(apps), 8, ", 1, 1")+`
 		RETURNING id, client_id`, args...)
 	if err != nil {
 		return err
@@ -344,6 +344,19 @@ func (s *seeder) insertApps(ctx context.Context, account string, apps []seedApp)
 		ids[clientID] = id
 	}
 	if err := rows.Close(); err != nil {
+		return err
+	}
+	// Two live secrets each, as during a rotation: the token endpoint
+	// checks a secret against both. The older one's hash matches nothing.
+	args = args[:0]
+	older := make([]byte, len(apps[0].hash))
+	for _, a := range apps {
+		args = append(args, ids[a.clientID], "0000000001", older, a.createdAt, a.createdBy,
+			ids[a.clientID], "0000000002", a.hash, a.createdAt, a.createdBy)
+	}
+	if _, err := tx.ExecContext(ctx, `
+		INSERT INTO credentials (application_id, public_id, secret_hash, created_at, created_by, kind, hint, migrated, rotated)
+		VALUES `+s.values(2*len(apps), 5, ", 'client_secret', '', 0, 0"), args...); err != nil {
 		return err
 	}
 	args = args[:0]

@@ -400,6 +400,11 @@ func (m *Main) sweep(ctx context.Context) {
 		} else if n > 0 {
 			m.Logger.Info("deleted retired signing keys whose tokens have all expired", "count", n)
 		}
+		if n, err := m.Store.RetireCredentials(ctx, now); err != nil && ctx.Err() == nil {
+			m.Logger.Error("retire credentials", "err", err)
+		} else if n > 0 {
+			m.Logger.Info("revoked credentials whose grace period ended, or recorded their expiry", "count", n)
+		}
 		if n, err := m.Store.EraseExpiredSecrets(ctx, now); err != nil && ctx.Err() == nil {
 			m.Logger.Error("erase expired secrets", "err", err)
 		} else if n > 0 {

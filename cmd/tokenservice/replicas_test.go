@@ -168,7 +168,7 @@ func TestReplicas(t *testing.T) {
 	t.Run("EachSecretIsErasedOnce", func(t *testing.T) {
 		pending := func() int {
 			var n int
-			if err := store.QueryRow(`SELECT count(*) FROM applications WHERE secret_ciphertext IS NOT NULL`).Scan(&n); err != nil {
+			if err := store.QueryRow(`SELECT count(*) FROM credentials WHERE ciphertext IS NOT NULL`).Scan(&n); err != nil {
 				t.Fatal(err)
 			}
 			return n
