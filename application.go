@@ -153,7 +153,18 @@ type ListOptions struct {
 	Filter string // case-insensitive substring of the name or the client ID; "" lists all
 	After  string // the Next of the previous page; "" for the first page
 	Limit  int    // page size: DefaultListLimit when 0 or less, at most MaxListLimit
+	// Sort is SortName (the default) or SortLastUsed, least recently used
+	// first; ExpiringBy keeps the applications with a secret that expires
+	// by then. Both page by offset.
+	Sort       string
+	ExpiringBy time.Time
 }
+
+// The orders of the applications list.
+const (
+	SortName     = ""
+	SortLastUsed = "last_used"
+)
 
 // Page sizes of the applications list (ListOptions.Limit).
 const (

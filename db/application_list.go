@@ -29,6 +29,9 @@ func (db *DB) ListApplications(ctx context.Context, accountID string, opt tokens
 		// ID contains one, so nothing matches.
 		return &tokenservice.ApplicationPage{}, nil
 	}
+	if opt.Sort == tokenservice.SortLastUsed || !opt.ExpiringBy.IsZero() {
+		return db.listByUse(ctx, accountID, opt, limit)
+	}
 	var after *cursor
 	if opt.After != "" {
 		c, err := decodeCursor(opt.After)

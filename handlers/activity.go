@@ -214,9 +214,38 @@ func eventDetails(cat *scope.Catalogue, e *tokenservice.Event) []string {
 				out = append(out, scopeLabel(cat, k)+": "+accessLabel(before[k])+" → "+accessLabel(after[k]))
 			}
 		}
+	case tokenservice.ActionCredentialAdded, tokenservice.ActionCredentialRevoked, tokenservice.ActionCredentialExpired,
+		tokenservice.ActionCredentialFirstUsed, tokenservice.ActionCredentialLeaked, tokenservice.ActionSecretRotated:
+		out = append(out, e.CredentialKind.Label()+" "+e.Credential)
+		switch {
+		case e.Action == tokenservice.ActionCredentialAdded && e.ExpiresAt.IsZero():
+			out = append(out, "Does not expire")
+		case e.Action == tokenservice.ActionCredentialAdded:
+			out = append(out, "Expires "+e.ExpiresAt.UTC().Format(eventTime))
+		case e.Action == tokenservice.ActionSecretRotated && !e.RevokeAt.After(e.At):
+			out = append(out, "Old secret revoked at once")
+		case e.Action == tokenservice.ActionSecretRotated:
+			out = append(out, "Old secret works until "+e.RevokeAt.UTC().Format(eventTime)+" (grace period of "+views.Duration(e.RevokeAt.Sub(e.At))+")")
+		case e.Action == tokenservice.ActionCredentialRevoked && e.Reason != "":
+			out = append(out, "Revoked by "+e.Reason.Label())
+		}
+	}
+	if e.Action == tokenservice.ActionCreated && !e.ExpiresAt.IsZero() {
+		out = append(out, "Client secret expires "+e.ExpiresAt.UTC().Format(eventTime))
+	}
+	if e.Action == tokenservice.ActionSettingsChanged && e.OldSettings != nil && e.Settings != nil {
+		if e.OldSettings.MaxSecretLifetime != e.Settings.MaxSecretLifetime {
+			out = append(out, "Maximum secret lifetime: "+views.Lifetime(e.OldSettings.MaxSecretLifetime)+" → "+views.Lifetime(e.Settings.MaxSecretLifetime))
+		}
+		if e.OldSettings.LeakAction != e.Settings.LeakAction {
+			out = append(out, "Leaked secrets: "+views.LeakActionLabel(e.OldSettings.LeakAction)+" → "+views.LeakActionLabel(e.Settings.LeakAction))
+		}
 	}
 	return out
 }
+
+// eventTime is how event details write a moment.
+const eventTime = "2 Jan 2006 15:04 UTC"
 
 func accessLabel(a tokenservice.Access) string {
 	if a == "" {

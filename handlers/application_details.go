@@ -39,6 +39,7 @@ func (h *Applications) details(c echo.Context, app *tokenservice.Application) vi
 		Issuer: h.issuer, TokenURL: h.issuer + "/oauth2/token", JWKSURL: h.issuer + "/.well-known/jwks.json",
 		Secret: h.secretPanel(c, app, now),
 	}
+	h.credentialRows(app, &d, now)
 	for _, g := range app.Scopes {
 		sd := views.ScopeDetail{Access: g.Access.Label(), OAuthScopes: g.OAuthScopes()}
 		if e, ok := h.catalogue.Lookup(g.Key); ok {

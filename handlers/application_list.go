@@ -20,7 +20,18 @@ func (h *Applications) listApplications(c echo.Context) error {
 		filter = string([]rune(filter)[:200])
 	}
 	after := c.QueryParam("after")
-	page, err := h.store.ListApplications(c.Request().Context(), user.AccountID, tokenservice.ListOptions{Filter: filter, After: after, Limit: 50})
+	now := h.now()
+	opt := tokenservice.ListOptions{Filter: filter, After: after, Limit: 50}
+	view := c.QueryParam("view")
+	switch view {
+	case "last_used":
+		opt.Sort = tokenservice.SortLastUsed
+	case "expiring":
+		opt.ExpiringBy = now.Add(tokenservice.ExpiryWarning)
+	default:
+		view = ""
+	}
+	page, err := h.store.ListApplications(c.Request().Context(), user.AccountID, opt)
 	if tokenservice.ErrorCode(err) == tokenservice.EINVALID {
 		return c.Redirect(http.StatusSeeOther, "/applications")
 	} else if err != nil {
@@ -31,14 +42,22 @@ func (h *Applications) listApplications(c echo.Context) error {
 		Filter:       filter,
 		Total:        min(page.Total, tokenservice.MaxListTotal),
 		TotalCapped:  page.Total > tokenservice.MaxListTotal,
-		AccountEmpty: filter == "" && after == "" && len(page.Applications) == 0,
+		AccountEmpty: filter == "" && after == "" && view == "" && len(page.Applications) == 0,
+		View:         view,
 	}
 	for _, a := range page.Applications {
-		p.Rows = append(p.Rows, views.ApplicationRow{Name: a.Name, ClientID: a.ClientID, Scopes: h.summaries(a.Scopes), CreatedAt: a.CreatedAt})
+		p.Rows = append(p.Rows, views.ApplicationRow{Name: a.Name, ClientID: a.ClientID, Scopes: h.summaries(a.Scopes), CreatedAt: a.CreatedAt,
+			LastUsedAt: a.LastUsedAt, SecretEnds: a.SecretExpiresAt, Now: now})
+	}
+	if p.Expiring, err = h.store.CountExpiring(c.Request().Context(), user.AccountID, now.Add(tokenservice.ExpiryWarning)); err != nil {
+		return err
 	}
 	q := url.Values{}
 	if filter != "" {
 		q.Set("q", filter)
+	}
+	if view != "" {
+		q.Set("view", view)
 	}
 	if after != "" {
 		p.FirstURL = "/applications?" + q.Encode()

@@ -29,6 +29,7 @@ type Store interface {
 	EachEvent(ctx context.Context, accountID string, f tokenservice.EventFilter, fn func(*tokenservice.Event) error) error
 	EventActors(ctx context.Context, accountID string) ([]tokenservice.EventActor, error)
 	ApplicationNameInTrail(ctx context.Context, accountID, clientID string) (string, error)
+	CountExpiring(ctx context.Context, accountID string, by time.Time) (int, error)
 }
 
 // Applications serves the pages of an account's applications: list, add,
@@ -41,11 +42,12 @@ type Applications struct {
 	issuer    string
 	now       func() time.Time
 	logger    interface{ Info(string, ...any) }
+	ceiling   time.Duration // the operator's maximum secret lifetime; 0 for none
 }
 
 func newApplications(cfg Config) *Applications {
 	return &Applications{store: cfg.Store, ops: cfg.Applications, catalogue: cfg.Catalogue, window: cfg.RevealWindow,
-		issuer: strings.TrimRight(cfg.PublicURL, "/"), now: cfg.Now, logger: cfg.Logger}
+		issuer: strings.TrimRight(cfg.PublicURL, "/"), now: cfg.Now, logger: cfg.Logger, ceiling: cfg.MaxSecretLifetime}
 }
 
 // clientIDParam returns the Client ID of the URL, refusing malformed ones

@@ -49,6 +49,12 @@ func (s *Server) routes(e *echo.Echo) {
 	admin.POST("/applications/:client_id/reset", s.apps.resetSecret)
 	admin.GET("/applications/:client_id/delete", s.apps.confirmDelete)
 	admin.POST("/applications/:client_id/delete", s.apps.deleteApplication)
+	admin.GET("/applications/:client_id/rotate", s.apps.rotateForm)
+	admin.POST("/applications/:client_id/rotate", s.apps.rotateSecret)
+	admin.GET("/applications/:client_id/credentials/:credential_id/revoke", s.apps.confirmRevoke)
+	admin.POST("/applications/:client_id/credentials/:credential_id/revoke", s.apps.revokeCredential)
+	admin.GET("/settings", s.apps.showSettings)
+	admin.POST("/settings", s.apps.saveSettings)
 
 	// The audit trail holds who did what from which address, which
 	// read-only members do not need: admins only.

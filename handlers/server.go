@@ -32,8 +32,11 @@ type Config struct {
 	RegionLabel  string // the region's display name, e.g. "United States (US)"
 	Regions      []views.Region
 	RevealWindow time.Duration
-	Catalogue    *scope.Catalogue
-	Store        Store
+	// MaxSecretLifetime is the operator's ceiling on secret lifetimes
+	// (--max-secret-lifetime), shown on the Settings page; 0 for none.
+	MaxSecretLifetime time.Duration
+	Catalogue         *scope.Catalogue
+	Store             Store
 	// Applications makes every change to applications, with its rules.
 	Applications tokenservice.ApplicationService
 	TokenStore   TokenStore

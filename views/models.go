@@ -1,13 +1,32 @@
 package views
 
-import "time"
+import (
+	"time"
+
+	"tokenservice"
+)
 
 // ApplicationRow is one line of the Applications list.
 type ApplicationRow struct {
-	Name      string
-	ClientID  string
-	Scopes    []ScopeSummary
-	CreatedAt time.Time
+	Name       string
+	ClientID   string
+	Scopes     []ScopeSummary
+	CreatedAt  time.Time
+	LastUsedAt time.Time // zero: never
+	SecretEnds time.Time // the earliest end of a live secret; zero: none
+	Now        time.Time
+}
+
+// SecretWarning is the list's warning about the application's secret, ""
+// when none ends within tokenservice.ExpiryWarning.
+func (r ApplicationRow) SecretWarning() string {
+	switch {
+	case r.SecretEnds.IsZero() || r.SecretEnds.Sub(r.Now) > tokenservice.ExpiryWarning:
+		return ""
+	case !r.SecretEnds.After(r.Now):
+		return "A secret has expired"
+	}
+	return "A secret expires " + Until(r.Now, r.SecretEnds)
 }
 
 // ScopeSummary names one granted scope compactly, e.g. "Incident Response · Read & Write".
@@ -27,6 +46,15 @@ type ApplicationsPage struct {
 	FirstURL     string // "" on the first page
 	AccountEmpty bool   // the account has no applications at all
 	Flash        string
+	View         string // "", "last_used" or "expiring"
+	Expiring     int    // applications with a secret that expires within tokenservice.ExpiryWarning
+}
+
+// ListViews are the views of the Applications list.
+var ListViews = []GraceOption{
+	{"", "Sorted by name"},
+	{"last_used", "Least recently used first"},
+	{"expiring", "Secrets expiring soon"},
 }
 
 // ScopeRow is one catalogue entry (or retired grant) on the Add/Edit form.
@@ -80,6 +108,10 @@ type ApplicationDetails struct {
 	UpdatedAt      time.Time
 	UpdatedBy      string
 	Secret         SecretPanel
+	Credentials    []CredentialRow
+	RotateURL      string // "" when a rotation is not possible now (two live secrets)
+	RotateBlocked  string // why not, when RotateURL is ""
+	NoLiveSecret   bool   // every credential is revoked or expired
 	Issuer         string
 	TokenURL       string
 	JWKSURL        string

@@ -1,0 +1,83 @@
+package db
+
+import (
+	"context"
+	"fmt"
+	"strconv"
+	"strings"
+	"time"
+
+	"tokenservice"
+)
+
+// listByUse returns a page of the account's applications for the list's
+// other views: least recently used first (never used before all), or only
+// those with a secret that expires by opt.ExpiringBy. It pages by offset:
+// these views are for finding a few applications, not for walking them all.
+func (db *DB) listByUse(ctx context.Context, accountID string, opt tokenservice.ListOptions, limit int) (*tokenservice.ApplicationPage, error) {
+	offset := 0
+	if opt.After != "" {
+		n, err := strconv.Atoi(strings.TrimPrefix(opt.After, "o"))
+		if err != nil || !strings.HasPrefix(opt.After, "o") || n < 0 {
+			return nil, fmt.Errorf("db: list applications: %w", tokenservice.Errorf(tokenservice.EINVALID, "The page link is not valid."))
+		}
+		offset = n
+	}
+	where, args := `account_id = ?`, []any{accountID}
+	if key := nameKey(opt.Filter); key != "" {
+		where += ` AND (name_lower ` + db.dialect.like + ` ? ESCAPE '\' OR client_id ` + db.dialect.like + ` ? ESCAPE '\')`
+		args = append(args, likePattern(key), likePattern(key))
+	}
+	if !opt.ExpiringBy.IsZero() {
+		where += ` AND id IN (` + expiringApplications + `)`
+		args = append(args, millis(opt.ExpiringBy))
+	}
+	order := `name_lower, client_id`
+	if opt.Sort == tokenservice.SortLastUsed {
+		order = `coalesce((SELECT issued_at FROM token_last_issued WHERE token_last_issued.application_id = applications.id), 0), ` + order
+	}
+	rows, err := db.pool.QueryContext(ctx,
+		`SELECT `+applicationColumns+`, name_lower, `+pageScopes+` FROM applications
+		WHERE `+where+` ORDER BY `+order+limitTo(limit+1)+` OFFSET `+strconv.Itoa(offset), args...)
+	if err != nil {
+		return nil, fmt.Errorf("db: list applications: %w", err)
+	}
+	page, err := scanPage(rows, limit)
+	if err != nil {
+		return nil, fmt.Errorf("db: list applications: %w", err)
+	}
+	page.Next = ""
+	if len(page.Applications) == limit {
+		var more int
+		if err := db.pool.QueryRowContext(ctx, `SELECT count(*) FROM (SELECT 1 FROM applications WHERE `+where+` ORDER BY `+order+limitTo(1)+` OFFSET `+strconv.Itoa(offset+limit)+`) AS more`, args...).Scan(&more); err != nil {
+			return nil, fmt.Errorf("db: list applications: %w", err)
+		}
+		if more > 0 {
+			page.Next = "o" + strconv.Itoa(offset+limit)
+		}
+	}
+	if err := db.pool.QueryRowContext(ctx,
+		`SELECT count(*) FROM (SELECT 1 FROM applications WHERE `+where+limitTo(tokenservice.MaxListTotal+1)+`) AS matches`,
+		args...).Scan(&page.Total); err != nil {
+		return nil, fmt.Errorf("db: list applications: %w", err)
+	}
+	return page, nil
+}
+
+// expiringApplications selects the ids of applications with a secret that
+// is not revoked and expires by its one argument (or has expired and the
+// sweeper has not recorded it yet).
+const expiringApplications = `SELECT application_id FROM credentials
+	WHERE expires_at IS NOT NULL AND revoked_at IS NULL AND expiry_recorded = 0 AND expires_at <= ?`
+
+// CountExpiring counts the account's applications with a secret that
+// expires by the time given, for the Applications list's warning.
+func (db *DB) CountExpiring(ctx context.Context, accountID string, by time.Time) (int, error) {
+	var n int
+	if err := db.pool.QueryRowContext(ctx, `
+		SELECT count(*) FROM applications WHERE account_id = ? AND id IN (`+expiringApplications+`)`,
+		accountID, millis(by)).Scan(&n); err != nil {
+		return 0, fmt.Errorf("db: count expiring: %w", err)
+	}
+	return n, nil
+}
