@@ -30,7 +30,7 @@ func CredentialsTable(d ApplicationDetails) templ.Component {
 		}
 		ctx = templ.InitializeContext(ctx)
 		ctx = templ.ClearChildren(ctx)
-		templ_7745c5c3_Err = templruntime.WriteString(templ_7745c5c3_Buffer, 1, "<div class=\"credentials\" data-testid=\"credentials\"><div class=\"credentials__head\"><h3 class=\"credentials__title\">Credentials</h3>")
+		templ_7745c5c3_Err = templruntime.WriteString(templ_7745c5c3_Buffer, 1, "<div class=\"credentials\" data-testid=\"credentials\"><div class=\"credentials__head\"><h3 class=\"credentials__title\">All credentials</h3>")
 		if templ_7745c5c3_Err != nil {
 			return templ_7745c5c3_Err
 		}
