@@ -153,7 +153,7 @@ func (b *Baseline) issueToken(w http.ResponseWriter, r *http.Request) {
 	claims := &token.Claims{
 		Issuer: b.issuer, Subject: id, Audience: b.audience,
 		ClientID: id, AccountID: client.accountID, Region: b.region,
-		SecretGeneration: client.generation, Scope: strings.Join(scopes, " "),
+		SecretGeneration: client.generation, Credential: seededCredential, Scope: strings.Join(scopes, " "),
 		IssuedAt: iat, NotBefore: iat, Expiry: iat + int64(b.ttl/time.Second), ID: token.NewID(),
 	}
 	raw, err := b.signer.Sign(claims)
@@ -239,7 +239,8 @@ func (b *Baseline) introspect(w http.ResponseWriter, r *http.Request) {
 	active := err == nil && claims.AccountID == caller.accountID && claims.Region == b.region
 	if active {
 		c := b.clients[claims.ClientID]
-		active = c != nil && c.accountID == claims.AccountID && c.generation == claims.SecretGeneration && !b.revoked[claims.ID]
+		active = c != nil && c.accountID == claims.AccountID && c.generation == claims.SecretGeneration &&
+			claims.Credential == seededCredential && !b.revoked[claims.ID]
 	}
 	if !active {
 		writeBaselineJSON(w, http.StatusOK, baselineIntrospection{Active: false})

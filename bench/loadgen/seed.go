@@ -312,6 +312,10 @@ func (s *seeder) values(rows, cols int, literal ...string) string {
 	return b.String()
 }
 
+// seededCredential is the id of the seeded secret the load presents: the
+// newer of each application's two.
+const seededCredential = "0000000002"
+
 // insertApps adds a batch of applications and their scopes in one
 // transaction.
 func (s *seeder) insertApps(ctx context.Context, account string, apps []seedApp) error {
@@ -352,7 +356,7 @@ func (s *seeder) insertApps(ctx context.Context, account string, apps []seedApp)
 	older := make([]byte, len(apps[0].hash))
 	for _, a := range apps {
 		args = append(args, ids[a.clientID], "0000000001", older, a.createdAt, a.createdBy,
-			ids[a.clientID], "0000000002", a.hash, a.createdAt, a.createdBy)
+			ids[a.clientID], seededCredential, a.hash, a.createdAt, a.createdBy)
 	}
 	if _, err := tx.ExecContext(ctx, `
 		INSERT INTO credentials (application_id, public_id, secret_hash, created_at, created_by, kind, hint, migrated, rotated)
