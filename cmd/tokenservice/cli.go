@@ -15,7 +15,6 @@ import (
 	"time"
 
 	"tokenservice"
-	"tokenservice/application"
 	"tokenservice/db"
 	"tokenservice/scope"
 	"tokenservice/secret"
@@ -31,8 +30,8 @@ commands:
 
 ACCESS is none, read or read-write; KEY as in the scope catalogue, e.g. forensics:account.
 Without --scope, create grants read access to every scope of the catalogue.
-The store flags (--data-dir, --database-url, --server-key, --reveal-window, --scopes-file)
-and their TOKENSERVICE_* variables are the server's.`
+The store flags (--data-dir, --database-url, --server-key, --reveal-window, --scopes-file,
+--max-secret-lifetime) and their TOKENSERVICE_* variables are the server's.`
 
 // appJSON is the --json shape of an application.
 type appJSON struct {
@@ -155,7 +154,7 @@ func runApp(ctx context.Context, args []string, stdout, stderr io.Writer) error 
 	if err != nil {
 		return err
 	}
-	ops := application.NewService(store, catalogue, keys, cfg.RevealWindow, time.Now)
+	ops := newApplications(cfg, store, catalogue, keys, time.Now)
 	cli := tokenservice.CLIPrincipal
 
 	switch cmd {

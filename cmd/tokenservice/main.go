@@ -234,7 +234,7 @@ func (m *Main) Open(ctx context.Context) (err error) {
 	m.server = handlers.NewServer(handlers.Config{
 		PublicURL: m.URL, Region: m.Config.Region, RegionLabel: m.Config.regionLabel(), Regions: regions, RevealWindow: m.Config.RevealWindow,
 		Catalogue: catalogue, ClientSecretKeys: keys, ServerKey: serverKey, Store: m.Store,
-		Applications: application.NewService(m.Store, catalogue, keys, m.Config.RevealWindow, func() time.Time { return m.Now() }),
+		Applications: newApplications(m.Config, m.Store, catalogue, keys, func() time.Time { return m.Now() }),
 		TokenStore:   m.Store, SigningKeys: m.Keyring, TokenTTL: m.Config.TokenTTL, Audience: m.Config.audience(),
 		TrustedProxies: proxies,
 		Sessions:       sessions, OIDC: oidcClient, Logger: m.Logger,
@@ -519,6 +519,15 @@ func openKeyring(ctx context.Context, cfg Config, store *db.DB, serverKey []byte
 			"current", current, "signing_alg", alg)
 	}
 	return kr, nil
+}
+
+// newApplications is the operations on applications that the portal and the
+// operator CLI share, with the configuration's reveal window and the
+// region's ceiling on secret lifetimes (--max-secret-lifetime).
+func newApplications(cfg Config, store *db.DB, catalogue *scope.Catalogue, keys *secret.Keys, now func() time.Time) *application.Service {
+	ops := application.NewService(store, catalogue, keys, cfg.RevealWindow, now)
+	ops.SetMaxSecretLifetime(cfg.MaxSecretLifetime)
+	return ops
 }
 
 func loadCatalogue(cfg Config) (*scope.Catalogue, error) {
