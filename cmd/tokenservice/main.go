@@ -3,7 +3,7 @@
 // identity provider to sign in with. Its subcommands operate on the same store.
 //
 //	tokenservice [flags]                 run the service
-//	tokenservice app create|list|reset-secret|delete …
+//	tokenservice app create|list|reset-secret|rotate-secret|credentials|revoke-credential|delete …
 //	tokenservice keys rotate|list
 //	tokenservice backup FILE             a consistent copy while the server runs
 //	tokenservice restore FILE            put a backup back (server stopped)
@@ -47,13 +47,18 @@ func main() {
 	// process at once, as if no handler were installed.
 	shuttingDown = stop
 	if err := run(ctx, os.Args[1:], os.Stdout, os.Stderr); err != nil {
-		msg := err.Error()
-		if code := tokenservice.ErrorCode(err); code != tokenservice.EINTERNAL {
-			msg = tokenservice.ErrorMessage(err)
-		}
-		fmt.Fprintln(os.Stderr, "tokenservice:", msg)
+		fmt.Fprintln(os.Stderr, "tokenservice:", errorMessage(err))
 		os.Exit(1)
 	}
+}
+
+// errorMessage is what the command prints for err: the message of a domain
+// error, which the operations word for people, else the error itself.
+func errorMessage(err error) string {
+	if code := tokenservice.ErrorCode(err); code != tokenservice.EINTERNAL {
+		return tokenservice.ErrorMessage(err)
+	}
+	return err.Error()
 }
 
 // run dispatches to the server or a subcommand.
