@@ -209,6 +209,27 @@ func TestCLIBadInput(t *testing.T) {
 		{"DeleteUnknownClientID", []string{"delete", "--client-id", unknown}},
 		{"DeleteMalformedClientID", []string{"delete", "--client-id", strings.ToUpper(keeper.ClientID)}},
 		{"DeleteMissingClientID", []string{"delete"}},
+		{"RotateUnknownClientID", []string{"rotate-secret", "--client-id", unknown}},
+		{"RotateMalformedClientID", []string{"rotate-secret", "--client-id", "not a client id"}},
+		{"RotateMissingClientID", []string{"rotate-secret"}},
+		{"RotateGraceOver30Days", []string{"rotate-secret", "--client-id", keeper.ClientID, "--grace", "721h"}},
+		{"RotateGraceNegative", []string{"rotate-secret", "--client-id", keeper.ClientID, "--grace", "-1s"}},
+		{"RotateGraceNotDuration", []string{"rotate-secret", "--client-id", keeper.ClientID, "--grace", "1d"}},
+		{"RotateExpiresPast", []string{"rotate-secret", "--client-id", keeper.ClientID, "--expires", "2020-01-01"}},
+		{"RotateExpiresNow", []string{"rotate-secret", "--client-id", keeper.ClientID, "--expires", time.Now().UTC().Format(time.RFC3339)}},
+		{"RotateExpiresMalformed", []string{"rotate-secret", "--client-id", keeper.ClientID, "--expires", "30/06/2027"}},
+		{"RotateExpiresBeyondCeiling", []string{"rotate-secret", "--client-id", keeper.ClientID, "--max-secret-lifetime", "8760h",
+			"--expires", time.Now().UTC().AddDate(0, 0, 400).Format(time.DateOnly)}},
+		{"RotateNegativeCeiling", []string{"rotate-secret", "--client-id", keeper.ClientID, "--max-secret-lifetime", "-24h"}},
+		{"CreateCeilingNotDays", []string{"create", "--account", "acme", "--name", "x", "--max-secret-lifetime", "36h"}},
+		{"CredentialsUnknownClientID", []string{"credentials", "--client-id", unknown}},
+		{"CredentialsMissingClientID", []string{"credentials"}},
+		{"RevokeMissingCredential", []string{"revoke-credential", "--client-id", keeper.ClientID}},
+		{"RevokeUnknownCredential", []string{"revoke-credential", "--client-id", keeper.ClientID, "--credential", "0123456789"}},
+		{"RevokeMalformedCredential", []string{"revoke-credential", "--client-id", keeper.ClientID, "--credential", "0123456789'"}},
+		{"RevokeLastLive", []string{"revoke-credential", "--client-id", keeper.ClientID, "--credential", keeper.CredentialID}},
+		{"RevokeUnknownClientID", []string{"revoke-credential", "--client-id", unknown, "--credential", keeper.CredentialID}},
+		{"RevokeMissingClientID", []string{"revoke-credential", "--credential", keeper.CredentialID}},
 		{"UnknownCommand", []string{"rename", "--client-id", keeper.ClientID}},
 		{"UnknownFlag", []string{"delete", "--client-id", keeper.ClientID, "--force"}},
 		{"ExtraArgument", []string{"delete", "--client-id", keeper.ClientID, "now"}},
@@ -235,6 +256,10 @@ func TestCLIBadInput(t *testing.T) {
 			}
 			if !verifiesSecret(t, dir, keeper.ClientID, keeper.ClientSecret) {
 				t.Error("the keeper's secret changed")
+			}
+			if creds := cliCredentials(t, dir, keeper.ClientID); len(creds) != 1 || creds[0].ID != keeper.CredentialID ||
+				creds[0].State != "active" || creds[0].WorksUntil != nil || creds[0].ExpiresAt != nil {
+				t.Errorf("the keeper's credentials changed: %+v", creds)
 			}
 		})
 	}

@@ -53,6 +53,10 @@ type Config struct {
 	LogFormat     string
 	DebugAddr     string // serves net/http/pprof when set
 	MetricsAddr   string // serves Prometheus /metrics when set
+
+	// MaxSecretLifetime is the region's ceiling on how long a new client
+	// secret may live, on top of each account's own maximum; 0 for none.
+	MaxSecretLifetime time.Duration
 	// TrustedProxies lists the proxies (IPs or CIDRs, comma-separated)
 	// whose X-Forwarded-For header names the client.
 	TrustedProxies string
@@ -89,6 +93,7 @@ func (c *Config) storeFlags(fs *flag.FlagSet) {
 	fs.StringVar(&c.ServerKey, "server-key", c.ServerKey, "64 hex characters; default: generated into <data-dir>/server.key on first start")
 	fs.DurationVar(&c.RevealWindow, "reveal-window", c.RevealWindow, "how long a new Client Secret can be viewed")
 	fs.DurationVar(&c.TokenTTL, "token-ttl", c.TokenTTL, "lifetime of access tokens (1m to 24h)")
+	fs.DurationVar(&c.MaxSecretLifetime, "max-secret-lifetime", c.MaxSecretLifetime, "the region's ceiling on a new Client Secret's lifetime, on top of each account's own maximum: whole days in hours (e.g. 8760h for 365 days); 0: no ceiling")
 	fs.StringVar(&c.SigningAlg, "signing-alg", c.SigningAlg, "algorithm of the first token-signing key and of keys rotate: ES256, RS256 or EdDSA")
 	fs.StringVar(&c.ScopesFile, "scopes-file", c.ScopesFile, "JSON scope catalogue replacing the default one")
 	fs.StringVar(&c.LogLevel, "log-level", c.LogLevel, "debug, info, warn or error")
@@ -170,6 +175,12 @@ func (c *Config) Validate() error {
 	}
 	if _, err := token.ParseAlgorithm(c.SigningAlg); err != nil {
 		return fmt.Errorf("config: --signing-alg: %w", err)
+	}
+	switch day := 24 * time.Hour; {
+	case c.MaxSecretLifetime < 0:
+		return fmt.Errorf("config: --max-secret-lifetime %s: must not be negative; 0 means no ceiling", c.MaxSecretLifetime)
+	case c.MaxSecretLifetime%day != 0:
+		return fmt.Errorf("config: --max-secret-lifetime %s: must be a whole number of days in hours, e.g. 720h for 30 days or 8760h for 365 days, or 0 for no ceiling", c.MaxSecretLifetime)
 	}
 	if c.SweepInterval <= 0 {
 		return errors.New("config: --sweep-interval must be positive")

@@ -78,6 +78,12 @@ func TestConfigRefused(t *testing.T) {
 		{name: "TokenTTLTooShort", args: []string{"--token-ttl", "30s"}, want: "--token-ttl 30s: must be between 1m and 24h"},
 		{name: "TokenTTLTooLong", args: []string{"--token-ttl", "48h"}, want: "--token-ttl 48h0m0s: must be between 1m and 24h"},
 		{name: "RevealWindowTooLong", args: []string{"--reveal-window", "25h"}, want: "--reveal-window 25h0m0s: must be between 10s and 24h"},
+		{name: "MaxSecretLifetimeNegative", args: []string{"--max-secret-lifetime", "-720h"},
+			want: "--max-secret-lifetime -720h0m0s: must not be negative"},
+		{name: "MaxSecretLifetimeNegativeFromEnv", env: map[string]string{"TOKENSERVICE_MAX_SECRET_LIFETIME": "-1s"},
+			want: "--max-secret-lifetime -1s: must not be negative"},
+		{name: "MaxSecretLifetimeNotDays", args: []string{"--max-secret-lifetime", "36h"},
+			want: "--max-secret-lifetime 36h0m0s: must be a whole number of days"},
 		{name: "LogLevel", args: []string{"--log-level", "verbose"}, want: `--log-level "verbose": must be debug, info, warn or error`},
 		{name: "LogFormat", args: []string{"--log-format", "xml"}, want: `--log-format "xml": must be auto, text or json`},
 		{name: "MetricsAddrNoPort", args: []string{"--metrics-addr", "9464"}, want: `--metrics-addr "9464": must be host:port`},
@@ -130,6 +136,8 @@ func TestConfigAccepted(t *testing.T) {
 		{name: "TrustedProxies", args: []string{"--trusted-proxies", "10.0.0.0/8, 192.168.1.10, fd00::/8"}},
 		{name: "MetricsAndProfiler", args: []string{"--metrics-addr", "127.0.0.1:9464", "--debug-addr", "127.0.0.1:9464"}},
 		{name: "MetricsEverywhere", args: []string{"--metrics-addr", ":9464"}},
+		{name: "MaxSecretLifetime", args: []string{"--max-secret-lifetime", "8760h"}},
+		{name: "MaxSecretLifetimeNone", args: []string{"--max-secret-lifetime", "0"}},
 	} {
 		t.Run(tt.name, func(t *testing.T) {
 			dataDir := t.TempDir()

@@ -3,7 +3,7 @@
 // identity provider to sign in with. Its subcommands operate on the same store.
 //
 //	tokenservice [flags]                 run the service
-//	tokenservice app create|list|reset-secret|delete …
+//	tokenservice app create|list|reset-secret|rotate-secret|credentials|revoke-credential|delete …
 //	tokenservice keys rotate|list
 //	tokenservice backup FILE             a consistent copy while the server runs
 //	tokenservice restore FILE            put a backup back (server stopped)
@@ -47,13 +47,18 @@ func main() {
 	// process at once, as if no handler were installed.
 	shuttingDown = stop
 	if err := run(ctx, os.Args[1:], os.Stdout, os.Stderr); err != nil {
-		msg := err.Error()
-		if code := tokenservice.ErrorCode(err); code != tokenservice.EINTERNAL {
-			msg = tokenservice.ErrorMessage(err)
-		}
-		fmt.Fprintln(os.Stderr, "tokenservice:", msg)
+		fmt.Fprintln(os.Stderr, "tokenservice:", errorMessage(err))
 		os.Exit(1)
 	}
+}
+
+// errorMessage is what the command prints for err: the message of a domain
+// error, which the operations word for people, else the error itself.
+func errorMessage(err error) string {
+	if code := tokenservice.ErrorCode(err); code != tokenservice.EINTERNAL {
+		return tokenservice.ErrorMessage(err)
+	}
+	return err.Error()
 }
 
 // run dispatches to the server or a subcommand.
@@ -234,7 +239,7 @@ func (m *Main) Open(ctx context.Context) (err error) {
 	m.server = handlers.NewServer(handlers.Config{
 		PublicURL: m.URL, Region: m.Config.Region, RegionLabel: m.Config.regionLabel(), Regions: regions, RevealWindow: m.Config.RevealWindow,
 		Catalogue: catalogue, ClientSecretKeys: keys, ServerKey: serverKey, Store: m.Store,
-		Applications: application.NewService(m.Store, catalogue, keys, m.Config.RevealWindow, func() time.Time { return m.Now() }),
+		Applications: newApplications(m.Config, m.Store, catalogue, keys, func() time.Time { return m.Now() }),
 		TokenStore:   m.Store, SigningKeys: m.Keyring, TokenTTL: m.Config.TokenTTL, Audience: m.Config.audience(),
 		TrustedProxies: proxies,
 		Sessions:       sessions, OIDC: oidcClient, Logger: m.Logger,
@@ -519,6 +524,15 @@ func openKeyring(ctx context.Context, cfg Config, store *db.DB, serverKey []byte
 			"current", current, "signing_alg", alg)
 	}
 	return kr, nil
+}
+
+// newApplications is the operations on applications that the portal and the
+// operator CLI share, with the configuration's reveal window and the
+// region's ceiling on secret lifetimes (--max-secret-lifetime).
+func newApplications(cfg Config, store *db.DB, catalogue *scope.Catalogue, keys *secret.Keys, now func() time.Time) *application.Service {
+	ops := application.NewService(store, catalogue, keys, cfg.RevealWindow, now)
+	ops.SetMaxSecretLifetime(cfg.MaxSecretLifetime)
+	return ops
 }
 
 func loadCatalogue(cfg Config) (*scope.Catalogue, error) {
