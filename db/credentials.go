@@ -297,6 +297,16 @@ func (db *DB) RevokeCredential(ctx context.Context, r tokenservice.CredentialRev
 	if err := revokeCredential(ctx, tx, id, c.ID, r.Now, r.Actor.Name(), r.Reason); err != nil {
 		return nil, fmt.Errorf("db: revoke credential: %w", err)
 	}
+	// Revoking the new secret of a rotation would leave the application
+	// with only secrets on their way out: they stay, their grace ends.
+	if _, err := tx.ExecContext(ctx, `
+		UPDATE credentials SET revoke_at = NULL
+		WHERE application_id = ? AND revoked_at IS NULL AND revoke_at > ?
+			AND NOT EXISTS (SELECT 1 FROM credentials o WHERE o.application_id = ? AND o.revoked_at IS NULL
+				AND o.revoke_at IS NULL AND (o.expires_at IS NULL OR o.expires_at > ?))`,
+		id, millis(r.Now), id, millis(r.Now)); err != nil {
+		return nil, fmt.Errorf("db: revoke credential: %w", err)
+	}
 	e := credentialEvent(app, tokenservice.ActionCredentialRevoked, c, r.Actor, r.Now)
 	e.Reason = r.Reason
 	if err := recordEvent(ctx, tx, e, r.FormKey); err != nil {
@@ -332,7 +342,9 @@ func (db *DB) RetireCredentials(ctx context.Context, now time.Time) (int, error)
 		expired bool
 	}{
 		{`revoke_at IS NOT NULL AND revoked_at IS NULL AND revoke_at <= ?`, false},
-		{`expires_at IS NOT NULL AND revoked_at IS NULL AND expires_at <= ? AND expiry_recorded = 0`, true},
+		// A secret whose grace period ended first is revoked, not expired.
+		{`expires_at IS NOT NULL AND revoked_at IS NULL AND expires_at <= ? AND expiry_recorded = 0
+			AND (revoke_at IS NULL OR revoke_at > expires_at)`, true},
 	} {
 		rows, err := tx.QueryContext(ctx, `SELECT application_id, `+credentialColumns+` FROM credentials WHERE `+q.where+` LIMIT 1000`, millis(now))
 		if err != nil {

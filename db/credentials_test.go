@@ -1,0 +1,102 @@
+package db
+
+import (
+	"context"
+	"testing"
+	"time"
+
+	"tokenservice"
+)
+
+// TestCredentialLifecycle: a rotation keeps the old secret until its grace
+// ends, a third live secret is refused, the last live one cannot be
+// revoked, revoking the new secret of a rotation keeps the old one, and the
+// sweep revokes at the deadline once, with one event.
+func TestCredentialLifecycle(t *testing.T) { forEachStore(t, testCredentialLifecycle) }
+
+func testCredentialLifecycle(t *testing.T) {
+	ctx := context.Background()
+	db := openTestDB(t)
+	app := mustCreate(t, db, "acme", "client-1", "Billing sync", readEmail)
+	first := app.Credentials[0].ID
+	rotate := func(version int, grace time.Duration, hash string) (*tokenservice.Application, string, error) {
+		return db.RotateSecret(ctx, tokenservice.SecretRotation{AccountID: "acme", ClientID: "client-1", Version: version,
+			Secret: testSecret(hash), Grace: grace, Actor: testActor("alice"), Now: now})
+	}
+	rotated, second, err := rotate(app.Version, time.Hour, "second")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := rotated.LiveCredentials(now); got != 2 {
+		t.Fatalf("live credentials after a rotation = %d, want 2", got)
+	}
+	if old := rotated.Credential(first); !old.RevokeAt.Equal(now.Add(time.Hour)) {
+		t.Errorf("the old secret works until %v, want %v", old.RevokeAt, now.Add(time.Hour))
+	}
+	t.Run("StaleVersion", func(t *testing.T) {
+		_, _, err := rotate(app.Version, time.Hour, "stale")
+		wantCode(t, err, tokenservice.ECONFLICT)
+	})
+	t.Run("ThirdLiveSecret", func(t *testing.T) {
+		_, _, err := rotate(rotated.Version, time.Hour, "third")
+		wantCode(t, err, tokenservice.EINVALID)
+		if got, _ := db.GetApplication(ctx, "acme", "client-1"); len(got.Credentials) != 2 || got.Version != rotated.Version {
+			t.Errorf("a refused rotation changed the application: %d credentials, version %d", len(got.Credentials), got.Version)
+		}
+	})
+	t.Run("RevokeNewKeepsOld", func(t *testing.T) {
+		after, err := db.RevokeCredential(ctx, tokenservice.CredentialRevocation{AccountID: "acme", ClientID: "client-1",
+			CredentialID: second, Version: rotated.Version, Reason: tokenservice.RevokedByPerson, Actor: testActor("alice"), Now: now})
+		if err != nil {
+			t.Fatal(err)
+		}
+		old := after.Credential(first)
+		if !old.RevokeAt.IsZero() || !old.Live(now.Add(2*time.Hour)) {
+			t.Errorf("after revoking the new secret the old one stops at %v, want it kept", old.RevokeAt)
+		}
+		_, err = db.RevokeCredential(ctx, tokenservice.CredentialRevocation{AccountID: "acme", ClientID: "client-1",
+			CredentialID: first, Version: after.Version, Reason: tokenservice.RevokedByPerson, Actor: testActor("alice"), Now: now})
+		wantCode(t, err, tokenservice.EINVALID) // the last live one
+		_, err = db.RevokeCredential(ctx, tokenservice.CredentialRevocation{AccountID: "globex", ClientID: "client-1",
+			CredentialID: first, Version: after.Version, Reason: tokenservice.RevokedByPerson, Actor: testActor("mallory"), Now: now})
+		wantCode(t, err, tokenservice.ENOTFOUND)
+		rotated = after
+	})
+	t.Run("GraceEndsOnce", func(t *testing.T) {
+		again, _, err := rotate(rotated.Version, time.Minute, "fourth")
+		if err != nil {
+			t.Fatal(err)
+		}
+		if c, err := db.Client(ctx, "client-1"); err != nil || len(c.Secrets) != 2 {
+			t.Fatalf("Client secrets = %v, %v; want 2", c, err)
+		}
+		for range 2 {
+			if n, err := db.RetireCredentials(ctx, now.Add(2*time.Minute)); err != nil {
+				t.Fatal(err)
+			} else if n > 1 {
+				t.Errorf("a sweep retired %d credentials, want at most 1", n)
+			}
+		}
+		got, _ := db.GetApplication(ctx, "acme", "client-1")
+		if old := got.Credential(first); old.RevokedAt.IsZero() || old.RevokeReason != tokenservice.RevokedByGracePeriod {
+			t.Errorf("after the grace period the old secret is %+v, want revoked by the grace period", old)
+		}
+		if c, err := db.Client(ctx, "client-1"); err != nil || len(c.Secrets) != 1 {
+			t.Errorf("Client secrets after the grace period = %v, %v; want 1", c, err)
+		}
+		page, err := db.ListEvents(ctx, "acme", tokenservice.EventFilter{Action: tokenservice.ActionCredentialRevoked})
+		if err != nil {
+			t.Fatal(err)
+		}
+		grace := 0
+		for _, e := range page.Events {
+			if e.Reason == tokenservice.RevokedByGracePeriod {
+				grace++
+			}
+		}
+		if grace != 1 {
+			t.Errorf("grace-period revocations recorded = %d, want 1", grace)
+		}
+		_ = again
+	})
+}
