@@ -35,7 +35,8 @@ type secretHasher interface {
 }
 
 // OAuth serves the authorization server: the client credentials grant,
-// introspection, revocation, the JWKS and the RFC 8414 metadata.
+// introspection, revocation, the JWKS and the RFC 8414 metadata, and takes
+// reports of leaked client secrets.
 type OAuth struct {
 	store     TokenStore
 	keys      secretHasher
@@ -51,8 +52,12 @@ type OAuth struct {
 	// (client, source address) pair; see ratelimit.
 	perAddress *ratelimit.Limiter
 	perClient  *ratelimit.Limiter
-	usage      *usageCounter
-	metrics    *Metrics
+	// Leak reports are limited per source address, every one counted.
+	leakReports *ratelimit.Limiter
+	// apps acts on leak reports.
+	apps    tokenservice.ApplicationService
+	usage   *usageCounter
+	metrics *Metrics
 }
 
 // Failed-authentication limits, per source address and per client ID from
@@ -75,10 +80,12 @@ func newOAuth(cfg Config, metrics *Metrics) *OAuth {
 		store: cfg.TokenStore, keys: cfg.ClientSecretKeys, keyring: cfg.SigningKeys,
 		issuer: cfg.PublicURL, audience: aud, region: cfg.Region, ttl: cfg.TokenTTL,
 		supported: cfg.Catalogue.Supported(), now: cfg.Now,
-		perAddress: ratelimit.New(addressBurst, addressEvery, limiterSize),
-		perClient:  ratelimit.New(clientBurst, clientEvery, limiterSize),
-		usage:      newUsageCounter(),
-		metrics:    metrics,
+		perAddress:  ratelimit.New(addressBurst, addressEvery, limiterSize),
+		perClient:   ratelimit.New(clientBurst, clientEvery, limiterSize),
+		leakReports: ratelimit.New(leakBurst, leakEvery, limiterSize),
+		apps:        cfg.Applications,
+		usage:       newUsageCounter(),
+		metrics:     metrics,
 	}
 }
 

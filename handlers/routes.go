@@ -21,6 +21,7 @@ func (s *Server) routes(e *echo.Echo) {
 	e.Any("/oauth2/token", s.oauth.issueToken)
 	e.Any("/oauth2/introspect", s.oauth.introspect)
 	e.Any("/oauth2/revoke", s.oauth.revoke)
+	e.Any("/oauth2/secrets/leaked", s.oauth.reportLeaked)
 	e.Any("/.well-known/jwks.json", s.oauth.jwks)
 	e.Any("/.well-known/oauth-authorization-server", s.oauth.metadata)
 

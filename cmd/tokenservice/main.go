@@ -150,6 +150,9 @@ type Main struct {
 
 	Store   *db.DB
 	Keyring *token.Keyring
+	// Applications is the operations on applications the portal's handlers
+	// call, known after Open: tests act through it as an admin would.
+	Applications *application.Service
 	// Now is the clock of the token service and the portal; tests move it.
 	Now func() time.Time
 
@@ -236,11 +239,12 @@ func (m *Main) Open(ctx context.Context) (err error) {
 	blockKey, _ := secret.Derive(serverKey, "tokenservice session cookie aes v1")
 	sessions := session.NewStore(m.Store, hashKey, blockKey)
 	sessions.Now = func() time.Time { return m.Now() } // the idle and absolute timeouts run on the service's clock
+	m.Applications = newApplications(m.Config, m.Store, catalogue, keys, func() time.Time { return m.Now() })
 	m.server = handlers.NewServer(handlers.Config{
 		PublicURL: m.URL, Region: m.Config.Region, RegionLabel: m.Config.regionLabel(), Regions: regions, RevealWindow: m.Config.RevealWindow,
 		Catalogue: catalogue, ClientSecretKeys: keys, ServerKey: serverKey, Store: m.Store,
-		Applications: newApplications(m.Config, m.Store, catalogue, keys, func() time.Time { return m.Now() }),
-		TokenStore:   m.Store, SigningKeys: m.Keyring, TokenTTL: m.Config.TokenTTL, Audience: m.Config.audience(),
+		Applications: m.Applications, MaxSecretLifetime: m.Config.MaxSecretLifetime,
+		TokenStore: m.Store, SigningKeys: m.Keyring, TokenTTL: m.Config.TokenTTL, Audience: m.Config.audience(),
 		TrustedProxies: proxies,
 		Sessions:       sessions, OIDC: oidcClient, Logger: m.Logger,
 		Now:   func() time.Time { return m.Now() },
