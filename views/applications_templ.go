@@ -95,7 +95,7 @@ func Applications(p ApplicationsPage) templ.Component {
 				return templ_7745c5c3_Err
 			}
 			if p.Expiring > 0 && p.View != "expiring" {
-				templ_7745c5c3_Err = templruntime.WriteString(templ_7745c5c3_Buffer, 8, "<div class=\"alert alert--warn\" role=\"status\" data-testid=\"expiring-banner\"><p>")
+				templ_7745c5c3_Err = templruntime.WriteString(templ_7745c5c3_Buffer, 8, "<div class=\"alert alert--warn\" data-testid=\"expiring-banner\"><p>")
 				if templ_7745c5c3_Err != nil {
 					return templ_7745c5c3_Err
 				}
