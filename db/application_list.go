@@ -127,7 +127,7 @@ func (db *DB) listScan(ctx context.Context, q queryer, accountID string, f scanF
 		args, countArgs = db.dialect.customPlan(args), db.dialect.customPlan(countArgs)
 	}
 	rows, err := q.QueryContext(ctx,
-		`SELECT `+applicationColumns+`, name_lower, `+pageScopes+counted+` FROM applications
+		`SELECT `+listColumns+`, name_lower, `+pageScopes+counted+` FROM applications
 		WHERE `+where+`
 		ORDER BY name_lower, client_id`+limitTo(limit+1),
 		args...)

@@ -172,7 +172,7 @@ func (db *DB) listSearch(ctx context.Context, q queryer, accountID, key string, 
 			SELECT id, name_lower, client_id FROM `+restFrom+`
 			WHERE `+rest+`
 		)
-		SELECT `+applicationColumns+`, name_lower, `+pageScopes+`,
+		SELECT `+listColumns+`, name_lower, `+pageScopes+`,
 			(SELECT count(*) FROM (SELECT 1 FROM applications WHERE `+starts+` ORDER BY account_id, name_lower`+limitTo(tokenservice.MaxListTotal+1)+`) AS starts)
 				+ (SELECT count(*) FROM rest)
 		FROM applications

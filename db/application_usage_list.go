@@ -37,7 +37,7 @@ func (db *DB) listByUse(ctx context.Context, accountID string, opt tokenservice.
 		order = `coalesce((SELECT issued_at FROM token_last_issued WHERE token_last_issued.application_id = applications.id), 0), ` + order
 	}
 	rows, err := db.pool.QueryContext(ctx,
-		`SELECT `+applicationColumns+`, name_lower, `+pageScopes+` FROM applications
+		`SELECT `+listColumns+`, name_lower, `+pageScopes+` FROM applications
 		WHERE `+where+` ORDER BY `+order+limitTo(limit+1)+` OFFSET `+strconv.Itoa(offset), args...)
 	if err != nil {
 		return nil, fmt.Errorf("db: list applications: %w", err)
@@ -73,10 +73,14 @@ const expiringApplications = `SELECT application_id FROM credentials
 // CountExpiring counts the account's applications with a secret that
 // expires by the time given, for the Applications list's warning.
 func (db *DB) CountExpiring(ctx context.Context, accountID string, by time.Time) (int, error) {
+	// From the few secrets that expire by then (credentials_expires_at) to
+	// their applications, never through every application of the account.
 	var n int
 	if err := db.pool.QueryRowContext(ctx, `
-		SELECT count(*) FROM applications WHERE account_id = ? AND id IN (`+expiringApplications+`)`,
-		accountID, millis(by)).Scan(&n); err != nil {
+		SELECT count(DISTINCT c.application_id) FROM credentials c CROSS JOIN applications a
+		WHERE c.expires_at IS NOT NULL AND c.revoked_at IS NULL AND c.expiry_recorded = 0 AND c.expires_at <= ?
+			AND a.id = c.application_id AND a.account_id = ?`,
+		millis(by), accountID).Scan(&n); err != nil {
 		return 0, fmt.Errorf("db: count expiring: %w", err)
 	}
 	return n, nil

@@ -2,9 +2,7 @@ package handlers
 
 import (
 	"io"
-	"mime"
 	"net/http"
-	"net/url"
 	"strconv"
 	"strings"
 	"time"
@@ -73,19 +71,9 @@ func (o *OAuth) reportLeaked(c echo.Context) error {
 // application.MaxLeakReport, and nothing in the URL, where a secret would
 // end up in logs. Other parameters are ignored.
 func parseLeakReport(contentType, rawQuery string, body []byte) ([]string, *oauthError) {
-	mt, params, err := mime.ParseMediaType(contentType)
-	if err != nil || mt != "application/x-www-form-urlencoded" {
-		return nil, invalidRequest("The request body must be application/x-www-form-urlencoded.")
-	}
-	if cs, ok := params["charset"]; ok && !strings.EqualFold(cs, "utf-8") {
-		return nil, invalidRequest("The request body must be encoded in UTF-8.")
-	}
-	if rawQuery != "" {
-		return nil, invalidRequest("Parameters must be sent in the request body, not in the URL.")
-	}
-	form, err := url.ParseQuery(string(body))
-	if err != nil {
-		return nil, invalidRequest("The request body is not valid form encoding.")
+	form, oerr := parseFormBody(contentType, rawQuery, body)
+	if oerr != nil {
+		return nil, oerr
 	}
 	var secrets []string
 	seen := map[string]bool{}

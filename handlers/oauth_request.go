@@ -51,10 +51,9 @@ type clientRequest struct {
 	credential *tokenservice.ClientSecret // the secret that authenticated it
 }
 
-// parseClientRequest parses an OAuth endpoint's request without I/O, so it
-// can be fuzzed: a form body, each parameter once, one client authentication
-// (RFC 6749 §3.2, §2.3), and nothing in the URL, where a secret would leak.
-func parseClientRequest(contentType, authorization, rawQuery string, body []byte) (*clientRequest, *oauthError) {
+// parseFormBody parses the body of a POST to an OAuth endpoint: a UTF-8
+// form, and nothing in the URL, where a secret would end up in logs.
+func parseFormBody(contentType, rawQuery string, body []byte) (url.Values, *oauthError) {
 	mt, params, err := mime.ParseMediaType(contentType)
 	if err != nil || mt != "application/x-www-form-urlencoded" {
 		return nil, invalidRequest("The request body must be application/x-www-form-urlencoded.")
@@ -68,6 +67,17 @@ func parseClientRequest(contentType, authorization, rawQuery string, body []byte
 	form, err := url.ParseQuery(string(body))
 	if err != nil {
 		return nil, invalidRequest("The request body is not valid form encoding.")
+	}
+	return form, nil
+}
+
+// parseClientRequest parses an OAuth endpoint's request without I/O, so it
+// can be fuzzed: a form body, each parameter once, one client authentication
+// (RFC 6749 §3.2, §2.3), and nothing in the URL, where a secret would leak.
+func parseClientRequest(contentType, authorization, rawQuery string, body []byte) (*clientRequest, *oauthError) {
+	form, oerr := parseFormBody(contentType, rawQuery, body)
+	if oerr != nil {
+		return nil, oerr
 	}
 	for name, values := range form {
 		if len(values) > 1 {

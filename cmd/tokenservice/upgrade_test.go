@@ -1,6 +1,8 @@
 package main
 
 import (
+	"context"
+	"database/sql"
 	"encoding/json"
 	"net"
 	"net/http"
@@ -99,6 +101,10 @@ func TestUpgradeFromRelease5cace6d(t *testing.T) {
 	}
 	// The service's clock starts a minute after the fixture was taken: its
 	// tokens have not expired and its open reveal window is still open.
+	ciphertexts := releaseCiphertexts(t, filepath.Join(data, "tokenservice.db"))
+	if len(ciphertexts) == 0 {
+		t.Fatal("the fixture holds no encrypted secret: the upgrade's move of one is not checked")
+	}
 	var clock testClock
 	clock.advance(time.Until(fx.MadeAt.Add(time.Minute)))
 	m := newMain(t, func(m *Main) {
@@ -222,13 +228,48 @@ func TestUpgradeFromRelease5cace6d(t *testing.T) {
 		}
 	})
 
-	t.Run("NoPlaintextInDatabase", func(t *testing.T) {
+	// The windows have ended: the sweep erases what is left, and neither
+	// the plaintext nor the ciphertext the release wrote (which the upgrade
+	// moved, rewriting the rows that held it) is anywhere in the files.
+	t.Run("NoSecretInDatabase", func(t *testing.T) {
+		if _, err := m.Store.EraseExpiredSecrets(context.Background(), clock.now()); err != nil {
+			t.Fatal(err)
+		}
 		for _, a := range fx.Applications {
-			if found := secretIn(t, m.Config.DatabaseURL, a.ClientSecret, nil); len(found) > 0 {
+			if found := secretIn(t, m.Config.DatabaseURL, a.ClientSecret, ciphertexts[a.ClientID]); len(found) > 0 {
 				t.Errorf("the secret of %s (%s) is in %v", a.Name, a.ClientID, found)
 			}
 		}
 	})
+}
+
+// releaseCiphertexts reads the encrypted secrets of a release's database,
+// by Client ID, before the service opens (and migrates) it.
+func releaseCiphertexts(t *testing.T, path string) map[string][]byte {
+	t.Helper()
+	sqldb, err := sql.Open("sqlite", "file:"+path+"?mode=ro")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer sqldb.Close()
+	rows, err := sqldb.Query(`SELECT client_id, secret_ciphertext FROM applications WHERE secret_ciphertext IS NOT NULL`)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer rows.Close()
+	out := map[string][]byte{}
+	for rows.Next() {
+		var id string
+		var ct []byte
+		if err := rows.Scan(&id, &ct); err != nil {
+			t.Fatal(err)
+		}
+		out[id] = ct
+	}
+	if err := rows.Err(); err != nil {
+		t.Fatal(err)
+	}
+	return out
 }
 
 // wantSecretGone fails unless revealing the application's Client Secret
