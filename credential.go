@@ -56,6 +56,7 @@ const (
 	RevokedByGracePeriod RevokeReason = "grace_period" // a rotation's grace period ended
 	RevokedByLeakReport  RevokeReason = "leak_report"  // POST /oauth2/secrets/leaked
 	RevokedByReset       RevokeReason = "reset"        // RESET CLIENT SECRET revokes every credential
+	RevokedAfterExpiry   RevokeReason = "expired"      // a rotation replaces secrets that expired
 )
 
 // Label is how pages say who revoked a credential.
@@ -71,6 +72,8 @@ func (r RevokeReason) Label() string {
 		return "a leak report"
 	case RevokedByReset:
 		return "a secret reset"
+	case RevokedAfterExpiry:
+		return "a rotation after it expired"
 	}
 	return string(r)
 }

@@ -13,7 +13,7 @@ import (
 // errSecretGone is what asking for a secret after its reveal window gets.
 func errSecretGone() error {
 	return tokenservice.Errorf(tokenservice.EGONE,
-		"The client secret can no longer be viewed. Reset it to get a new one.")
+		"The client secret can no longer be viewed. Rotate or reset it to get a new one.")
 }
 
 // ResetSecret replaces the secret at once, the old one stops working, and

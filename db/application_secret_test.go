@@ -358,7 +358,7 @@ func testSecretCiphertext(t *testing.T) {
 	t.Run("WindowEnded", func(t *testing.T) {
 		_, _, err := db.SecretCiphertext(ctx, "acme", "client-1", tokenservice.ActionSecretRevealed, testActor("test"), windowEnd)
 		wantCode(t, err, tokenservice.EGONE)
-		if got, want := tokenservice.ErrorMessage(err), "The client secret can no longer be viewed. Reset it to get a new one."; got != want {
+		if got, want := tokenservice.ErrorMessage(err), "The client secret can no longer be viewed. Rotate or reset it to get a new one."; got != want {
 			t.Errorf("message = %q, want %q", got, want)
 		}
 		if got, want := countRows(t, db, `SELECT count(*) FROM credentials

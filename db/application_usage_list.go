@@ -65,10 +65,10 @@ func (db *DB) listByUse(ctx context.Context, accountID string, opt tokenservice.
 }
 
 // expiringApplications selects the ids of applications with a secret that
-// is not revoked and expires by its one argument (or has expired and the
-// sweeper has not recorded it yet).
+// is not revoked and expires by its one argument, or has expired: it stays
+// until an admin revokes it or rotates the secret.
 const expiringApplications = `SELECT application_id FROM credentials
-	WHERE expires_at IS NOT NULL AND revoked_at IS NULL AND expiry_recorded = 0 AND expires_at <= ?`
+	WHERE expires_at IS NOT NULL AND revoked_at IS NULL AND expires_at <= ?`
 
 // CountExpiring counts the account's applications with a secret that
 // expires by the time given, for the Applications list's warning.
@@ -78,7 +78,7 @@ func (db *DB) CountExpiring(ctx context.Context, accountID string, by time.Time)
 	var n int
 	if err := db.pool.QueryRowContext(ctx, `
 		SELECT count(DISTINCT c.application_id) FROM credentials c CROSS JOIN applications a
-		WHERE c.expires_at IS NOT NULL AND c.revoked_at IS NULL AND c.expiry_recorded = 0 AND c.expires_at <= ?
+		WHERE c.expires_at IS NOT NULL AND c.revoked_at IS NULL AND c.expires_at <= ?
 			AND a.id = c.application_id AND a.account_id = ?`,
 		millis(by), accountID).Scan(&n); err != nil {
 		return 0, fmt.Errorf("db: count expiring: %w", err)

@@ -78,10 +78,15 @@ func (db *DB) queryClient(ctx context.Context, clientID string) (*tokenservice.C
 	if err := rows.Err(); err != nil {
 		return nil, fmt.Errorf("db: client: %w", err)
 	}
+	rows.Close()
 	if c == nil {
+		// The same second query as a known client's: an unknown ID must not
+		// answer sooner.
+		if _, err := db.querySecrets(ctx, 0); err != nil {
+			return nil, fmt.Errorf("db: client: %w", err)
+		}
 		return nil, nil
 	}
-	rows.Close()
 	if c.Secrets, err = db.querySecrets(ctx, c.ApplicationID); err != nil {
 		return nil, fmt.Errorf("db: client: %w", err)
 	}

@@ -143,6 +143,22 @@ func revokeCredential(ctx context.Context, tx execer, appID int64, credentialID 
 	return nil
 }
 
+// keepWorking ends the grace period of the application's secrets when no
+// other secret will work after it: revoking the new secret of a rotation
+// must not leave the application with only secrets on their way out.
+func keepWorking(ctx context.Context, tx execer, appID int64, now time.Time) error {
+	_, err := tx.ExecContext(ctx, `
+		UPDATE credentials SET revoke_at = NULL
+		WHERE application_id = ? AND revoked_at IS NULL AND revoke_at > ?
+			AND NOT EXISTS (SELECT 1 FROM credentials o WHERE o.application_id = ? AND o.revoked_at IS NULL
+				AND o.revoke_at IS NULL AND (o.expires_at IS NULL OR o.expires_at > ?))`,
+		appID, millis(now), appID, millis(now))
+	if err != nil {
+		return fmt.Errorf("keep working: %w", err)
+	}
+	return nil
+}
+
 // changeApplication moves the application to its next version for a change
 // of its credentials, checking the version unless it is 0, and returns its
 // row id. With an AccountID, another account's application is ENOTFOUND.
@@ -211,21 +227,31 @@ func (db *DB) RotateSecret(ctx context.Context, r tokenservice.SecretRotation) (
 			"This application has two live secrets already. Revoke one of them, or wait for the older one's grace period to end, before you rotate again."))
 	}
 	deadline := r.Now.Add(r.Grace)
+	reason := tokenservice.RevokedByPerson
+	if r.AccountID == "" {
+		reason = tokenservice.RevokedByCLI
+	}
 	for _, old := range live {
 		if r.Grace <= 0 {
-			reason := tokenservice.RevokedByPerson
-			if r.AccountID == "" {
-				reason = tokenservice.RevokedByCLI
-			}
 			err = revokeCredential(ctx, tx, id, old.ID, r.Now, r.Actor.Name(), reason)
 		} else {
+			// A deadline set before stays if it is sooner.
 			_, err = tx.ExecContext(ctx, `
-				UPDATE credentials SET revoke_at = ? WHERE application_id = ? AND public_id = ?`,
-				millis(deadline), id, old.ID)
+				UPDATE credentials SET revoke_at = CASE WHEN revoke_at IS NOT NULL AND revoke_at < ? THEN revoke_at ELSE ? END
+				WHERE application_id = ? AND public_id = ?`,
+				millis(deadline), millis(deadline), id, old.ID)
 		}
 		if err != nil {
 			return nil, "", fmt.Errorf("db: rotate secret: %w", err)
 		}
+	}
+	// Secrets that expired are replaced too: they leave the token
+	// endpoint's list and the warnings.
+	if _, err := tx.ExecContext(ctx, `
+		UPDATE credentials SET revoked_at = ?, revoked_by = ?, revoke_reason = ?, reveal_until = NULL, padding = NULL, ciphertext = NULL
+		WHERE application_id = ? AND revoked_at IS NULL AND expires_at IS NOT NULL AND expires_at <= ?`,
+		millis(r.Now), text(r.Actor.Name(), 255), string(tokenservice.RevokedAfterExpiry), id, millis(r.Now)); err != nil {
+		return nil, "", fmt.Errorf("db: rotate secret: %w", err)
 	}
 	newID, err := db.insertSecret(ctx, tx, id, r.Secret, true, r.Actor, r.Now)
 	if err != nil {
@@ -245,9 +271,19 @@ func (db *DB) RotateSecret(ctx context.Context, r tokenservice.SecretRotation) (
 	}
 	for _, old := range live {
 		e := credentialEvent(app, tokenservice.ActionSecretRotated, &old, r.Actor, r.Now)
-		e.RevokeAt = deadline
+		e.RevokeAt = app.Credential(old.ID).RevokeAt
+		if r.Grace <= 0 {
+			e.RevokeAt = r.Now
+		}
 		if err := recordEvent(ctx, tx, e, ""); err != nil {
 			return nil, "", fmt.Errorf("db: rotate secret: %w", err)
+		}
+		if r.Grace <= 0 {
+			revoked := credentialEvent(app, tokenservice.ActionCredentialRevoked, &old, r.Actor, r.Now)
+			revoked.Reason = reason
+			if err := recordEvent(ctx, tx, revoked, ""); err != nil {
+				return nil, "", fmt.Errorf("db: rotate secret: %w", err)
+			}
 		}
 	}
 	if err := tx.Commit(); err != nil {
@@ -297,14 +333,7 @@ func (db *DB) RevokeCredential(ctx context.Context, r tokenservice.CredentialRev
 	if err := revokeCredential(ctx, tx, id, c.ID, r.Now, r.Actor.Name(), r.Reason); err != nil {
 		return nil, fmt.Errorf("db: revoke credential: %w", err)
 	}
-	// Revoking the new secret of a rotation would leave the application
-	// with only secrets on their way out: they stay, their grace ends.
-	if _, err := tx.ExecContext(ctx, `
-		UPDATE credentials SET revoke_at = NULL
-		WHERE application_id = ? AND revoked_at IS NULL AND revoke_at > ?
-			AND NOT EXISTS (SELECT 1 FROM credentials o WHERE o.application_id = ? AND o.revoked_at IS NULL
-				AND o.revoke_at IS NULL AND (o.expires_at IS NULL OR o.expires_at > ?))`,
-		id, millis(r.Now), id, millis(r.Now)); err != nil {
+	if err := keepWorking(ctx, tx, id, r.Now); err != nil {
 		return nil, fmt.Errorf("db: revoke credential: %w", err)
 	}
 	e := credentialEvent(app, tokenservice.ActionCredentialRevoked, c, r.Actor, r.Now)
@@ -475,6 +504,9 @@ func reportLeakOf(ctx context.Context, tx execer, appID int64, credID string, r 
 	}
 	var e *tokenservice.Event
 	if settings.LeakAction == tokenservice.LeakNotify {
+		if !c.LeakedAt.IsZero() {
+			return true, nil // marked already: a repeated report adds nothing
+		}
 		if _, err := tx.ExecContext(ctx, `UPDATE credentials SET leaked_at = coalesce(leaked_at, ?) WHERE application_id = ? AND public_id = ?`,
 			millis(r.Now), appID, c.ID); err != nil {
 			return false, err
@@ -485,6 +517,9 @@ func reportLeakOf(ctx context.Context, tx execer, appID int64, credID string, r 
 			return false, err
 		}
 		if err := revokeCredential(ctx, tx, appID, c.ID, r.Now, "leak report", tokenservice.RevokedByLeakReport); err != nil {
+			return false, err
+		}
+		if err := keepWorking(ctx, tx, appID, r.Now); err != nil {
 			return false, err
 		}
 		e = credentialEvent(app, tokenservice.ActionCredentialRevoked, &c, r.Actor, r.Now)

@@ -100,3 +100,48 @@ func testCredentialLifecycle(t *testing.T) {
 		_ = again
 	})
 }
+
+// TestRotationAfterExpiry: a rotation replaces a secret that expired, and
+// revoking the newest secret keeps the one it was rotating out.
+func TestRotationAfterExpiry(t *testing.T) { forEachStore(t, testRotationAfterExpiry) }
+
+func testRotationAfterExpiry(t *testing.T) {
+	ctx := context.Background()
+	db := openTestDB(t)
+	secret := testSecret("expiring")
+	secret.ExpiresAt = now.Add(time.Hour)
+	app, err := db.CreateApplication(ctx, tokenservice.NewApplication{AccountID: "acme", ClientID: "client-1", Name: "Expiring",
+		Scopes: []tokenservice.ScopeGrant{readEmail}, Secret: secret, Actor: testActor("alice"), Now: now})
+	if err != nil {
+		t.Fatal(err)
+	}
+	expired := app.Credentials[0].ID
+	later := now.Add(2 * time.Hour)
+	rotated, second, err := db.RotateSecret(ctx, tokenservice.SecretRotation{AccountID: "acme", ClientID: "client-1", Version: app.Version,
+		Secret: testSecret("second"), Grace: 24 * time.Hour, Actor: testActor("alice"), Now: later})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if c := rotated.Credential(expired); c.RevokedAt.IsZero() || c.RevokeReason != tokenservice.RevokedAfterExpiry {
+		t.Errorf("the expired secret after a rotation: %+v, want revoked as expired", c)
+	}
+	if c, err := db.Client(ctx, "client-1"); err != nil || len(c.Secrets) != 1 || c.Secrets[0].ID != second {
+		t.Errorf("the token endpoint's secrets = %+v, %v; want the new one alone", c, err)
+	}
+
+	// The second secret is rotated out within an hour; revoking the third
+	// keeps it working.
+	r2, third, err := db.RotateSecret(ctx, tokenservice.SecretRotation{AccountID: "acme", ClientID: "client-1", Version: rotated.Version,
+		Secret: testSecret("third"), Grace: time.Hour, Actor: testActor("alice"), Now: later})
+	if err != nil {
+		t.Fatal(err)
+	}
+	r3, err := db.RevokeCredential(ctx, tokenservice.CredentialRevocation{AccountID: "acme", ClientID: "client-1", CredentialID: third,
+		Version: r2.Version, Reason: tokenservice.RevokedByPerson, Actor: testActor("alice"), Now: later})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := r3.Credential(second).RevokeAt; !got.IsZero() {
+		t.Fatalf("after revoking the newest, the other still stops at %v, want kept", got)
+	}
+}

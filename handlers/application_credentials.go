@@ -21,8 +21,9 @@ func (h *Applications) credentialRows(app *tokenservice.Application, d *views.Ap
 		d.Credentials = append(d.Credentials, views.CredentialRow{
 			ID: cr.ID, Kind: cr.Kind.Label(), Name: cr.Hint, State: cr.State(now), Leaked: !cr.LeakedAt.IsZero(),
 			CreatedAt: cr.CreatedAt, CreatedBy: cr.CreatedBy, ExpiresAt: cr.ExpiresAt, WorksUntil: cr.RevokeAt,
-			RevokedAt: cr.RevokedAt, RevokedBy: cr.RevokedBy, LastUsedAt: cr.LastUsedAt, Now: now,
-			Revocable: cr.Live(now) && live > 1,
+			RevokedAt: cr.RevokedAt, RevokedBy: cr.RevokedBy, Reason: cr.RevokeReason, LastUsedAt: cr.LastUsedAt, Now: now,
+			// Never the last working one; an expired one may always go.
+			Revocable: !cr.Revoked(now) && (!cr.Live(now) || live > 1),
 			RevokeURL: "/applications/" + app.ClientID + "/credentials/" + cr.ID + "/revoke",
 		})
 	}
@@ -40,7 +41,7 @@ func (h *Applications) rotateForm(c echo.Context) error {
 	if err != nil {
 		return err
 	}
-	p := views.RotatePage{AppName: app.Name, ClientID: app.ClientID, Version: app.Version, FormKey: newFormKey(), Grace: "24h"}
+	p := views.RotatePage{AppName: app.Name, ClientID: app.ClientID, Version: app.Version, FormKey: newFormKey(), Grace: "24h", Window: windowText(h.window)}
 	if err := h.rotateLimits(c, &p); err != nil {
 		return err
 	}
@@ -68,14 +69,14 @@ func (h *Applications) rotateSecret(c echo.Context) error {
 		return err
 	}
 	version, _ := strconv.Atoi(c.FormValue("version"))
-	p := views.RotatePage{ClientID: id, Version: version, FormKey: formKey(c),
+	p := views.RotatePage{ClientID: id, Version: version, FormKey: formKey(c), Window: windowText(h.window),
 		Grace: c.FormValue("grace"), GraceDate: c.FormValue("grace_date"), Expires: c.FormValue("expires"), Errors: map[string]string{}}
 	in := tokenservice.RotateSecretInput{ClientID: id, Version: version, FormKey: p.FormKey}
 	switch p.Grace {
 	case "0", "1h", "24h", "168h":
 		in.Grace, _ = time.ParseDuration(p.Grace)
 	case "date":
-		t, err := time.Parse(time.DateOnly, p.GraceDate)
+		t, err := endOfDay(p.GraceDate)
 		if err != nil {
 			p.Errors["grace"] = "Enter the date the current secret stops working, as YYYY-MM-DD."
 		}
@@ -83,8 +84,11 @@ func (h *Applications) rotateSecret(c echo.Context) error {
 	default:
 		p.Errors["grace"] = "Choose how long the current secret keeps working."
 	}
+	if p.Grace != "date" && p.GraceDate != "" && p.Errors["grace"] == "" {
+		p.Errors["grace"] = "A date is filled in but “Until a date” is not chosen: choose it, or clear the date."
+	}
 	if p.Expires != "" {
-		t, err := time.Parse(time.DateOnly, p.Expires)
+		t, err := endOfDay(p.Expires)
 		if err != nil {
 			p.Errors["expires"] = "Enter the expiry date as YYYY-MM-DD, or leave it empty."
 		}
@@ -124,6 +128,16 @@ func (h *Applications) rotateSecret(c echo.Context) error {
 		return err
 	}
 	return render(c, http.StatusUnprocessableEntity, views.Rotate(p))
+}
+
+// endOfDay is the end of the UTC day a date input names: a secret that
+// "expires on 30 Jun" works all of 30 Jun.
+func endOfDay(date string) (time.Time, error) {
+	t, err := time.Parse(time.DateOnly, date)
+	if err != nil {
+		return time.Time{}, err
+	}
+	return t.Add(24 * time.Hour), nil
 }
 
 // credentialOf is the application and credential the URL names.

@@ -62,7 +62,7 @@ func (h *Applications) confirmReset(c echo.Context) error {
 	return render(c, http.StatusOK, views.ConfirmPage(views.Confirm{
 		Title: "Reset client secret", AppName: app.Name, ClientID: app.ClientID, Version: app.Version, FormKey: newFormKey(),
 		Message:     "Reset the Client Secret of “" + app.Name + "”?",
-		Consequence: "A new secret replaces the current one at once. The current secret stops working immediately, and the access tokens issued with it are no longer accepted at introspection. The new secret can be viewed for " + windowText(h.window) + ".",
+		Consequence: "A new secret replaces every current secret at once (both, during a rotation): they stop working immediately, and the access tokens issued with them are no longer accepted at introspection. To change the secret without downtime, rotate it instead. The new secret can be viewed for " + windowText(h.window) + ".",
 		Action:      "/applications/" + app.ClientID + "/reset", Button: "Reset client secret", CancelURL: "/applications/" + app.ClientID + "/edit",
 	}))
 }

@@ -20,6 +20,7 @@ type CredentialRow struct {
 	WorksUntil time.Time // the end of a rotation's grace period; zero: none
 	RevokedAt  time.Time
 	RevokedBy  string
+	Reason     tokenservice.RevokeReason
 	LastUsedAt time.Time // zero: never
 	Now        time.Time
 	Revocable  bool // an admin may revoke it: live and not the last live one
@@ -45,6 +46,18 @@ func (r CredentialRow) StateLabel() string {
 	return "Active"
 }
 
+// RevokedByText says who or what revoked the credential: the person, or
+// the reason when it was not one.
+func (r CredentialRow) RevokedByText() string {
+	switch r.Reason {
+	case tokenservice.RevokedByGracePeriod, tokenservice.RevokedByLeakReport:
+		return r.Reason.Label()
+	case tokenservice.RevokedByReset:
+		return r.RevokedBy + " (secret reset)"
+	}
+	return r.RevokedBy
+}
+
 // StateClass is the colour of the state: ok, warn or danger.
 func (r CredentialRow) StateClass() string {
 	switch {
@@ -68,7 +81,7 @@ type RotatePage struct {
 	MaxExpiry string // the latest expiry allowed, YYYY-MM-DD; "" for no maximum
 	MaxText   string // the maximum lifetime in words; "" for none
 	Errors    map[string]string
-	Current   []CredentialRow // the live secrets now
+	Window    string // how long the new secret can be viewed, in words
 }
 
 // GraceOption is one choice of how long the old secret keeps working.

@@ -24,9 +24,9 @@ func (r ApplicationRow) SecretWarning() string {
 	case r.SecretEnds.IsZero() || r.SecretEnds.Sub(r.Now) > tokenservice.ExpiryWarning:
 		return ""
 	case !r.SecretEnds.After(r.Now):
-		return "A secret has expired"
+		return "A secret has stopped working"
 	}
-	return "A secret expires " + Until(r.Now, r.SecretEnds)
+	return "A secret stops working " + Until(r.Now, r.SecretEnds)
 }
 
 // ScopeSummary names one granted scope compactly, e.g. "Incident Response · Read & Write".

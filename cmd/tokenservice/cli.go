@@ -39,8 +39,8 @@ reset-secret replaces the secret at once: every secret of the application stops 
 and introspection answers inactive for every token issued before.
 rotate-secret adds a new secret and keeps the current one working for --grace (default 24h,
 at most 720h = 30 days; 0 revokes it at once); an application has at most two live secrets.
---expires is when the new secret expires: a date, 2027-06-30, meaning the start of that day
-(00:00 UTC), or an RFC 3339 time, 2027-06-30T12:00:00Z. Without it the secret never expires,
+--expires is when the new secret expires: a date, 2027-06-30, meaning the end of that day
+(it works all of 30 June, UTC), or an RFC 3339 time, 2027-06-30T12:00:00Z. Without it the secret never expires,
 or lives as long as the account's maximum and --max-secret-lifetime allow.
 credentials lists the application's credentials, revoked ones too, with their ids and states.
 revoke-credential revokes one at once (introspection answers inactive for the tokens issued
@@ -177,7 +177,7 @@ func runApp(ctx context.Context, args []string, stdout, stderr io.Writer) error 
 	case "rotate-secret":
 		fs.StringVar(&clientID, "client-id", "", "Client ID")
 		fs.DurationVar(&grace, "grace", tokenservice.DefaultGracePeriod, "how long the current secret keeps working, at most 720h (30 days); 0 revokes it at once")
-		fs.StringVar(&expires, "expires", "", "when the new secret expires: a date YYYY-MM-DD (the start of that day, 00:00 UTC) or an RFC 3339 time; "+
+		fs.StringVar(&expires, "expires", "", "when the new secret expires: a date YYYY-MM-DD (it works until the end of that day, UTC) or an RFC 3339 time; "+
 			"default: never, or the longest the account's maximum and --max-secret-lifetime allow")
 		fs.BoolVar(&asJSON, "json", false, "print JSON")
 	case "credentials":
@@ -357,16 +357,16 @@ func flagError(cmd string, err error) error {
 	return fmt.Errorf("app %s: %s", cmd, strings.Join(others, " "))
 }
 
-// parseExpiry reads --expires: a date, meaning the start of that day in
-// UTC, or an RFC 3339 time.
+// parseExpiry reads --expires: a date, meaning the end of that day in
+// UTC (as in the portal), or an RFC 3339 time.
 func parseExpiry(s string) (time.Time, error) {
 	if t, err := time.Parse(time.DateOnly, s); err == nil {
-		return t, nil
+		return t.Add(24 * time.Hour), nil
 	}
 	if t, err := time.Parse(time.RFC3339, s); err == nil {
 		return t, nil
 	}
-	return time.Time{}, fmt.Errorf("--expires %q: use a date, 2027-06-30 (the start of that day, 00:00 UTC), or an RFC 3339 time, 2027-06-30T12:00:00Z", s)
+	return time.Time{}, fmt.Errorf("--expires %q: use a date, 2027-06-30 (it works until the end of that day, UTC), or an RFC 3339 time, 2027-06-30T12:00:00Z", s)
 }
 
 // rotateError is what rotate-secret says when the operation refused: its

@@ -290,8 +290,9 @@ func TestCLIRotateSecret(t *testing.T) {
 			t.Errorf("old_secret_works_until = %v, want the moment of the rotation", third.OldSecretWorksUntil)
 		}
 		wantExpiry, _ := time.Parse(time.DateOnly, expires)
+		wantExpiry = wantExpiry.Add(24 * time.Hour)
 		if third.SecretExpiresAt == nil || !third.SecretExpiresAt.Equal(wantExpiry) {
-			t.Errorf("secret_expires_at = %v, want %v (the start of the day, UTC)", third.SecretExpiresAt, wantExpiry)
+			t.Errorf("secret_expires_at = %v, want %v (the end of the day, UTC)", third.SecretExpiresAt, wantExpiry)
 		}
 		tokenRefused(t, hc, m, second)
 		if introspect(t, hc, m, watcher, secondToken).Active {
@@ -368,6 +369,7 @@ func TestCLISecretLifetimeCeiling(t *testing.T) {
 		cliJSON(t, &r, "app", "rotate-secret", "--data-dir", dir, "--max-secret-lifetime", "720h", "--client-id", portalID,
 			"--expires", expires, "--json")
 		want, _ := time.Parse(time.DateOnly, expires)
+		want = want.Add(24 * time.Hour) // the end of the day
 		if r.SecretExpiresAt == nil || !r.SecretExpiresAt.Equal(want) {
 			t.Errorf("secret_expires_at = %v, want %v", r.SecretExpiresAt, want)
 		}

@@ -453,7 +453,8 @@ func TestCredentialLastUsed(t *testing.T) {
 }
 
 // TestCredentialLastUsedMigrated: a secret from before credentials (the
-// upgrade fixture's) has no hint until its first token after the upgrade.
+// upgrade fixture's) has no hint until its first token after the upgrade;
+// its last use starts as its application's last token.
 func TestCredentialLastUsedMigrated(t *testing.T) {
 	t.Parallel()
 	fx, data := releaseData(t, filepath.Join("testdata", "release-5cace6d"))
@@ -462,13 +463,17 @@ func TestCredentialLastUsedMigrated(t *testing.T) {
 	a := fx.Applications[0]
 	app := appJSON{ClientID: a.ClientID, ClientSecret: a.ClientSecret, AccountID: a.AccountID}
 	id := onlyCredential(t, m, app.ClientID)
-	if c := credentialOf(t, m, app.ClientID, id); !c.Migrated || c.Hint != "" || !c.LastUsedAt.IsZero() {
-		t.Fatalf("migrated credential: migrated %v, hint %q, last used %s; want a migrated one without hint or use", c.Migrated, c.Hint, c.LastUsedAt)
+	before := credentialOf(t, m, app.ClientID, id)
+	if !before.Migrated || before.Hint != "" {
+		t.Fatalf("migrated credential: migrated %v, hint %q; want a migrated one without hint", before.Migrated, before.Hint)
+	}
+	if _, last, err := m.Store.TokenUsage(context.Background(), a.AccountID, a.ClientID, m.Now()); err != nil || !last.Equal(before.LastUsedAt) {
+		t.Errorf("migrated credential last used %s, want its application's last token %s (%v)", before.LastUsedAt, last, err)
 	}
 	grant(t, hc, m, app, "")
 	flush(t, m)
 	c := credentialOf(t, m, app.ClientID, id)
-	if want := tokenservice.SecretHint(app.ClientSecret); c.Hint != want || c.LastUsedAt.IsZero() {
+	if want := tokenservice.SecretHint(app.ClientSecret); c.Hint != want || !c.LastUsedAt.After(before.LastUsedAt) {
 		t.Errorf("after a token: hint %q, last used %s; want %q and a time", c.Hint, c.LastUsedAt, want)
 	}
 	if evs := eventsOf(t, m, a.AccountID, app.ClientID, tokenservice.ActionCredentialFirstUsed); len(evs) != 0 {

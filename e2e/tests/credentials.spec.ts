@@ -164,7 +164,7 @@ test('maximum lifetime, expiry on rotation and the expiring-soon warning', async
     await expect(page.getByTestId('expiring-banner')).toBeVisible();
     await page.getByTestId('expiring-banner').getByRole('link', { name: 'Show them' }).click();
     await expect(page.getByRole('link', { name: /^Expiring/ }).first()).toBeVisible();
-    await expect(page.getByTestId('secret-warning').first()).toContainText('A secret expires in');
+    await expect(page.getByTestId('secret-warning').first()).toContainText('A secret stops working in');
     const found = await axe(page, 'list of expiring secrets');
     expect([...found.blocking, ...found.minor]).toEqual([]);
   });

@@ -30,13 +30,14 @@ CREATE INDEX credentials_revoke_at ON credentials (revoke_at) WHERE revoke_at IS
 CREATE INDEX credentials_expires_at ON credentials (expires_at, application_id) WHERE expires_at IS NOT NULL AND revoked_at IS NULL;
 
 INSERT INTO credentials (application_id, public_id, kind, secret_hash, hint, migrated, rotated,
-	created_at, created_by, reveal_until, ciphertext)
+	created_at, created_by, last_used_at, reveal_until, ciphertext)
 SELECT a.id, substr(md5(random()::text || a.id::text), 1, 10), 'client_secret', a.secret_hash, '', 1, 0,
 	coalesce((SELECT max(e.at) FROM events e
 		WHERE e.account_id = a.account_id AND e.client_id = a.client_id AND e.action = 'secret.reset'), a.created_at),
-	coalesce((SELECT e.actor_email FROM events e
+	coalesce((SELECT coalesce(nullif(e.actor_email, ''), e.actor_subject) FROM events e
 		WHERE e.account_id = a.account_id AND e.client_id = a.client_id AND e.action = 'secret.reset'
 		ORDER BY e.id DESC LIMIT 1), a.created_by),
+	(SELECT l.issued_at FROM token_last_issued l WHERE l.application_id = a.id),
 	a.secret_reveal_until, a.secret_ciphertext
 FROM applications a;
 

@@ -39,13 +39,14 @@ CREATE INDEX credentials_expires_at ON credentials (expires_at, application_id) 
 -- Every application's secret, with its reveal window and encrypted copy.
 -- It was made when the application was created or its secret last reset.
 INSERT INTO credentials (application_id, public_id, kind, secret_hash, hint, migrated, rotated,
-	created_at, created_by, reveal_until, padding, ciphertext)
+	created_at, created_by, last_used_at, reveal_until, padding, ciphertext)
 SELECT a.id, lower(hex(randomblob(5))), 'client_secret', a.secret_hash, '', 1, 0,
 	coalesce((SELECT max(e.at) FROM events e
 		WHERE e.account_id = a.account_id AND e.client_id = a.client_id AND e.action = 'secret.reset'), a.created_at),
-	coalesce((SELECT e.actor_email FROM events e
+	coalesce((SELECT coalesce(nullif(e.actor_email, ''), e.actor_subject) FROM events e
 		WHERE e.account_id = a.account_id AND e.client_id = a.client_id AND e.action = 'secret.reset'
 		ORDER BY e.id DESC LIMIT 1), a.created_by),
+	(SELECT l.issued_at FROM token_last_issued l WHERE l.application_id = a.id),
 	a.secret_reveal_until,
 	CASE WHEN a.secret_ciphertext IS NOT NULL THEN zeroblob((SELECT page_size FROM pragma_page_size())) END,
 	a.secret_ciphertext
