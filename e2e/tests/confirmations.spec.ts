@@ -19,7 +19,7 @@ test('cancelling the reset and delete confirmations changes nothing', async ({ p
     await expect(page.getByRole('heading', { level: 1, name: 'Reset client secret' })).toBeVisible();
     const confirm = page.getByTestId('confirm');
     await expect(confirm).toContainText(`Reset the Client Secret of “${name}”?`);
-    await expect(confirm).toContainText('The current secret stops working immediately');
+    await expect(confirm).toContainText('they stop working immediately');
     await expect(confirm.getByRole('button', { name: 'Reset client secret' })).toBeVisible();
 
     await confirm.getByRole('link', { name: 'Cancel' }).click();
