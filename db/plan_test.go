@@ -190,7 +190,7 @@ func hotPaths(f planFixture) []hotPath {
 		{name: "ApplicationsListCommonFilter", run: list(tokenservice.ListOptions{Limit: 50, Filter: f.common})},
 		{name: "ApplicationsListCommonFilterNextPage", run: list(tokenservice.ListOptions{Limit: 50, Filter: f.common, After: f.nextCursor})},
 		{name: "ApplicationsListShortFilter", run: list(tokenservice.ListOptions{Limit: 50, Filter: f.short})},
-		{name: "ApplicationsListExpiringCount", run: func(ctx context.Context, db *DB) error {
+		{name: "ExpiringSecretsCount", run: func(ctx context.Context, db *DB) error {
 			_, err := db.CountExpiring(ctx, f.account, time.Now().Add(tokenservice.ExpiryWarning))
 			return err
 		}},

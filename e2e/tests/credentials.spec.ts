@@ -186,3 +186,26 @@ test('maximum lifetime, expiry on rotation and the expiring-soon warning', async
     await expect(page.getByTestId('credential').first().getByTestId('credential-state')).toHaveText('Active');
   });
 });
+
+test('a secret reported leaked is revoked at once, and the page and Activity say so', async ({ page, request }) => {
+  await signIn(page, ADMIN);
+  const id = await addApplication(page, uniqueName('Leaked'));
+  const secret = await revealSecret(page);
+  expect((await requestToken(request, id, secret)).status).toBe(200);
+
+  // Whoever found it reports it; the answer never says whether it existed.
+  const report = await request.post(`${portal()}/oauth2/secrets/leaked`, { form: { secret } });
+  expect(report.status()).toBe(202);
+  const unknown = await request.post(`${portal()}/oauth2/secrets/leaked`, { form: { secret: secret.slice(0, -1) + (secret.endsWith('a') ? 'b' : 'a') } });
+  expect(unknown.status()).toBe(202);
+  expect(await unknown.text()).toBe(await report.text());
+
+  expect((await requestToken(request, id, secret)).status).toBe(401);
+  await page.goto(`/applications/${id}`);
+  await expect(page.getByTestId('credential').first().getByTestId('credential-state')).toHaveText('Revoked');
+  await expect(page.getByTestId('credential').first()).toContainText('by a leak report');
+  await expect(page.getByTestId('no-live-secret')).toBeVisible();
+  await page.goto(`/applications/${id}/activity`);
+  const revoked = page.locator('tr', { has: page.locator('.event-action', { hasText: 'Credential revoked' }) });
+  await expect(revoked).toContainText('Revoked by a leak report');
+});
