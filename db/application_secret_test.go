@@ -46,6 +46,36 @@ func TestErasedSecretLeavesNoCopyInFiles(t *testing.T) {
 				t.Fatal(err)
 			}
 		}},
+		// Per credential: a rotation that revokes the secret at once, one
+		// that keeps it (its window ends on its own), and the revocation
+		// of the secret by an admin or a leak report inside its window.
+		{"RotateRevokingAtOnce", func(t *testing.T, db *DB) {
+			rotateAt(t, db, windowEnd, 0)
+		}},
+		{"RotateWithGrace", func(t *testing.T, db *DB) {
+			rotateAt(t, db, windowEnd.Add(-time.Minute), time.Hour)
+		}},
+		{"RevokeInsideWindow", func(t *testing.T, db *DB) {
+			at := windowEnd.Add(-time.Minute)
+			app := rotateAt(t, db, at, time.Hour)
+			old := app.Credentials[len(app.Credentials)-1].ID
+			if _, err := db.RevokeCredential(context.Background(), tokenservice.CredentialRevocation{AccountID: "acme", ClientID: "the-client",
+				CredentialID: old, AnyVersion: true, Reason: tokenservice.RevokedByCLI, Actor: testActor("cli"), Now: at}); err != nil {
+				t.Fatal(err)
+			}
+			wantCiphertextGone(t, db, old)
+		}},
+		{"LeakReportInsideWindow", func(t *testing.T, db *DB) {
+			if found, err := db.ReportLeak(context.Background(), tokenservice.LeakReport{Hash: []byte("hash"), Hint: "tss_…leak",
+				Actor: testActor("leak-report"), Now: windowEnd.Add(-time.Minute)}); err != nil || !found {
+				t.Fatalf("leak report: found %v, %v", found, err)
+			}
+			app, _, err := db.ApplicationByClientID(context.Background(), "the-client")
+			if err != nil {
+				t.Fatal(err)
+			}
+			wantCiphertextGone(t, db, app.Credentials[0].ID)
+		}},
 	} {
 		t.Run(tt.name, func(t *testing.T) {
 			ctx := context.Background()
@@ -162,6 +192,27 @@ func churn(t *testing.T, db *DB, rng *rand.Rand, prefix string) {
 			t.Fatal(err)
 		}
 	}
+}
+
+// wantCiphertextGone fails unless the credential's encrypted copy was
+// erased when it was revoked, before its window's end.
+func wantCiphertextGone(t *testing.T, db *DB, credentialID string) {
+	t.Helper()
+	if n := countRows(t, db, `SELECT count(*) FROM credentials WHERE public_id = '`+credentialID+`' AND (ciphertext IS NOT NULL OR reveal_until IS NOT NULL)`); n != 0 {
+		t.Errorf("the revoked credential still holds its encrypted copy")
+	}
+}
+
+// rotateAt rotates the-client's secret at the moment given, the old one
+// working for grace more.
+func rotateAt(t *testing.T, db *DB, at time.Time, grace time.Duration) *tokenservice.Application {
+	t.Helper()
+	app, _, err := db.RotateSecret(context.Background(), tokenservice.SecretRotation{AccountID: "acme", ClientID: "the-client", AnyVersion: true,
+		Secret: testSecret("rotated"), Grace: grace, Actor: testActor("cli"), Now: at})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return app
 }
 
 // wantOnlyOnOverflowPages checks the storage layout EraseExpiredSecrets
