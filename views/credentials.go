@@ -84,18 +84,14 @@ type RotatePage struct {
 	Window    string // how long the new secret can be viewed, in words
 }
 
-// GraceOption is one choice of how long the old secret keeps working.
-type GraceOption struct {
-	Value, Label string
-}
-
-// GraceOptions are the choices of the rotate form, the default one third.
-var GraceOptions = []GraceOption{
-	{"0", "Immediately: revoke it now"},
-	{"1h", "1 hour"},
-	{"24h", "24 hours"},
-	{"168h", "7 days"},
-	{"date", "Until a date"},
+// GraceOptions are the rotate form's choices of how long the old secret
+// keeps working; the form starts at 24 hours (DefaultGracePeriod).
+var GraceOptions = []Option{
+	{Value: "0", Label: "Immediately: revoke it now"},
+	{Value: "1h", Label: "1 hour"},
+	{Value: "24h", Label: "24 hours"},
+	{Value: "168h", Label: "7 days"},
+	{Value: "date", Label: "Until a date"},
 }
 
 // SettingsPage is the account's Settings page.

@@ -51,10 +51,10 @@ type ApplicationsPage struct {
 }
 
 // ListViews are the views of the Applications list.
-var ListViews = []GraceOption{
-	{"", "Sorted by name"},
-	{"last_used", "Least recently used first"},
-	{"expiring", "Secrets expiring soon"},
+var ListViews = []Option{
+	{Value: "", Label: "Sorted by name"},
+	{Value: "last_used", Label: "Least recently used first"},
+	{Value: "expiring", Label: "Secrets expiring soon"},
 }
 
 // ScopeRow is one catalogue entry (or retired grant) on the Add/Edit form.
