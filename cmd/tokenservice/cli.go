@@ -47,7 +47,8 @@ revoke-credential revokes one at once (introspection answers inactive for the to
 under it), but never the last one that works: delete the application instead.
 
 The store flags (--data-dir, --database-url, --server-key, --reveal-window, --scopes-file,
---max-secret-lifetime) and their TOKENSERVICE_* variables are the server's.`
+--max-secret-lifetime) and their TOKENSERVICE_* variables are the server's; a command's own
+flags (--grace, --client-id, ...) are read from the command line only.`
 
 // appJSON is the --json shape of an application.
 type appJSON struct {
@@ -158,6 +159,8 @@ func runApp(ctx context.Context, args []string, stdout, stderr io.Writer) error 
 	cfg := defaultConfig()
 	fs := newFlagSet("tokenservice app "+cmd, stderr)
 	cfg.storeFlags(fs)
+	storeFlags := map[string]bool{} // the only flags the environment sets
+	fs.VisitAll(func(f *flag.Flag) { storeFlags[f.Name] = true })
 	var account, name, clientID, credentialID, expires string
 	var scopes multiFlag
 	var asJSON bool
@@ -192,7 +195,7 @@ func runApp(ctx context.Context, args []string, stdout, stderr io.Writer) error 
 		fmt.Fprintln(stderr, appUsage)
 		return fmt.Errorf("app: unknown command %q", cmd)
 	}
-	if err := parse(fs, args); err != nil {
+	if err := parseEnvFor(fs, args, storeFlags); err != nil {
 		return err
 	}
 	if fs.NArg() > 0 {

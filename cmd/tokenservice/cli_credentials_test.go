@@ -407,3 +407,21 @@ func TestCLISecretLifetimeCeiling(t *testing.T) {
 		}
 	})
 }
+
+// TestCLICommandFlagsIgnoreEnvironment: the store flags come from
+// TOKENSERVICE_* variables as the server's do, a command's own flags never:
+// a TOKENSERVICE_GRACE=0 left in the shell must not make every rotation
+// revoke the old secret at once.
+func TestCLICommandFlagsIgnoreEnvironment(t *testing.T) {
+	dir := t.TempDir()
+	t.Setenv("TOKENSERVICE_DATA_DIR", dir)
+	t.Setenv("TOKENSERVICE_GRACE", "0")
+	t.Setenv("TOKENSERVICE_CLIENT_ID", "not-a-client-id")
+	var app, rotated appJSON
+	cliJSON(t, &app, "app", "create", "--account", "acme", "--name", "From the environment", "--json")
+	start := time.Now()
+	cliJSON(t, &rotated, "app", "rotate-secret", "--client-id", app.ClientID, "--json")
+	if rotated.OldSecretWorksUntil == nil || rotated.OldSecretWorksUntil.Sub(start) < tokenservice.DefaultGracePeriod-time.Minute {
+		t.Errorf("the old secret works until %v, want the default grace of %s: TOKENSERVICE_GRACE was applied", rotated.OldSecretWorksUntil, tokenservice.DefaultGracePeriod)
+	}
+}

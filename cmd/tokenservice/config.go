@@ -130,7 +130,12 @@ func (c *Config) serveFlags(fs *flag.FlagSet) {
 
 // parse reads env (TOKENSERVICE_<FLAG_NAME>) for every flag not given on the
 // command line, then the flags themselves.
-func parse(fs *flag.FlagSet, args []string) error {
+func parse(fs *flag.FlagSet, args []string) error { return parseEnvFor(fs, args, nil) }
+
+// parseEnvFor is parse with the environment read only for the flags named
+// in env (nil: every flag): a command's own flags, such as app
+// rotate-secret's --grace, are never set by a variable left in the shell.
+func parseEnvFor(fs *flag.FlagSet, args []string, env map[string]bool) error {
 	if err := fs.Parse(args); err != nil {
 		return err
 	}
@@ -138,7 +143,7 @@ func parse(fs *flag.FlagSet, args []string) error {
 	fs.Visit(func(f *flag.Flag) { given[f.Name] = true })
 	var errs []error
 	fs.VisitAll(func(f *flag.Flag) {
-		if given[f.Name] {
+		if given[f.Name] || (env != nil && !env[f.Name]) {
 			return
 		}
 		name := envName(f.Name)
