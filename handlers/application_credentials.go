@@ -13,12 +13,23 @@ import (
 	"tokenservice/views"
 )
 
+// shownRevoked is how many revoked credentials the Details page lists
+// before the older ones, which it keeps behind a disclosure.
+const shownRevoked = 2
+
 // credentialRows are the application's credentials as the Details page
 // lists them, with the rotate action's state.
 func (h *Applications) credentialRows(app *tokenservice.Application, d *views.ApplicationDetails, now time.Time) {
 	live := app.LiveCredentials(now)
+	revoked := 0
 	for _, cr := range app.Credentials {
-		d.Credentials = append(d.Credentials, views.CredentialRow{
+		list := &d.Credentials
+		if cr.Revoked(now) {
+			if revoked++; revoked > shownRevoked {
+				list = &d.OlderRevoked
+			}
+		}
+		*list = append(*list, views.CredentialRow{
 			ID: cr.ID, Kind: cr.Kind.Label(), Name: cr.Hint, State: cr.State(now), Leaked: !cr.LeakedAt.IsZero(),
 			CreatedAt: cr.CreatedAt, CreatedBy: cr.CreatedBy, ExpiresAt: cr.ExpiresAt, WorksUntil: cr.RevokeAt,
 			RevokedAt: cr.RevokedAt, RevokedBy: cr.RevokedBy, Reason: cr.RevokeReason, LastUsedAt: cr.LastUsedAt, Now: now,

@@ -108,10 +108,11 @@ type ApplicationDetails struct {
 	UpdatedAt      time.Time
 	UpdatedBy      string
 	Secret         SecretPanel
-	Credentials    []CredentialRow
-	RotateURL      string // "" when a rotation is not possible now (two live secrets)
-	RotateBlocked  string // why not, when RotateURL is ""
-	NoLiveSecret   bool   // every credential is revoked or expired
+	Credentials    []CredentialRow // the working ones and the last few revoked, newest first
+	OlderRevoked   []CredentialRow // revoked before those, behind a disclosure
+	RotateURL      string          // "" when a rotation is not possible now (two live secrets)
+	RotateBlocked  string          // why not, when RotateURL is ""
+	NoLiveSecret   bool            // every credential is revoked or expired
 	Issuer         string
 	TokenURL       string
 	JWKSURL        string

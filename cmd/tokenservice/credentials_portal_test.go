@@ -89,3 +89,30 @@ func elementByID(t *testing.T, body, id string) string {
 	}
 	return ""
 }
+
+// TestOlderRevokedCredentials: Details lists the working credentials and the
+// last two revoked ones; older revoked ones wait behind a disclosure.
+func TestOlderRevokedCredentials(t *testing.T) {
+	t.Parallel()
+	m := newMain(t)
+	admin := signIn(t, m, "admin@acme.example")
+	id := admin.createApp("Rotated often", nil)
+	for range 3 {
+		p := admin.get("/applications/" + id + "/rotate")
+		f := findForm(t, p.body, func(n *html.Node) bool { return attr(n, "data-testid") == "rotate-form" })
+		f.values.Set("grace", "0")
+		if r := admin.post(f.action, f.values); r.status != http.StatusSeeOther {
+			t.Fatalf("rotate = %d", r.status)
+		}
+	}
+	body := admin.get("/applications/" + id).body
+	if got, want := len(byTestID(t, body, "credential")), 3; got != want {
+		t.Errorf("credentials listed = %d, want %d (the working one and two revoked)", got, want)
+	}
+	if got, want := len(byTestID(t, body, "older-credential")), 1; got != want {
+		t.Errorf("older revoked credentials = %d, want %d", got, want)
+	}
+	if got := testIDText(t, body, "older-credentials"); !strings.Contains(got, "Show 1 older revoked credential") {
+		t.Errorf("the disclosure says %q", got)
+	}
+}

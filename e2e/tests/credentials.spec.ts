@@ -89,7 +89,14 @@ test('rotate without downtime, watch last use, revoke the old secret', async ({ 
       expect(shots.overflowing, 'pages that scroll sideways or spill out of a card').toEqual([]);
       const found = await axe(p, `details during rotation at ${width}px`);
       expect([...found.blocking, ...found.minor]).toEqual([]);
-      await p.goto(`/applications/${id}`);
+      // The other new pages, each looked at and checked the same way.
+      for (const [path, name] of [[`/applications/${id}/rotate`, 'rotate-form'], ['/settings', 'settings'], ['/applications?view=last_used', 'list-by-last-use']]) {
+        await p.goto(path);
+        await shots.take(name);
+        const f = await axe(p, `${name} at ${width}px`);
+        expect([...f.blocking, ...f.minor]).toEqual([]);
+      }
+      expect(shots.overflowing, 'pages that scroll sideways or spill out of a card').toEqual([]);
       await context.close();
     }
   });
