@@ -219,8 +219,10 @@ func TestCredentialRotation(t *testing.T) {
 	oneEvent(t, m, "acme", old.ClientID, tokenservice.ActionSecretRotated)
 
 	clock.advance(11 * time.Second)
-	if desc := refused(t, hc, m, old); !strings.Contains(desc, "revoked") {
-		t.Errorf("the old secret after the grace period: %q, want it to say revoked", desc)
+	// Refused at once by its deadline; the sweeper may have revoked it for
+	// good already, and then it is a secret like any wrong one.
+	if desc := refused(t, hc, m, old); !strings.Contains(desc, "revoked") && !strings.Contains(desc, "wrong secret") {
+		t.Errorf("the old secret after the grace period: %q, want it refused as revoked", desc)
 	}
 	grant(t, hc, m, next, "")
 	wantActive(t, hc, m, next, false, map[string]string{"before": before, "during": during})
