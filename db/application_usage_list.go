@@ -34,7 +34,7 @@ func (db *DB) listByUse(ctx context.Context, accountID string, opt tokenservice.
 	}
 	order := `name_lower, client_id`
 	if opt.Sort == tokenservice.SortLastUsed {
-		order = `coalesce((SELECT issued_at FROM token_last_issued WHERE token_last_issued.application_id = applications.id), 0), ` + order
+		order = `coalesce(last_used_at, 0), ` + order
 	}
 	rows, err := db.pool.QueryContext(ctx,
 		`SELECT `+listColumns+`, name_lower, `+pageScopes+` FROM applications

@@ -47,11 +47,10 @@ const applicationColumns = `id, account_id, client_id, name, secret_generation,
 const listColumns = `id, account_id, client_id, name, secret_generation, NULL,
 	` + listedColumns
 
-// listedColumns end applicationColumns and listColumns.
-const listedColumns = `version, created_at, created_by, updated_at, updated_by,
-	(SELECT issued_at FROM token_last_issued WHERE token_last_issued.application_id = applications.id),
-	(SELECT min(CASE WHEN expires_at IS NULL OR (revoke_at IS NOT NULL AND revoke_at < expires_at) THEN revoke_at ELSE expires_at END)
-		FROM credentials WHERE credentials.application_id = applications.id AND revoked_at IS NULL)`
+// listedColumns end applicationColumns and listColumns: last use and the
+// secrets' end are kept on the row (see migration 7), so that a page of
+// the list reads no other table.
+const listedColumns = `version, created_at, created_by, updated_at, updated_by, last_used_at, secret_ends_at`
 
 // scanApplication reads a row of applicationColumns, plus extra columns after them.
 func scanApplication(row interface{ Scan(...any) error }, extra ...any) (*tokenservice.Application, error) {

@@ -145,3 +145,53 @@ func testRotationAfterExpiry(t *testing.T) {
 		t.Fatalf("after revoking the newest, the other still stops at %v, want kept", got)
 	}
 }
+
+// TestListKeepsUseAndSecretEnds: the list shows each application's last use
+// and its secrets' earliest end from its own row, which the token counts and
+// every change of a credential keep current.
+func TestListKeepsUseAndSecretEnds(t *testing.T) { forEachStore(t, testListKeepsUseAndSecretEnds) }
+
+func testListKeepsUseAndSecretEnds(t *testing.T) {
+	ctx := context.Background()
+	db := openTestDB(t)
+	s := testSecret("first")
+	s.ExpiresAt = now.Add(10 * 24 * time.Hour)
+	app, err := db.CreateApplication(ctx, tokenservice.NewApplication{AccountID: "acme", ClientID: "client-1", Name: "Listed",
+		Scopes: []tokenservice.ScopeGrant{readEmail}, Secret: s, Actor: testActor("alice"), Now: now})
+	if err != nil {
+		t.Fatal(err)
+	}
+	listed := func() *tokenservice.Application {
+		t.Helper()
+		page, err := db.ListApplications(ctx, "acme", tokenservice.ListOptions{})
+		if err != nil || len(page.Applications) != 1 {
+			t.Fatalf("list: %v, %v", page, err)
+		}
+		return page.Applications[0]
+	}
+	if got := listed(); !got.SecretExpiresAt.Equal(s.ExpiresAt) || !got.LastUsedAt.IsZero() {
+		t.Errorf("after create: ends %v, last used %v; want %v and never", got.SecretExpiresAt, got.LastUsedAt, s.ExpiresAt)
+	}
+	rotated, newID, err := db.RotateSecret(ctx, tokenservice.SecretRotation{AccountID: "acme", ClientID: "client-1", Version: app.Version,
+		Secret: testSecret("second"), Grace: time.Hour, Actor: testActor("alice"), Now: now})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := listed().SecretExpiresAt; !got.Equal(now.Add(time.Hour)) {
+		t.Errorf("during the grace period: ends %v, want %v", got, now.Add(time.Hour))
+	}
+	if _, err := db.RetireCredentials(ctx, now.Add(2*time.Hour)); err != nil {
+		t.Fatal(err)
+	}
+	if got := listed().SecretExpiresAt; !got.IsZero() {
+		t.Errorf("after the grace period, with a secret that does not expire: ends %v, want none", got)
+	}
+	used := now.Add(3 * time.Hour)
+	if err := db.AddTokenUsage(ctx, []tokenservice.TokenUsage{{ApplicationID: rotated.ID, ClientID: "client-1", Hour: used.Truncate(time.Hour),
+		Count: 1, Last: used, CredentialID: newID}}); err != nil {
+		t.Fatal(err)
+	}
+	if got := listed().LastUsedAt; !got.Equal(used) {
+		t.Errorf("after a token: last used %v, want %v", got, used)
+	}
+}

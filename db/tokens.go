@@ -77,6 +77,13 @@ func (db *DB) AddTokenUsage(ctx context.Context, usage []tokenservice.TokenUsage
 		return fmt.Errorf("db: add token usage: %w", err)
 	}
 	defer setLast.Close()
+	setUsedAt, err := tx.PrepareContext(ctx, `
+		UPDATE applications SET last_used_at = `+db.dialect.greatest+`(coalesce(last_used_at, 0), ?)
+		WHERE id = ? AND client_id = ?`)
+	if err != nil {
+		return fmt.Errorf("db: add token usage: %w", err)
+	}
+	defer setUsedAt.Close()
 	// A credential's last use, and its hint if it had none; a rotated
 	// secret's first use goes in the trail.
 	firstUse, err := tx.PrepareContext(ctx, `
@@ -100,6 +107,9 @@ func (db *DB) AddTokenUsage(ctx context.Context, usage []tokenservice.TokenUsage
 			return fmt.Errorf("db: add token usage: %w", err)
 		}
 		if _, err := setLast.ExecContext(ctx, millis(u.Last), u.ApplicationID, u.ClientID); err != nil {
+			return fmt.Errorf("db: add token usage: %w", err)
+		}
+		if _, err := setUsedAt.ExecContext(ctx, millis(u.Last), u.ApplicationID, u.ClientID); err != nil {
 			return fmt.Errorf("db: add token usage: %w", err)
 		}
 		if u.CredentialID == "" {
