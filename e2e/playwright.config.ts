@@ -5,8 +5,11 @@ import { defineConfig } from '@playwright/test';
 // "portal" with the default 15-minute reveal window for every spec but the
 // window spec, and "short-window" with a 20-second window for the specs that
 // wait for the window to end. The Taskfile builds ../bin/tokenservice first.
-const MAIN = { portal: 'http://127.0.0.1:18080', provider: 'http://127.0.0.1:18081' };
-const SHORT = { portal: 'http://127.0.0.1:18090', provider: 'http://127.0.0.1:18091' };
+// E2E_PORT_BASE moves all four ports, so that two checkouts can run at once.
+const base = Number(process.env.E2E_PORT_BASE ?? 18080);
+const addr = (offset: number) => `127.0.0.1:${base + offset}`;
+const MAIN = { portal: `http://${addr(0)}`, provider: `http://${addr(1)}` };
+const SHORT = { portal: `http://${addr(10)}`, provider: `http://${addr(11)}` };
 
 function server(addr: string, bccAddr: string, window: string) {
   return {
@@ -49,7 +52,7 @@ export default defineConfig({
     { name: 'short-window', testMatch: /window\.spec\.ts/, use: { baseURL: SHORT.portal }, metadata: { provider: SHORT.provider } },
   ],
   webServer: [
-    server('127.0.0.1:18080', '127.0.0.1:18081', '15m'),
-    server('127.0.0.1:18090', '127.0.0.1:18091', '20s'),
+    server(addr(0), addr(1), '15m'),
+    server(addr(10), addr(11), '20s'),
   ],
 });
