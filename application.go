@@ -152,18 +152,24 @@ type ApplicationDeletion struct {
 type ListOptions struct {
 	Filter string // case-insensitive substring of the name or the client ID; "" lists all
 	After  string // the Next of the previous page; "" for the first page
+	Before string // the Prev of the following page, for the page before it
 	Limit  int    // page size: DefaultListLimit when 0 or less, at most MaxListLimit
-	// Sort is SortName (the default) or SortLastUsed, least recently used
-	// first; ExpiringBy keeps the applications with a secret that expires
-	// by then. Both page by offset.
+	// Sort is one of the Sort orders; every one pages by keyset.
+	// ExpiringBy keeps the applications with a secret that expires by
+	// then, paged by offset: a view for finding a few.
 	Sort       string
 	ExpiringBy time.Time
 }
 
-// The orders of the applications list.
+// The orders of the applications list. Names sort naturally ("App 2"
+// before "App 10") and case-insensitively; ties go by client ID.
 const (
-	SortName     = ""
-	SortLastUsed = "last_used"
+	SortName         = ""           // A to Z
+	SortNameDesc     = "-name"      // Z to A
+	SortCreated      = "created"    // oldest first
+	SortCreatedDesc  = "-created"   // newest first
+	SortLastUsed     = "last_used"  // never used first, then least recently used
+	SortLastUsedDesc = "-last_used" // most recently used first, never used last
 )
 
 // Page sizes of the applications list (ListOptions.Limit).
@@ -177,11 +183,15 @@ const (
 // shows "1,000+".
 const MaxListTotal = 1000
 
-// ApplicationPage is one page of an account's applications, ordered by
-// lower-cased name, then client ID.
+// ApplicationPage is one page of an account's applications, in the order
+// asked.
 type ApplicationPage struct {
 	Applications []*Application
 	Next         string // cursor for ListOptions.After; "" on the last page
+	Prev         string // cursor for ListOptions.Before; "" on the first page
+	// Offset is the position of the page's first application in the list,
+	// from 0, as far as paging by cursor knows it.
+	Offset int
 	// Total counts the applications matching the filter, up to MaxListTotal;
 	// MaxListTotal+1 means "more than MaxListTotal".
 	Total int

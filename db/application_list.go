@@ -3,8 +3,6 @@ package db
 import (
 	"context"
 	"database/sql"
-	"encoding/base64"
-	"encoding/json"
 	"fmt"
 	"slices"
 	"strings"
@@ -12,15 +10,20 @@ import (
 	"tokenservice"
 )
 
-// ListApplications returns a page of the account's applications in name
-// order, paged by keyset so that a deep page costs what the first does; a
-// bad cursor is EINVALID. docs/store-notes.md tells how a filter is found.
+// ListApplications returns a page of the account's applications in the
+// order opt.Sort, paged by keyset forwards (After) or backwards (Before) so
+// that a deep page costs what the first does; a bad cursor is EINVALID.
+// docs/store-notes.md tells how a filter is found.
 func (db *DB) ListApplications(ctx context.Context, accountID string, opt tokenservice.ListOptions) (*tokenservice.ApplicationPage, error) {
 	limit := opt.Limit
 	if limit <= 0 {
 		limit = tokenservice.DefaultListLimit
 	} else if limit > tokenservice.MaxListLimit {
 		limit = tokenservice.MaxListLimit
+	}
+	ord, ok := listOrders[opt.Sort]
+	if !ok {
+		return nil, fmt.Errorf("db: list applications: %w", tokenservice.Errorf(tokenservice.EINVALID, "Unknown order %q.", opt.Sort))
 	}
 
 	if strings.ContainsRune(opt.Filter, 0) {
@@ -29,16 +32,23 @@ func (db *DB) ListApplications(ctx context.Context, accountID string, opt tokens
 		// ID contains one, so nothing matches.
 		return &tokenservice.ApplicationPage{}, nil
 	}
-	if opt.Sort == tokenservice.SortLastUsed || !opt.ExpiringBy.IsZero() {
-		return db.listByUse(ctx, accountID, opt, limit)
+	if !opt.ExpiringBy.IsZero() {
+		return db.listExpiring(ctx, accountID, opt, ord, limit)
 	}
-	var after *cursor
-	if opt.After != "" {
-		c, err := decodeCursor(opt.After)
+	var (
+		from     *cursor
+		backward bool
+	)
+	for _, s := range []string{opt.After, opt.Before} {
+		if s == "" {
+			continue
+		}
+		c, err := decodeCursor(s, opt.Sort)
 		if err != nil {
 			return nil, fmt.Errorf("db: list applications: %w", err)
 		}
-		after = &c
+		from, backward = &c, s == opt.Before
+		break
 	}
 
 	key := nameKey(opt.Filter)
@@ -54,41 +64,107 @@ func (db *DB) ListApplications(ctx context.Context, accountID string, opt tokens
 		defer tx.Rollback()
 		q = tx
 	}
-	search, listed, err := db.searchable(ctx, q, key)
+	run := ord
+	if backward {
+		// The page before the cursor is the one after it in the reverse order.
+		run = ord.reversed()
+	}
+	l, err := db.listOrdered(ctx, q, accountID, key, run, from, limit)
 	if err != nil {
 		return nil, fmt.Errorf("db: list applications: %w", err)
 	}
-	// The page and its total come from one statement, so they agree; on
-	// PostgreSQL the candidates listed before it may be a moment older.
-	var page *tokenservice.ApplicationPage
-	if search {
-		page, err = db.listSearch(ctx, q, accountID, key, listed, after, limit)
-	} else {
-		page, err = db.listScan(ctx, q, accountID, scanFilter{pattern: likePattern(key)}, after, limit)
+	if backward && !l.more {
+		// Back at the start: the first page, whole.
+		opt.Before = ""
+		return db.ListApplications(ctx, accountID, opt)
 	}
-	if err != nil {
-		return nil, fmt.Errorf("db: list applications: %w", err)
+	page := &tokenservice.ApplicationPage{Applications: l.apps, Total: l.total}
+	hasPrev, hasNext := from != nil, l.more
+	if backward {
+		slices.Reverse(page.Applications)
+		slices.Reverse(l.keys)
+		page.Offset = max(from.Offset-len(l.apps), 0)
+		hasPrev, hasNext = true, true
+	} else if from != nil {
+		page.Offset = from.Offset
+	}
+	if n := len(l.keys); n > 0 {
+		// The cursors carry the position: Prev its first row's, Next the
+		// next page's.
+		first, last := l.keys[0], l.keys[n-1]
+		first.Sort, first.Offset = opt.Sort, page.Offset
+		last.Sort, last.Offset = opt.Sort, page.Offset+n
+		if hasPrev {
+			page.Prev = encodeCursor(first)
+		}
+		if hasNext {
+			page.Next = encodeCursor(last)
+		}
 	}
 	return page, nil
 }
 
+// listOrdered is a page of the applications holding key (all for "") in
+// the order o after the cursor, with the total of the matches.
+func (db *DB) listOrdered(ctx context.Context, q queryer, accountID, key string, o listOrder, after *cursor, limit int) (*listed, error) {
+	switch {
+	case key == "":
+		return db.listScan(ctx, q, accountID, o, scanFilter{}, after, limit, -1)
+	case o.byName(key):
+		return db.listNamed(ctx, q, accountID, key, o, after, limit)
+	}
+	// Another order: the filter's machinery counts the matches in name
+	// order; few are sorted here, many found by reading the order's index.
+	named, err := db.listNamed(ctx, q, accountID, key, byNameLower, nil, 1)
+	if err != nil {
+		return nil, err
+	}
+	if named.total <= maxSortedInGo {
+		if named.more {
+			if named, err = db.listNamed(ctx, q, accountID, key, byNameLower, nil, maxSortedInGo); err != nil {
+				return nil, err
+			}
+		}
+		return sortedWindow(named.apps, o, after, limit), nil
+	}
+	return db.listScan(ctx, q, accountID, o, scanFilter{pattern: likePattern(key)}, after, limit, named.total)
+}
+
+// maxSortedInGo is how many matches of a filter listOrdered sorts itself for
+// an order other than the name's; past it, the order's index is read with
+// the filter, matches being at least that common.
+const maxSortedInGo = 200
+
+// listNamed is a page of the applications holding key (not "") in o, an
+// order by name in which key's prefix is a range (see listOrder.byName).
+func (db *DB) listNamed(ctx context.Context, q queryer, accountID, key string, o listOrder, after *cursor, limit int) (*listed, error) {
+	search, names, err := db.searchable(ctx, q, key)
+	if err != nil {
+		return nil, err
+	}
+	// The page and its total come from one statement, so they agree; on
+	// PostgreSQL the candidates listed before it may be a moment older.
+	if search {
+		return db.listSearch(ctx, q, accountID, key, o, names, after, limit)
+	}
+	return db.listScan(ctx, q, accountID, o, scanFilter{pattern: likePattern(key)}, after, limit, -1)
+}
+
 // scanFilter is what listScan lists: the names from from (inclusive) to to
-// (exclusive, "" for no end) of the name index, and of them, when pattern is
-// not "", those whose name or client ID is LIKE it.
+// (exclusive, "" for no end) of the order's key, a name (see
+// listOrder.byName), and of them, when pattern is not "", those whose name
+// or client ID is LIKE it.
 type scanFilter struct {
 	from, to string
 	pattern  string
 }
 
-// listScan is ListApplications by reading the account's names in order. A
-// range is counted in the page's own statement; a pattern's count may read
-// every name, so it waits until the first page does not hold every match.
-func (db *DB) listScan(ctx context.Context, q queryer, accountID string, f scanFilter, after *cursor, limit int) (*tokenservice.ApplicationPage, error) {
+// listScan is a page by reading the account's applications in the order's
+// index. A range is counted in the page's own statement; a pattern's count
+// may read every name, so it waits until the first page does not hold every
+// match, unless known (total >= 0).
+func (db *DB) listScan(ctx context.Context, q queryer, accountID string, o listOrder, f scanFilter, after *cursor, limit, total int) (*listed, error) {
 	filter, filterArgs := `account_id = ?`, []any{accountID}
-	if f.to != "" {
-		filter += ` AND name_lower < ?`
-		filterArgs = append(filterArgs, f.to)
-	}
 	if f.pattern != "" {
 		// name_lower holds Go's lower-casing; LIKE folds ASCII case for the client ID.
 		filter += ` AND (name_lower ` + db.dialect.like + ` ` + db.dialect.pattern + ` ESCAPE '\' OR client_id ` + db.dialect.like + ` ` + db.dialect.pattern + ` ESCAPE '\')`
@@ -96,22 +172,32 @@ func (db *DB) listScan(ctx context.Context, q queryer, accountID string, f scanF
 	}
 	count, countArgs := filter, filterArgs
 	if f.from != "" {
-		count += ` AND name_lower >= ?`
-		countArgs = append(slices.Clone(countArgs), f.from)
+		count += ` AND name_lower >= ? AND name_lower < ?`
+		countArgs = append(slices.Clone(countArgs), f.from, f.to)
 	}
-	// The page starts after the cursor or at from: one lower bound, the
-	// later, so that the index range starts there (given both, SQLite
-	// starts it at the first). No client ID is "".
+	// The page starts after the cursor or at the range's end, whichever
+	// comes later in the order: one bound there, so that the index range
+	// starts at it (given both, SQLite starts it at the first). No client ID is "".
 	where, args := filter, slices.Clone(filterArgs)
-	switch {
-	case after != nil && after.NameLower >= f.from:
-		where += ` AND (name_lower, client_id) > (?, ?)`
-		args = append(args, after.NameLower, after.ClientID)
-	case f.from != "":
-		where += ` AND name_lower >= ?`
-		args = append(args, f.from)
+	useCursor := after != nil
+	if after != nil && f.from != "" {
+		useCursor = (!o.desc && after.Key >= f.from) || (o.desc && after.Key < f.to)
 	}
-	counted, total := "", 0
+	if useCursor {
+		where += ` AND ` + o.past()
+		args = append(args, o.pastArgs(*after)...)
+	}
+	if f.from != "" {
+		if o.desc || !useCursor {
+			where += ` AND ` + o.key + ` >= ?`
+			args = append(args, f.from)
+		}
+		if !o.desc || !useCursor {
+			where += ` AND ` + o.key + ` < ?`
+			args = append(args, f.to)
+		}
+	}
+	counted := ""
 	var extra []any
 	if f.pattern == "" {
 		order := ""
@@ -127,33 +213,33 @@ func (db *DB) listScan(ctx context.Context, q queryer, accountID string, f scanF
 		args, countArgs = db.dialect.customPlan(args), db.dialect.customPlan(countArgs)
 	}
 	rows, err := q.QueryContext(ctx,
-		`SELECT `+listColumns+`, name_lower, `+pageScopes+counted+` FROM applications
+		`SELECT `+listColumns+`, `+o.key+`, `+pageScopes+counted+` FROM applications
 		WHERE `+where+`
-		ORDER BY name_lower, client_id`+limitTo(limit+1),
+		ORDER BY `+o.by()+limitTo(limit+1),
 		args...)
 	if err != nil {
 		return nil, err
 	}
-	page, err := scanPage(rows, limit, extra...)
+	l, err := scanPage(rows, limit, extra...)
 	if err != nil {
 		return nil, err
 	}
 	switch {
-	case after == nil && page.Next == "":
+	case after == nil && !l.more:
 		// The first page holds every match.
-		page.Total = len(page.Applications)
-		return page, nil
-	case counted != "" && len(page.Applications) > 0:
-		page.Total = total
-		return page, nil
+		l.total = len(l.apps)
+		return l, nil
+	case total >= 0 && (counted == "" || len(l.apps) > 0):
+		l.total = total
+		return l, nil
 	}
 	if err := q.QueryRowContext(ctx,
 		`SELECT count(*) FROM (SELECT 1 FROM applications WHERE `+count+limitTo(tokenservice.MaxListTotal+1)+`) AS matches`,
 		countArgs...,
-	).Scan(&page.Total); err != nil {
+	).Scan(&l.total); err != nil {
 		return nil, fmt.Errorf("count: %w", err)
 	}
-	return page, nil
+	return l, nil
 }
 
 // pageScopes is an application's scopes as one column of the list, "key
@@ -180,56 +266,34 @@ func parsePageScopes(s sql.NullString) ([]tokenservice.ScopeGrant, error) {
 }
 
 // scanPage reads up to limit applications of rows (applicationColumns,
-// name_lower, pageScopes, then extra's columns), and the next page's cursor
-// when there is another row. It closes rows.
-func scanPage(rows *sql.Rows, limit int, extra ...any) (*tokenservice.ApplicationPage, error) {
+// the order's key, pageScopes, then extra's columns) and whether another
+// row follows. It closes rows.
+func scanPage(rows *sql.Rows, limit int, extra ...any) (*listed, error) {
 	defer rows.Close()
 	var (
-		nameLower string
-		scopes    sql.NullString
+		key    any
+		scopes sql.NullString
 	)
-	extra = append([]any{&nameLower, &scopes}, extra...)
-	page := &tokenservice.ApplicationPage{}
-	var last cursor
+	extra = append([]any{&key, &scopes}, extra...)
+	l := &listed{total: -1}
 	for rows.Next() {
 		app, err := scanApplication(rows, extra...)
 		if err != nil {
 			return nil, err
 		}
-		if len(page.Applications) == limit {
-			page.Next = encodeCursor(last)
+		if len(l.apps) == limit {
+			l.more = true
 			break
 		}
 		if app.Scopes, err = parsePageScopes(scopes); err != nil {
 			return nil, fmt.Errorf("application %s: %w", app.ClientID, err)
 		}
-		page.Applications = append(page.Applications, app)
-		last = cursor{NameLower: nameLower, ClientID: app.ClientID}
+		c := cursor{ClientID: app.ClientID}
+		c.setKey(key)
+		l.apps = append(l.apps, app)
+		l.keys = append(l.keys, c)
 	}
-	return page, rows.Err()
-}
-
-// cursor is the sort key of the last application of a page.
-type cursor struct {
-	NameLower string `json:"n"`
-	ClientID  string `json:"c"`
-}
-
-func encodeCursor(c cursor) string {
-	b, _ := json.Marshal(c)
-	return base64.RawURLEncoding.EncodeToString(b)
-}
-
-func decodeCursor(s string) (cursor, error) {
-	var c cursor
-	b, err := base64.RawURLEncoding.DecodeString(s)
-	if err == nil {
-		err = json.Unmarshal(b, &c)
-	}
-	if err != nil || c.ClientID == "" {
-		return cursor{}, tokenservice.Errorf(tokenservice.EINVALID, "This page link is not valid. Start again from the first page.")
-	}
-	return c, nil
+	return l, rows.Err()
 }
 
 // likePattern is the LIKE pattern of what holds key, "" for no key.

@@ -37,7 +37,7 @@ func testListApplications(t *testing.T) {
 		mustCreate(t, db, "globex", fmt.Sprintf("globex-%d", i), "alpha globex")
 	}
 	slices.SortFunc(want, func(a, b *tokenservice.Application) int {
-		if c := strings.Compare(strings.ToLower(a.Name), strings.ToLower(b.Name)); c != 0 {
+		if c := strings.Compare(NameSortKey(a.Name), NameSortKey(b.Name)); c != 0 {
 			return c
 		}
 		return strings.Compare(a.ClientID, b.ClientID)
@@ -246,10 +246,10 @@ func BenchmarkListApplications(b *testing.B) {
 	seedApplications(b, db, "acme", n)
 	seedApplications(b, db, "globex", 1000)
 
-	var middle cursor
-	if err := db.pool.QueryRowContext(ctx, `SELECT name_lower, client_id FROM applications
-		WHERE account_id = 'acme' ORDER BY name_lower, client_id LIMIT 1 OFFSET ?`, n/2,
-	).Scan(&middle.NameLower, &middle.ClientID); err != nil {
+	middle := cursor{Offset: n / 2}
+	if err := db.pool.QueryRowContext(ctx, `SELECT name_key, client_id FROM applications
+		WHERE account_id = 'acme' ORDER BY name_key, client_id LIMIT 1 OFFSET ?`, n/2,
+	).Scan(&middle.Key, &middle.ClientID); err != nil {
 		b.Fatal(err)
 	}
 
@@ -288,9 +288,9 @@ func seedApplications(tb testing.TB, db *DB, account string, n int) {
 	}
 	defer tx.Rollback()
 	insertApp, err := tx.PrepareContext(ctx, `INSERT INTO applications (
-		account_id, client_id, name, name_lower, secret_generation, version,
-		created_at, created_by, updated_at, updated_by
-	) VALUES (?, ?, ?, ?, 1, 1, ?, 'seed', ?, 'seed') RETURNING id`)
+		account_id, client_id, name, name_lower, name_key, secret_generation, version,
+		created_at, created_by, updated_at, updated_by, last_used_at
+	) VALUES (?, ?, ?, ?, ?, 1, 1, ?, 'seed', ?, 'seed', ?) RETURNING id`)
 	if err != nil {
 		tb.Fatal(err)
 	}
@@ -311,7 +311,8 @@ func seedApplications(tb testing.TB, db *DB, account string, n int) {
 		name := fmt.Sprintf("%s %s %d", products[i%len(products)], []string{"export", "sync", "import"}[i%3], i*7919%n)
 		var id int64
 		if err := insertApp.QueryRowContext(ctx,
-			account, fmt.Sprintf("%s-%07d", account, i), name, nameKey(name), millis(now), millis(now),
+			account, fmt.Sprintf("%s-%07d", account, i), name, nameKey(name), NameSortKey(name),
+			millis(now)+int64(i*104729%n), millis(now), lastUsed(i),
 		).Scan(&id); err != nil {
 			tb.Fatal(err)
 		}
@@ -327,6 +328,15 @@ func seedApplications(tb testing.TB, db *DB, account string, n int) {
 	if err := tx.Commit(); err != nil {
 		tb.Fatal(err)
 	}
+}
+
+// lastUsed is the last use of the i-th seeded application: never for one
+// in three.
+func lastUsed(i int) any {
+	if i%3 == 0 {
+		return nil
+	}
+	return millis(now) + int64(i*7%1000)
 }
 
 // TestListApplicationsOrderIsBytewise: names sort by the bytes of their
@@ -346,7 +356,7 @@ func testListApplicationsOrderIsBytewise(t *testing.T) {
 		mustCreate(t, db, "acme", fmt.Sprintf("client-%02d", i), name)
 	}
 	want := slices.Clone(names)
-	slices.SortStableFunc(want, func(a, b string) int { return strings.Compare(nameKey(a), nameKey(b)) })
+	slices.SortStableFunc(want, func(a, b string) int { return strings.Compare(NameSortKey(a), NameSortKey(b)) })
 	var got []string
 	after := ""
 	for {

@@ -110,16 +110,17 @@ func readIDs(rows *sql.Rows, err error) ([]int64, error) {
 	return ids, cmp.Or(rows.Err(), rows.Close())
 }
 
-// listSearch is ListApplications by the trigram index for a searchable key:
-// the names that start with key, read in order from the name index, and the
-// candidates that hold it elsewhere (rest), in one statement with the total.
-func (db *DB) listSearch(ctx context.Context, q queryer, accountID, key string, listed []int64, after *cursor, limit int) (*tokenservice.ApplicationPage, error) {
+// listSearch is a page by the trigram index for a searchable key, in o, an
+// order by name (see listOrder.byName): the names that start with key, read
+// in order from o's index, and the candidates that hold it elsewhere
+// (rest), in one statement with the total.
+func (db *DB) listSearch(ctx context.Context, q queryer, accountID, key string, o listOrder, listed []int64, after *cursor, limit int) (*listed, error) {
 	end, _ := prefixEnd(key)
 	if listed != nil && len(listed) == 0 {
 		// Only names that start with key hold it (the usual search by the
 		// start of a name): the page is their range of the name index, a
 		// statement as simple as the unfiltered list's.
-		return db.listScan(ctx, q, accountID, scanFilter{from: key, to: end}, after, limit)
+		return db.listScan(ctx, q, accountID, o, scanFilter{from: key, to: end}, after, limit, -1)
 	}
 	pattern := likePattern(key)
 	starts := `account_id = ? AND name_lower >= ? AND name_lower < ?`
@@ -147,19 +148,24 @@ func (db *DB) listSearch(ctx context.Context, q queryer, accountID, key string, 
 				AND ` + rest
 		restArgs = append([]any{searchQuery(key)}, restArgs...)
 	}
-	// The page's names that start with key come after both key and the
-	// cursor: one lower bound, the later, so that the index range starts
-	// there (given both, SQLite starts it at key). No client ID is "".
-	from := cursor{NameLower: key}
+	// The page's names that start with key come after both the range's end
+	// and the cursor: one bound, the later in o, so that the index range
+	// starts there (given both, SQLite starts it at the range's). No client ID is "".
+	startsPage, startsPageArgs := `account_id = ? AND `+o.key+` >= ? AND `+o.key+` < ?`, []any{accountID, key, end}
 	restAfter, afterArgs := "", []any(nil)
 	if after != nil {
-		restAfter = ` WHERE (name_lower, client_id) > (?, ?)`
-		afterArgs = []any{after.NameLower, after.ClientID}
-		if after.NameLower >= key {
-			from = *after
+		restAfter = ` WHERE ` + o.past()
+		afterArgs = o.pastArgs(*after)
+		switch {
+		case !o.desc && after.Key >= key:
+			startsPage = `account_id = ? AND ` + o.past() + ` AND ` + o.key + ` < ?`
+			startsPageArgs = append(append([]any{accountID}, o.pastArgs(*after)...), end)
+		case o.desc && after.Key < end:
+			startsPage = `account_id = ? AND ` + o.past() + ` AND ` + o.key + ` >= ?`
+			startsPageArgs = append(append([]any{accountID}, o.pastArgs(*after)...), key)
 		}
 	}
-	args := slices.Concat(restArgs, startsArgs, []any{accountID, from.NameLower, from.ClientID, end}, afterArgs)
+	args := slices.Concat(restArgs, startsArgs, startsPageArgs, afterArgs)
 	if listed == nil {
 		// The rest is found by the filter itself.
 		args = db.dialect.customPlan(args)
@@ -169,45 +175,45 @@ func (db *DB) listSearch(ctx context.Context, q queryer, accountID, key string, 
 	// that PostgreSQL reads them in the name index, not the table.
 	rows, err := q.QueryContext(ctx, `
 		WITH rest AS MATERIALIZED (
-			SELECT id, name_lower, client_id FROM `+restFrom+`
+			SELECT id, `+o.key+`, client_id FROM `+restFrom+`
 			WHERE `+rest+`
 		)
-		SELECT `+listColumns+`, name_lower, `+pageScopes+`,
+		SELECT `+listColumns+`, `+o.key+`, `+pageScopes+`,
 			(SELECT count(*) FROM (SELECT 1 FROM applications WHERE `+starts+` ORDER BY account_id, name_lower`+limitTo(tokenservice.MaxListTotal+1)+`) AS starts)
 				+ (SELECT count(*) FROM rest)
 		FROM applications
 		WHERE id IN (
 			SELECT id FROM (
-				SELECT id, name_lower, client_id FROM applications
-				WHERE account_id = ? AND (name_lower, client_id) > (?, ?) AND name_lower < ?
-				ORDER BY name_lower, client_id`+limitTo(limit+1)+`
+				SELECT id, `+o.key+`, client_id FROM applications
+				WHERE `+startsPage+`
+				ORDER BY `+o.by()+limitTo(limit+1)+`
 			) AS starts
 			UNION ALL
 			SELECT id FROM (
-				SELECT id, name_lower, client_id FROM rest`+restAfter+`
-				ORDER BY name_lower, client_id`+limitTo(limit+1)+`
+				SELECT id, `+o.key+`, client_id FROM rest`+restAfter+`
+				ORDER BY `+o.by()+limitTo(limit+1)+`
 			) AS others
 		)
-		ORDER BY name_lower, client_id`+limitTo(limit+1),
+		ORDER BY `+o.by()+limitTo(limit+1),
 		args...)
 	if err != nil {
 		return nil, err
 	}
 	var total int
-	page, err := scanPage(rows, limit, &total)
+	l, err := scanPage(rows, limit, &total)
 	if err != nil {
 		return nil, err
 	}
-	if len(page.Applications) == 0 && after != nil {
+	if len(l.apps) == 0 && after != nil {
 		// The cursor is past every match: no row to read the total from.
-		first, err := db.listSearch(ctx, q, accountID, key, listed, nil, 1)
+		first, err := db.listSearch(ctx, q, accountID, key, o, listed, nil, 1)
 		if err != nil {
 			return nil, err
 		}
-		total = first.Total
+		total = first.total
 	}
-	page.Total = min(total, tokenservice.MaxListTotal+1)
-	return page, nil
+	l.total = min(total, tokenservice.MaxListTotal+1)
+	return l, nil
 }
 
 // searchQuery is the FTS5 query of application_search for key (three

@@ -240,7 +240,7 @@ func asciiLower(s string) string {
 // sortApplications puts apps in list order: lower-cased name, then client ID.
 func sortApplications(apps []*tokenservice.Application) {
 	slices.SortFunc(apps, func(a, b *tokenservice.Application) int {
-		if c := strings.Compare(nameKey(a.Name), nameKey(b.Name)); c != 0 {
+		if c := strings.Compare(NameSortKey(a.Name), NameSortKey(b.Name)); c != 0 {
 			return c
 		}
 		return strings.Compare(a.ClientID, b.ClientID)
@@ -268,7 +268,7 @@ func wantListed(t *testing.T, db *DB, account, filter string, want []string) {
 	// A cursor before every name, as a hand-made link may carry, lists
 	// from the first match.
 	page, err = db.ListApplications(ctx, account, tokenservice.ListOptions{Filter: filter, Limit: tokenservice.MaxListLimit,
-		After: encodeCursor(cursor{NameLower: "\x01", ClientID: "x"})})
+		After: encodeCursor(cursor{Key: "\x01", ClientID: "x"})})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -302,7 +302,7 @@ func wantListed(t *testing.T, db *DB, account, filter string, want []string) {
 			t.Fatal(err)
 		}
 		page, err := db.ListApplications(ctx, account, tokenservice.ListOptions{Filter: filter,
-			After: encodeCursor(cursor{NameLower: nameKey(last.Name), ClientID: last.ClientID})})
+			After: encodeCursor(cursor{Key: NameSortKey(last.Name), ClientID: last.ClientID})})
 		if err != nil {
 			t.Fatal(err)
 		}

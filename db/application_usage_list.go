@@ -10,51 +10,47 @@ import (
 	"tokenservice"
 )
 
-// listByUse returns a page of the account's applications for the list's
-// other views: least recently used first (never used before all), or only
-// those with a secret that expires by opt.ExpiringBy. It pages by offset:
-// these views are for finding a few applications, not for walking them all.
-func (db *DB) listByUse(ctx context.Context, accountID string, opt tokenservice.ListOptions, limit int) (*tokenservice.ApplicationPage, error) {
+// listExpiring returns a page of the account's applications with a secret
+// that expires by opt.ExpiringBy, in the order o. It pages by offset
+// ("o<n>" cursors): this view is for finding a few applications, not for
+// walking them all.
+func (db *DB) listExpiring(ctx context.Context, accountID string, opt tokenservice.ListOptions, o listOrder, limit int) (*tokenservice.ApplicationPage, error) {
 	offset := 0
-	if opt.After != "" {
-		n, err := strconv.Atoi(strings.TrimPrefix(opt.After, "o"))
-		if err != nil || !strings.HasPrefix(opt.After, "o") || n < 0 {
+	for _, s := range []string{opt.After, opt.Before} {
+		if s == "" {
+			continue
+		}
+		n, err := strconv.Atoi(strings.TrimPrefix(s, "o"))
+		if err != nil || !strings.HasPrefix(s, "o") || n < 0 {
 			return nil, fmt.Errorf("db: list applications: %w", tokenservice.Errorf(tokenservice.EINVALID, "The page link is not valid."))
 		}
 		offset = n
+		if s == opt.Before {
+			offset = max(n-limit, 0)
+		}
+		break
 	}
-	where, args := `account_id = ?`, []any{accountID}
+	where, args := `account_id = ? AND id IN (`+expiringApplications+`)`, []any{accountID, millis(opt.ExpiringBy)}
 	if key := nameKey(opt.Filter); key != "" {
 		where += ` AND (name_lower ` + db.dialect.like + ` ? ESCAPE '\' OR client_id ` + db.dialect.like + ` ? ESCAPE '\')`
 		args = append(args, likePattern(key), likePattern(key))
 	}
-	if !opt.ExpiringBy.IsZero() {
-		where += ` AND id IN (` + expiringApplications + `)`
-		args = append(args, millis(opt.ExpiringBy))
-	}
-	order := `name_lower, client_id`
-	if opt.Sort == tokenservice.SortLastUsed {
-		order = `coalesce(last_used_at, 0), ` + order
-	}
 	rows, err := db.pool.QueryContext(ctx,
-		`SELECT `+listColumns+`, name_lower, `+pageScopes+` FROM applications
-		WHERE `+where+` ORDER BY `+order+limitTo(limit+1)+` OFFSET `+strconv.Itoa(offset), args...)
+		`SELECT `+listColumns+`, `+o.key+`, `+pageScopes+` FROM applications
+		WHERE `+where+` ORDER BY `+o.by()+limitTo(limit+1)+` OFFSET `+strconv.Itoa(offset), args...)
 	if err != nil {
 		return nil, fmt.Errorf("db: list applications: %w", err)
 	}
-	page, err := scanPage(rows, limit)
+	l, err := scanPage(rows, limit)
 	if err != nil {
 		return nil, fmt.Errorf("db: list applications: %w", err)
 	}
-	page.Next = ""
-	if len(page.Applications) == limit {
-		var more int
-		if err := db.pool.QueryRowContext(ctx, `SELECT count(*) FROM (SELECT 1 FROM applications WHERE `+where+` ORDER BY `+order+limitTo(1)+` OFFSET `+strconv.Itoa(offset+limit)+`) AS more`, args...).Scan(&more); err != nil {
-			return nil, fmt.Errorf("db: list applications: %w", err)
-		}
-		if more > 0 {
-			page.Next = "o" + strconv.Itoa(offset+limit)
-		}
+	page := &tokenservice.ApplicationPage{Applications: l.apps, Offset: offset}
+	if l.more {
+		page.Next = "o" + strconv.Itoa(offset+limit)
+	}
+	if offset > 0 {
+		page.Prev = "o" + strconv.Itoa(offset)
 	}
 	if err := db.pool.QueryRowContext(ctx,
 		`SELECT count(*) FROM (SELECT 1 FROM applications WHERE `+where+limitTo(tokenservice.MaxListTotal+1)+`) AS matches`,

@@ -102,11 +102,11 @@ func (db *DB) CreateApplication(ctx context.Context, n tokenservice.NewApplicati
 	var id int64
 	err = tx.QueryRowContext(ctx, `
 		INSERT INTO applications (
-			account_id, client_id, name, name_lower, secret_generation, version,
+			account_id, client_id, name, name_lower, name_key, secret_generation, version,
 			created_at, created_by, updated_at, updated_by
-		) VALUES (?, ?, ?, ?, 1, 1, ?, ?, ?, ?)
+		) VALUES (?, ?, ?, ?, ?, 1, 1, ?, ?, ?, ?)
 		RETURNING id`,
-		n.AccountID, n.ClientID, n.Name, nameKey(n.Name),
+		n.AccountID, n.ClientID, n.Name, nameKey(n.Name), NameSortKey(n.Name),
 		now, text(n.Actor.Name(), 255), now, text(n.Actor.Name(), 255),
 	).Scan(&id)
 	if isUniqueViolation(err) {
@@ -231,10 +231,10 @@ func (db *DB) UpdateApplication(ctx context.Context, u tokenservice.ApplicationU
 	var id int64
 	err = tx.QueryRowContext(ctx, `
 		UPDATE applications
-		SET name = ?, name_lower = ?, version = version + 1, updated_at = ?, updated_by = ?
+		SET name = ?, name_lower = ?, name_key = ?, version = version + 1, updated_at = ?, updated_by = ?
 		WHERE account_id = ? AND client_id = ? AND version = ?
 		RETURNING id`,
-		u.Name, nameKey(u.Name), millis(u.Now), text(u.Actor.Name(), 255),
+		u.Name, nameKey(u.Name), NameSortKey(u.Name), millis(u.Now), text(u.Actor.Name(), 255),
 		u.AccountID, u.ClientID, u.Version,
 	).Scan(&id)
 	if errors.Is(err, sql.ErrNoRows) {

@@ -119,6 +119,11 @@ func (db *DB) applyMigration(ctx context.Context, m migration) error {
 	if _, err := tx.Tx.ExecContext(ctx, string(script)); err != nil {
 		return fmt.Errorf("migration %d (%s): %w", m.version, path.Base(m.name), err)
 	}
+	if step := migrationSteps[m.version]; step != nil {
+		if err := step(ctx, tx); err != nil {
+			return fmt.Errorf("migration %d (%s): %w", m.version, path.Base(m.name), err)
+		}
+	}
 	if _, err := tx.ExecContext(ctx,
 		`INSERT INTO schema_migrations (version, applied_at) VALUES (?, ?)`,
 		m.version, millis(time.Now()),
@@ -127,6 +132,48 @@ func (db *DB) applyMigration(ctx context.Context, m migration) error {
 	}
 	if err := tx.Commit(); err != nil {
 		return fmt.Errorf("migration %d: commit: %w", m.version, err)
+	}
+	return nil
+}
+
+// migrationSteps are the parts of migrations that SQL cannot do, run after
+// the script of their version in its transaction.
+var migrationSteps = map[int]func(context.Context, *txn) error{
+	8: fillNameKeys,
+}
+
+// fillNameKeys writes the natural sort key (NameSortKey) of every existing
+// application, which migration 8 adds empty.
+func fillNameKeys(ctx context.Context, tx *txn) error {
+	type named struct {
+		id   int64
+		name string
+	}
+	rows, err := tx.QueryContext(ctx, `SELECT id, name FROM applications`)
+	if err != nil {
+		return fmt.Errorf("name keys: %w", err)
+	}
+	var apps []named
+	for rows.Next() {
+		var a named
+		if err := rows.Scan(&a.id, &a.name); err != nil {
+			rows.Close()
+			return fmt.Errorf("name keys: %w", err)
+		}
+		apps = append(apps, a)
+	}
+	if err := rows.Close(); err != nil {
+		return fmt.Errorf("name keys: %w", err)
+	}
+	stmt, err := tx.PrepareContext(ctx, tx.dialect.rebind(`UPDATE applications SET name_key = ? WHERE id = ?`))
+	if err != nil {
+		return fmt.Errorf("name keys: %w", err)
+	}
+	defer stmt.Close()
+	for _, a := range apps {
+		if _, err := stmt.ExecContext(ctx, NameSortKey(a.name), a.id); err != nil {
+			return fmt.Errorf("name keys: %w", err)
+		}
 	}
 	return nil
 }

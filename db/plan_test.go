@@ -71,11 +71,13 @@ func testHotPathQueriesUseIndexes(t *testing.T) {
 	}
 
 	// The test is only worth something if it fails without the indexes:
-	// drop the one the Applications list pages by and expect every list
-	// query to be refused.
+	// drop the ones the Applications list pages by, one per order, and
+	// expect every list path to be refused.
 	t.Run("FailsWithoutTheListIndex", func(t *testing.T) {
-		if _, err := db.pool.ExecContext(ctx, `DROP INDEX applications_account_name`); err != nil {
-			t.Fatal(err)
+		for _, index := range []string{"applications_account_name", "applications_account_name_key", "applications_account_created", "applications_account_last_used"} {
+			if _, err := db.pool.ExecContext(ctx, `DROP INDEX `+index); err != nil {
+				t.Fatal(err)
+			}
 		}
 		if db.dialect.postgres {
 			if _, err := db.pool.ExecContext(ctx, `ANALYZE applications`); err != nil {
@@ -98,7 +100,7 @@ func testHotPathQueriesUseIndexes(t *testing.T) {
 				}
 			}
 			if !caught {
-				t.Errorf("%s: every plan passes without applications_account_name", p.name)
+				t.Errorf("%s: every plan passes without the list's indexes", p.name)
 			}
 		}
 	})
@@ -109,6 +111,9 @@ type planFixture struct {
 	account    string
 	clientID   string // an application of account
 	nextCursor string // the list's second page
+	// cursors are, per order of the list but the default, the Next and
+	// Prev of its second page.
+	cursors    map[string][2]string
 	filter     string // the start of some of account's application names
 	rare       string // matches one of them
 	clientPart string // part of the client ID of a few of them
@@ -190,6 +195,30 @@ func hotPaths(f planFixture) []hotPath {
 		{name: "ApplicationsListCommonFilter", run: list(tokenservice.ListOptions{Limit: 50, Filter: f.common})},
 		{name: "ApplicationsListCommonFilterNextPage", run: list(tokenservice.ListOptions{Limit: 50, Filter: f.common, After: f.nextCursor})},
 		{name: "ApplicationsListShortFilter", run: list(tokenservice.ListOptions{Limit: 50, Filter: f.short})},
+		// Every other order pages by keyset in an index of its own, forwards
+		// and backwards; a filter is counted by the name's machinery.
+		{name: "ApplicationsListOrders", run: func(ctx context.Context, db *DB) error {
+			for sort, c := range f.cursors {
+				for _, opt := range []tokenservice.ListOptions{{}, {After: c[0]}, {Before: c[1]}, {Filter: f.short}, {Filter: f.common, After: c[0]}} {
+					opt.Limit, opt.Sort = 50, sort
+					if _, err := db.ListApplications(ctx, f.account, opt); err != nil {
+						return err
+					}
+				}
+			}
+			return nil
+		}},
+		{name: "ApplicationsListOrdersFilter", run: func(ctx context.Context, db *DB) error {
+			for sort, c := range f.cursors {
+				for _, opt := range []tokenservice.ListOptions{{Filter: f.filter}, {Filter: f.rare}, {Filter: f.filter, After: c[0]}} {
+					opt.Limit, opt.Sort = 50, sort
+					if _, err := db.ListApplications(ctx, f.account, opt); err != nil {
+						return err
+					}
+				}
+			}
+			return nil
+		}, sortsOK: searchSorts},
 		{name: "ExpiringSecretsCount", run: func(ctx context.Context, db *DB) error {
 			_, err := db.CountExpiring(ctx, f.account, time.Now().Add(tokenservice.ExpiryWarning))
 			return err
@@ -268,7 +297,7 @@ func seedPlanFixture(t *testing.T, db *DB) planFixture {
 		exec(series(planApps)+`
 			INSERT INTO applications (account_id, client_id, name, name_lower, secret_generation,
 				version, created_at, created_by, updated_at, updated_by)
-			SELECT ?, ? || `+pad("i")+`, 'App ' || `+pad("i")+`, 'app ' || `+pad("i")+`, 1, 1, `+big+`, 'seed', `+big+`, 'seed' FROM n`,
+			SELECT ?, ? || `+pad("i")+`, 'App ' || `+pad("i")+`, 'app ' || `+pad("i")+`, 1, 1, `+big+` + (i * 7919) % 2000, 'seed', `+big+`, 'seed' FROM n`,
 			acct, acct+"-", ms, ms)
 		exec(series(planEvents)+`
 			INSERT INTO events (account_id, at, action, actor_subject, actor_email, address, user_agent,
@@ -291,6 +320,11 @@ func seedPlanFixture(t *testing.T, db *DB) planFixture {
 		SELECT id, '0000000001', 'client_secret', `+blob+`, '', 0, 0, `+big+`, 'seed' FROM applications`, []byte("hash"), ms)
 	exec(`INSERT INTO token_usage (application_id, hour, tokens) SELECT id, `+big+`, 1 FROM applications`, now.Unix()/3600)
 	exec(`INSERT INTO token_last_issued (application_id, issued_at) SELECT id, `+big+` FROM applications`, ms)
+	// Last use as the token counts write it: some never.
+	exec(`UPDATE applications SET last_used_at = `+big+` + (id * 31) % 5000 WHERE id % 4 <> 0`, ms)
+	if err := fillNameKeys(ctx, tx); err != nil {
+		t.Fatal(err)
+	}
 	exec(series(planSessions)+`INSERT INTO sessions (id_hash, data, created_at, expires_at)
 		SELECT 'session-' || CAST(i AS TEXT), `+blob+`, `+big+`, `+big+` FROM n`, []byte("{}"), ms, ms+3_600_000)
 	exec(series(planRevoked)+`INSERT INTO revoked_tokens (jti, account_id, expires_at)
@@ -316,6 +350,18 @@ func seedPlanFixture(t *testing.T, db *DB) planFixture {
 		t.Fatalf("seed: first page has %d applications and next %q", len(page.Applications), page.Next)
 	}
 	f.nextCursor = page.Next
+	f.cursors = map[string][2]string{}
+	for _, sort := range []string{tokenservice.SortNameDesc, tokenservice.SortCreated, tokenservice.SortCreatedDesc, tokenservice.SortLastUsed, tokenservice.SortLastUsedDesc} {
+		first, err := db.ListApplications(ctx, f.account, tokenservice.ListOptions{Limit: 50, Sort: sort})
+		if err != nil {
+			t.Fatal(err)
+		}
+		second, err := db.ListApplications(ctx, f.account, tokenservice.ListOptions{Limit: 50, Sort: sort, After: first.Next})
+		if err != nil {
+			t.Fatal(err)
+		}
+		f.cursors[sort] = [2]string{second.Next, second.Prev}
+	}
 	return f
 }
 
