@@ -30,6 +30,11 @@ func MemberPrincipal(u *User, actor Actor) Principal {
 type ApplicationInput struct {
 	Name   string
 	Access map[string]Access // by catalogue key; AccessNone drops a grant
+	// ConfirmedName is a name the admin chose to keep although another
+	// application of the account has it (case-insensitively): without it,
+	// that name is EINVALID with the field "same_name", since two "App 1"
+	// rows are a trap. Scripts that mean it pass the name itself.
+	ConfirmedName string
 }
 
 // CreateApplicationInput registers an application.

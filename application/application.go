@@ -10,6 +10,7 @@ import (
 	"errors"
 	"fmt"
 	"maps"
+	"strings"
 	"time"
 
 	"tokenservice"
@@ -34,6 +35,9 @@ type Store interface {
 	AccountSettings(ctx context.Context, accountID string) (*tokenservice.AccountSettings, error)
 	UpdateAccountSettings(ctx context.Context, u tokenservice.SettingsUpdate) (*tokenservice.AccountSettings, error)
 	ReportLeak(ctx context.Context, r tokenservice.LeakReport) (bool, error)
+	// ApplicationNamed returns the account's oldest application with the
+	// name, case-insensitively, other than except; nil for none.
+	ApplicationNamed(ctx context.Context, accountID, name, except string) (*tokenservice.Application, error)
 }
 
 // Service implements tokenservice.ApplicationService.
@@ -110,6 +114,9 @@ func (s *Service) CreateApplication(ctx context.Context, p tokenservice.Principa
 	if err != nil || expErr != nil {
 		return nil, "", joinInvalid(err, expErr)
 	}
+	if err := s.checkSameName(ctx, account, name, "", in.ConfirmedName, in.FormKey); err != nil {
+		return nil, "", err
+	}
 	clientID := secret.NewClientID()
 	plaintext, stored := s.keys.NewStored(clientID, now.Add(s.window))
 	stored.ExpiresAt = expires
@@ -136,6 +143,11 @@ func (s *Service) UpdateApplication(ctx context.Context, p tokenservice.Principa
 	name, grants, err := Check(s.catalogue, in.ApplicationInput, current.Scopes)
 	if err != nil {
 		return nil, err
+	}
+	if !strings.EqualFold(name, current.Name) {
+		if err := s.checkSameName(ctx, p.AccountID, name, current.ClientID, in.ConfirmedName, in.FormKey); err != nil {
+			return nil, err
+		}
 	}
 	return s.store.UpdateApplication(ctx, tokenservice.ApplicationUpdate{
 		AccountID: p.AccountID, ClientID: in.ClientID, Version: in.Version, Name: name, Scopes: grants,
@@ -292,6 +304,26 @@ func Days(d time.Duration) string {
 		return "1 day"
 	}
 	return fmt.Sprintf("%d days", n)
+}
+
+// checkSameName refuses a name another application of the account (but
+// except) has, case-insensitively, unless the admin confirmed that name. A
+// form posted again is left to the store, which answers what the first post did.
+func (s *Service) checkSameName(ctx context.Context, accountID, name, except, confirmed, formKey string) error {
+	if strings.EqualFold(strings.TrimSpace(confirmed), name) {
+		return nil
+	}
+	other, err := s.store.ApplicationNamed(ctx, accountID, name, except)
+	if err != nil || other == nil {
+		return err
+	}
+	if formKey != "" {
+		if _, done, err := s.store.FormSubmitted(ctx, accountID, formKey); err != nil || done {
+			return err
+		}
+	}
+	return fieldError("same_name", fmt.Sprintf("An application named “%s” already exists (created %s by %s). Two applications with the same name are easy to mix up.",
+		other.Name, other.CreatedAt.UTC().Format("2 Jan 2006"), other.CreatedBy))
 }
 
 func fieldError(field, message string) error {

@@ -463,3 +463,57 @@ func TestFormPostedTwiceChangesOnce(t *testing.T) {
 		})
 	}
 }
+
+// TestSameNameWarns: a name another application of the account has,
+// whatever its case, is refused with the field "same_name" and changes
+// nothing, until the admin confirms that very name; renaming to it warns
+// the same, and another account's names do not count.
+func TestSameNameWarns(t *testing.T) {
+	ctx := context.Background()
+	f := newFixture(t)
+	first, _ := f.create(t, "App 1")
+	before := f.snapshot(t, "acme")
+
+	for _, name := range []string{"App 1", "  app 1 ", "APP 1"} {
+		_, _, err := f.svc.CreateApplication(ctx, admin, tokenservice.CreateApplicationInput{ApplicationInput: input(name)})
+		e, ok := errors.AsType[*tokenservice.Error](err)
+		if !ok || e.Code != tokenservice.EINVALID || !strings.Contains(e.Fields["same_name"], "“App 1” already exists") {
+			t.Fatalf("create %q: err = %v, want the same-name warning", name, err)
+		}
+	}
+	if got := f.snapshot(t, "acme"); got != before {
+		t.Errorf("a warned create changed the account:\n%s\nwant\n%s", got, before)
+	}
+
+	// Confirmed for another name: still warned.
+	in := input("app 1")
+	in.ConfirmedName = "App 2"
+	if _, _, err := f.svc.CreateApplication(ctx, admin, tokenservice.CreateApplicationInput{ApplicationInput: in}); tokenservice.ErrorCode(err) != tokenservice.EINVALID {
+		t.Fatalf("confirmed another name: err = %v, want EINVALID", err)
+	}
+	in.ConfirmedName = "app 1"
+	if _, _, err := f.svc.CreateApplication(ctx, admin, tokenservice.CreateApplicationInput{ApplicationInput: in}); err != nil {
+		t.Fatalf("confirmed: %v", err)
+	}
+
+	// Another account may have the name.
+	if _, _, err := f.svc.CreateApplication(ctx, outsider, tokenservice.CreateApplicationInput{ApplicationInput: input("App 1")}); err != nil {
+		t.Errorf("another account: %v", err)
+	}
+
+	third, _ := f.create(t, "Billing")
+	rename := tokenservice.UpdateApplicationInput{ClientID: third.ClientID, Version: third.Version, ApplicationInput: input("APP 1")}
+	if _, err := f.svc.UpdateApplication(ctx, admin, rename); tokenservice.ErrorCode(err) != tokenservice.EINVALID {
+		t.Fatalf("rename to a taken name: err = %v, want EINVALID", err)
+	}
+	rename.ConfirmedName = "APP 1"
+	if _, err := f.svc.UpdateApplication(ctx, admin, rename); err != nil {
+		t.Fatalf("confirmed rename: %v", err)
+	}
+	// Keeping one's own name (two share it now) is no new warning.
+	keep := tokenservice.UpdateApplicationInput{ClientID: first.ClientID, Version: first.Version, ApplicationInput: input("App 1")}
+	keep.Access = map[string]tokenservice.Access{"forensics:account": tokenservice.AccessReadWrite}
+	if _, err := f.svc.UpdateApplication(ctx, admin, keep); err != nil {
+		t.Errorf("edit keeping the name: %v", err)
+	}
+}

