@@ -19,6 +19,9 @@ type applicationForm struct {
 	FormKey string                         // the submission id (see newFormKey)
 	Seen    int64                          // Edit: the application's newest event when the form was opened
 	Access  map[string]tokenservice.Access // by catalogue key, from "scope.<key>" fields
+	// ConfirmedName is the name the admin chose to keep after the warning
+	// that another application has it.
+	ConfirmedName string
 }
 
 func parseApplicationForm(c echo.Context) (applicationForm, error) {
@@ -26,7 +29,7 @@ func parseApplicationForm(c echo.Context) (applicationForm, error) {
 	if err != nil {
 		return applicationForm{}, tokenservice.Errorf(tokenservice.EINVALID, "The form could not be read.")
 	}
-	f := applicationForm{Name: params.Get("name"), FormKey: params.Get("_form"), Access: map[string]tokenservice.Access{}}
+	f := applicationForm{Name: params.Get("name"), FormKey: params.Get("_form"), ConfirmedName: params.Get("confirmed_name"), Access: map[string]tokenservice.Access{}}
 	f.Version, _ = strconv.Atoi(params.Get("version"))
 	f.Seen, _ = strconv.ParseInt(params.Get("seen"), 10, 64)
 	for k, v := range params {
@@ -39,7 +42,7 @@ func parseApplicationForm(c echo.Context) (applicationForm, error) {
 
 // input is what the operation is asked to check and save.
 func (f applicationForm) input() tokenservice.ApplicationInput {
-	return tokenservice.ApplicationInput{Name: f.Name, Access: f.Access}
+	return tokenservice.ApplicationInput{Name: f.Name, Access: f.Access, ConfirmedName: f.ConfirmedName}
 }
 
 // invalidFields returns the messages per field of an EINVALID error, nil
@@ -156,6 +159,9 @@ func (h *Applications) createApplication(c echo.Context) error {
 	}
 	if err == nil {
 		h.logger.Info("application created", append(logAttrs(c), "client_id", app.ClientID, "account", app.AccountID, "by", user.Email)...)
+		if err := setJustAdded(c, app.ClientID); err != nil {
+			return err
+		}
 	}
 	return finishChange(c, err, outcome{
 		done: func() (string, string) {

@@ -1,6 +1,7 @@
 package views
 
 import (
+	"net/url"
 	"time"
 
 	"tokenservice"
@@ -42,17 +43,29 @@ type ApplicationsPage struct {
 	Rows         []ApplicationRow
 	Total        int
 	TotalCapped  bool   // Total is a lower bound ("1,000+")
+	Offset       int    // position of the first row in the list, from 0
 	NextURL      string // "" on the last page
+	PrevURL      string // "" on the first page
 	FirstURL     string // "" on the first page
 	AccountEmpty bool   // the account has no applications at all
 	Flash        string
-	View         string // "", "last_used" or "expiring"
-	Expiring     int    // applications with a secret that expires within tokenservice.ExpiryWarning
+	View         string     // "" or "expiring"
+	Sort         string     // the sort parameter: "name", "-name", "created", "-created", "last_used", "-last_used"
+	Query        url.Values // the filter, view and sort, as the page's links keep them
+	Expiring     int        // applications with a secret that expires within tokenservice.ExpiryWarning
+	// JustAdded is the application the admin registered last, shown above
+	// the table (wherever it falls in the list) and highlighted in it.
+	JustAdded *ApplicationRow
+}
+
+// IsNew reports whether r is the application just added.
+func (p ApplicationsPage) IsNew(r ApplicationRow) bool {
+	return p.JustAdded != nil && p.JustAdded.ClientID == r.ClientID
 }
 
 // ListViews are the views of the Applications list.
 var ListViews = []Option{
-	{Value: "", Label: "Sorted by name"},
+	{Value: "", Label: "All applications"},
 	{Value: "last_used", Label: "Least recently used first"},
 	{Value: "expiring", Label: "Secrets expiring soon"},
 }
@@ -201,4 +214,98 @@ type ActivityRow struct {
 	Details     []string
 	Address     string
 	UserAgent   string
+}
+
+// SortOptions are the list's orders, for the Sort by menu of small
+// screens, where the table's headers are hidden.
+var SortOptions = []Option{
+	{Value: "name", Label: "Name, A to Z"},
+	{Value: "-name", Label: "Name, Z to A"},
+	{Value: "-created", Label: "Newest first"},
+	{Value: "created", Label: "Oldest first"},
+	{Value: "-last_used", Label: "Most recently used first"},
+	{Value: "last_used", Label: "Least recently used first"},
+}
+
+// SortColumn is a sortable column header of the Applications list.
+type SortColumn struct {
+	Label    string
+	AriaSort string // "ascending", "descending" or "" when the list is not in its order
+	URL      string // the list in the column's order, or the reverse when already in it
+	Next     string // what following the link does, for screen readers: "sort Z to A"
+}
+
+// sortColumns are the list's sortable columns: their parameter ascending,
+// descending, and the order a first click gives, with how each reads.
+var sortColumns = map[string]struct {
+	asc, desc, first, ascText, descText string
+}{
+	"Name":      {"name", "-name", "name", "A to Z", "Z to A"},
+	"Created":   {"created", "-created", "-created", "oldest first", "newest first"},
+	"Last used": {"last_used", "-last_used", "-last_used", "never or least recently used first", "most recently used first"},
+}
+
+// Column is the header of a sortable column of the list (Name, Created,
+// Last used).
+func (p ApplicationsPage) Column(label string) SortColumn {
+	c := sortColumns[label]
+	col := SortColumn{Label: label}
+	next := c.first
+	switch p.Sort {
+	case c.asc:
+		col.AriaSort, next = "ascending", c.desc
+	case c.desc:
+		col.AriaSort, next = "descending", c.asc
+	}
+	col.Next = "sort " + c.ascText
+	if next == c.desc {
+		col.Next = "sort " + c.descText
+	}
+	q := url.Values{}
+	for k, vs := range p.Query {
+		q[k] = vs
+	}
+	q.Del("sort")
+	if next != "name" {
+		q.Set("sort", next)
+	}
+	col.URL = "/applications"
+	if len(q) > 0 {
+		col.URL += "?" + q.Encode()
+	}
+	return col
+}
+
+// RangeText says where the page is in the list: "51–62 of 62", "51–100 of
+// 1,000+"; "" when the list fits one page.
+func (p ApplicationsPage) RangeText() string {
+	if len(p.Rows) == 0 || (p.Offset == 0 && p.NextURL == "" && p.PrevURL == "") {
+		return ""
+	}
+	total := thousands(p.Total)
+	if p.TotalCapped {
+		total += "+"
+	}
+	return thousands(p.Offset+1) + "–" + thousands(p.Offset+len(p.Rows)) + " of " + total
+}
+
+// thousands writes n with a comma every three digits: 1,000.
+func thousands(n int) string {
+	s := itoa(n)
+	for i := len(s) - 3; i > 0; i -= 3 {
+		s = s[:i] + "," + s[i:]
+	}
+	return s
+}
+
+// ScopeCount is the compact summary of a row's scopes: the one scope's
+// label, "3 scopes", or "No scopes".
+func ScopeCount(scopes []ScopeSummary) string {
+	switch len(scopes) {
+	case 0:
+		return "No scopes"
+	case 1:
+		return scopes[0].Label
+	}
+	return itoa(len(scopes)) + " scopes"
 }
