@@ -142,6 +142,7 @@ type seedApp struct {
 	grants         []tokenservice.ScopeGrant
 	createdAt      int64 // unix milliseconds
 	createdBy      string
+	lastUsedAt     int64 // unix milliseconds; 0: never
 	secret         string
 	hash           []byte
 }
@@ -216,6 +217,10 @@ func newSeedPlan(o SeedOptions) *seedPlan {
 				seedEnvs[rng.IntN(len(seedEnvs))], created+1))
 			a.grants = seedGrants(rng, catalogue)
 			a.createdAt, a.createdBy = at, who.actor.Name()
+			if rng.IntN(3) > 0 {
+				// Two in three got a token in the last 30 days, as the sweeper writes it.
+				a.lastUsedAt = max(end-rng.Int64N(30*24*3_600_000), at)
+			}
 			e.action, e.clientID, e.applicationName = string(tokenservice.ActionCreated), a.clientID, a.name
 			e.detailsJSON = seedDetails(map[string]any{"scopes": eventGrants(a.grants)})
 			created++
@@ -324,15 +329,19 @@ func (s *seeder) insertApps(ctx context.Context, account string, apps []seedApp)
 		return err
 	}
 	defer tx.Rollback()
-	args := make([]any, 0, len(apps)*8)
+	args := make([]any, 0, len(apps)*10)
 	for _, a := range apps {
-		args = append(args, account, a.clientID, a.name, strings.ToLower(a.name),
-			a.createdAt, a.createdBy, a.createdAt, a.createdBy)
+		var lastUsed any
+		if a.lastUsedAt != 0 {
+			lastUsed = a.lastUsedAt
+		}
+		args = append(args, account, a.clientID, a.name, strings.ToLower(a.name), db.NameSortKey(a.name),
+			a.createdAt, a.createdBy, a.createdAt, a.createdBy, lastUsed)
 	}
 	rows, err := tx.QueryContext(ctx, `
-		INSERT INTO applications (account_id, client_id, name, name_lower,
-			created_at, created_by, updated_at, updated_by, secret_generation, version)
-		VALUES `+s.values(len(apps), 8, ", 1, 1")+`
+		INSERT INTO applications (account_id, client_id, name, name_lower, name_key,
+			created_at, created_by, updated_at, updated_by, last_used_at, secret_generation, version)
+		VALUES `+s.values(len(apps), 10, ", 1, 1")+`
 		RETURNING id, client_id`, args...)
 	if err != nil {
 		return err
