@@ -114,7 +114,8 @@ test('names are shown as text, never as markup', async ({ page }) => {
   const clientId = await addApplication(page, name);
   await expect(page.getByRole('heading', { level: 1 })).toHaveText(name);
   await page.goto('/applications');
-  await expect(page.getByRole('link', { name, exact: true })).toBeVisible();
+  await expect(page.getByTestId('applications').getByRole('link', { name, exact: true })).toBeVisible();
+  await expect(page.getByTestId('just-added').getByRole('link', { name, exact: true })).toBeVisible();
   await page.goto(`/applications/${clientId}/delete`);
   await expect(page.getByTestId('confirm')).toContainText(`Delete “${name}”?`);
   await page.getByRole('button', { name: 'Delete application' }).click();
