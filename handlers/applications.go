@@ -43,11 +43,15 @@ type Applications struct {
 	now       func() time.Time
 	logger    interface{ Info(string, ...any) }
 	ceiling   time.Duration // the operator's maximum secret lifetime; 0 for none
+	ttl       time.Duration // of access tokens
+	audience  []string      // of access tokens
+	tokens    testTokens
 }
 
 func newApplications(cfg Config) *Applications {
 	return &Applications{store: cfg.Store, ops: cfg.Applications, catalogue: cfg.Catalogue, window: cfg.RevealWindow,
-		issuer: strings.TrimRight(cfg.PublicURL, "/"), now: cfg.Now, logger: cfg.Logger, ceiling: cfg.MaxSecretLifetime}
+		issuer: strings.TrimRight(cfg.PublicURL, "/"), now: cfg.Now, logger: cfg.Logger, ceiling: cfg.MaxSecretLifetime,
+		ttl: cfg.TokenTTL, audience: cfg.Audience}
 }
 
 // clientIDParam returns the Client ID of the URL, refusing malformed ones

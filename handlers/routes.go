@@ -54,6 +54,7 @@ func (s *Server) routes(e *echo.Echo) {
 	admin.POST("/applications/:client_id/rotate", s.apps.rotateSecret)
 	admin.GET("/applications/:client_id/credentials/:credential_id/revoke", s.apps.confirmRevoke)
 	admin.POST("/applications/:client_id/credentials/:credential_id/revoke", s.apps.revokeCredential)
+	admin.POST("/applications/:client_id/test-token", s.apps.testToken)
 	admin.GET("/settings", s.apps.showSettings)
 	admin.POST("/settings", s.apps.saveSettings)
 

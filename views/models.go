@@ -116,6 +116,11 @@ type ApplicationDetails struct {
 	Issuer         string
 	TokenURL       string
 	JWKSURL        string
+	IntrospectURL  string
+	RevokeURL      string
+	Audience       string        // "aud" of its tokens
+	TokenLifetime  time.Duration // of its tokens
+	Test           TestTokenPanel
 	ScopeExample   string    // one OAuth scope of the application, "" if it has none
 	TokensLastDay  int       // tokens issued in the last 24 hours
 	LastTokenAt    time.Time // zero: never

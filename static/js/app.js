@@ -14,12 +14,19 @@
     e.detail.headers["X-CSRF-Token"] = csrfToken();
   });
 
+  // The status next to a copy button: a live region, so screen readers say
+  // it; it shows for a moment, fades, and then empties.
   function announce(btn, text) {
     var out = document.getElementById(btn.getAttribute("data-status"));
     if (!out) return;
     out.textContent = text;
+    out.classList.add("is-visible");
     clearTimeout(out._t);
-    out._t = setTimeout(function () { out.textContent = ""; }, 4000);
+    clearTimeout(out._t2);
+    out._t = setTimeout(function () {
+      out.classList.remove("is-visible");
+      out._t2 = setTimeout(function () { out.textContent = ""; }, 500);
+    }, 2500);
   }
 
   function writeClipboard(text) {
@@ -122,6 +129,73 @@
     var note = document.getElementById("unsaved-restored");
     if (note) { note.hidden = false; }
   });
+
+  // Times: the server writes UTC; show them in the viewer's time zone, with
+  // the UTC time on hover. data-local-both keeps the UTC time in the text.
+  function localTimes(root) {
+    root.querySelectorAll("time[datetime]").forEach(function (el) {
+      if (el._local) return;
+      el._local = true;
+      var d = new Date(el.getAttribute("datetime"));
+      if (isNaN(d.getTime())) return;
+      var utc = el.textContent.trim();
+      var opts = { year: "numeric", month: "short", day: "numeric" };
+      if (/\d:\d\d/.test(utc)) {
+        opts.hour = "2-digit"; opts.minute = "2-digit"; opts.hourCycle = "h23"; opts.timeZoneName = "short";
+        if (/\d:\d\d:\d\d/.test(utc)) opts.second = "2-digit";
+      }
+      var local;
+      try { local = new Intl.DateTimeFormat(undefined, opts).format(d); } catch (err) { return; }
+      el.title = utc;
+      el.textContent = el.hasAttribute("data-local-both") ? local + " (" + utc + ")" : local;
+    });
+  }
+  document.addEventListener("DOMContentLoaded", function () { localTimes(document); });
+  document.addEventListener("htmx:load", function (e) { if (e.detail.elt.querySelectorAll) localTimes(e.detail.elt); });
+
+  // Tabs (the Details page's examples): every panel shows without this
+  // file; with it, one at a time, chosen by click or arrow keys, remembered.
+  var LANG = "tokenservice:example-language";
+  function selectTab(box, tab, focus) {
+    box.querySelectorAll('[role="tab"]').forEach(function (t) {
+      var on = t === tab;
+      t.setAttribute("aria-selected", on ? "true" : "false");
+      t.tabIndex = on ? 0 : -1;
+      var panel = document.getElementById(t.getAttribute("aria-controls"));
+      if (panel) panel.hidden = !on;
+    });
+    if (focus) tab.focus();
+  }
+  function startTabs(root) {
+    root.querySelectorAll("[data-tabs]").forEach(function (box) {
+      if (box._tabs) return;
+      box._tabs = true;
+      var list = box.querySelector('[role="tablist"]');
+      var tabs = Array.prototype.slice.call(box.querySelectorAll('[role="tab"]'));
+      if (!list || tabs.length === 0) return;
+      list.hidden = false;
+      box.classList.add("tabs--ready");
+      var saved = null;
+      try { saved = localStorage.getItem(LANG); } catch (err) { /* none */ }
+      var first = tabs.filter(function (t) { return t.id === saved; })[0] || tabs[0];
+      selectTab(box, first, false);
+      list.addEventListener("click", function (e) {
+        var tab = e.target.closest('[role="tab"]');
+        if (!tab) return;
+        selectTab(box, tab, false);
+        try { localStorage.setItem(LANG, tab.id); } catch (err) { /* not remembered */ }
+      });
+      list.addEventListener("keydown", function (e) {
+        var i = tabs.indexOf(document.activeElement);
+        if (i < 0) return;
+        var next = { ArrowRight: i + 1, ArrowLeft: i - 1, Home: 0, End: tabs.length - 1 }[e.key];
+        if (next === undefined) return;
+        e.preventDefault();
+        selectTab(box, tabs[(next + tabs.length) % tabs.length], true);
+      });
+    });
+  }
+  document.addEventListener("DOMContentLoaded", function () { startTabs(document); });
 
   // A swap removes the element that had keyboard focus, which would fall back
   // to the page's start: focus the first invalid field of a re-rendered form,
