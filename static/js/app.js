@@ -140,6 +140,13 @@
       if (isNaN(d.getTime())) return;
       var utc = el.textContent.trim();
       var opts = { year: "numeric", month: "short", day: "numeric" };
+      if (el.hasAttribute("data-clock")) {
+        // A time of day: the date only when it is not today.
+        opts = { hour: "2-digit", minute: "2-digit", hourCycle: "h23" };
+        if (d.toDateString() !== new Date().toDateString()) { opts.month = "short"; opts.day = "numeric"; }
+        try { el.textContent = new Intl.DateTimeFormat(undefined, opts).format(d); el.title = utc; } catch (err) { /* UTC stays */ }
+        return;
+      }
       if (/\d:\d\d/.test(utc)) {
         opts.hour = "2-digit"; opts.minute = "2-digit"; opts.hourCycle = "h23"; opts.timeZoneName = "short";
         if (/\d:\d\d:\d\d/.test(utc)) opts.second = "2-digit";
@@ -196,6 +203,45 @@
     });
   }
   document.addEventListener("DOMContentLoaded", function () { startTabs(document); });
+
+  // A page left open after its session ended says so when the person comes
+  // back, instead of failing at the next click. Signing out marks the time
+  // in localStorage, so other tabs know it was a sign-out, not a timeout.
+  var SIGNED_OUT = "tokenservice:signed-out";
+  var loadedAt = Date.now();
+  function markSignedOut() {
+    try { localStorage.setItem(SIGNED_OUT, String(Date.now())); } catch (err) { /* other tabs ask the server */ }
+  }
+  document.addEventListener("submit", function (e) {
+    if (e.target.matches && e.target.matches('form[action="/auth/logout"]')) markSignedOut();
+  });
+  document.addEventListener("DOMContentLoaded", function () {
+    if (document.querySelector("[data-signed-out]")) markSignedOut();
+  });
+  function showSessionEnded() {
+    var banner = document.getElementById("session-banner");
+    if (!banner || !banner.hidden) return;
+    var out = 0;
+    try { out = parseInt(localStorage.getItem(SIGNED_OUT) || "0", 10); } catch (err) { /* unknown */ }
+    banner.querySelector("[data-session-message]").textContent =
+      out > loadedAt ? "You signed out in another tab." : "Your session has ended.";
+    banner.querySelector("[data-session-signin]").href =
+      "/auth/login?return_to=" + encodeURIComponent(location.pathname + location.search);
+    banner.hidden = false;
+  }
+  function checkSession() {
+    if (!document.getElementById("session-banner")) return;
+    fetch("/auth/session", { credentials: "same-origin", cache: "no-store", headers: { "Accept": "application/json" } })
+      .then(function (r) { return r.ok ? r.json() : null; })
+      .then(function (s) { if (s && s.signed_in === false) showSessionEnded(); }, function () { /* offline: say nothing */ });
+  }
+  window.addEventListener("storage", function (e) {
+    if (e.key === SIGNED_OUT && document.getElementById("session-banner")) showSessionEnded();
+  });
+  document.addEventListener("visibilitychange", function () {
+    if (document.visibilityState === "visible") checkSession();
+  });
+  window.addEventListener("focus", checkSession);
 
   // A swap removes the element that had keyboard focus, which would fall back
   // to the page's start: focus the first invalid field of a re-rendered form,
