@@ -28,6 +28,7 @@ func (h *Applications) showDetails(c echo.Context) error {
 	if err := h.addUsage(c, &d); err != nil {
 		return err
 	}
+	d.FlashWarning = popWarning(c)
 	d.Flash = popFlash(c)
 	return render(c, http.StatusOK, views.Details(d))
 }

@@ -99,6 +99,25 @@ func setFlash(c echo.Context, msg string) error {
 	return nil // signed out meanwhile: the next page goes through login anyway
 }
 
+// noteWarning adds a consequence of the change to the flash that
+// finishChange saves next; the page after shows both.
+func noteWarning(c echo.Context, msg string) {
+	if sess, _ := c.Get("session").(*sessions.Session); sess != nil && msg != "" {
+		sess.Values[keyFlashWarning] = msg
+	}
+}
+
+// popWarning takes the warning noteWarning left, for popFlash to save.
+func popWarning(c echo.Context) string {
+	sess, _ := c.Get("session").(*sessions.Session)
+	if sess == nil {
+		return ""
+	}
+	msg, _ := sess.Values[keyFlashWarning].(string)
+	delete(sess.Values, keyFlashWarning)
+	return msg
+}
+
 func popFlash(c echo.Context) string {
 	sess, _ := c.Get("session").(*sessions.Session)
 	if sess == nil {

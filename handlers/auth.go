@@ -32,10 +32,11 @@ const (
 
 // Session value keys.
 const (
-	keyUser    = "user"     // JSON of tokenservice.User
-	keyCSRF    = "csrf"     // the session's CSRF token
-	keyIDToken = "id_token" // raw ID token, the hint for the provider's end-session
-	keyFlash   = "flash"    // one message for the next page
+	keyUser         = "user"          // JSON of tokenservice.User
+	keyCSRF         = "csrf"          // the session's CSRF token
+	keyIDToken      = "id_token"      // raw ID token, the hint for the provider's end-session
+	keyFlash        = "flash"         // one message for the next page
+	keyFlashWarning = "flash_warning" // and what the change it reports means
 )
 
 // Auth signs people in and out through the OpenID Provider and guards the

@@ -204,6 +204,50 @@
   }
   document.addEventListener("DOMContentLoaded", function () { startTabs(document); });
 
+  // The Add and Edit form: say at once what a choice means (no scope at
+  // all, less access than the application has), and ask before leaving it
+  // with changes that were not saved.
+  var RANK = { "none": 0, "read": 1, "read-write": 2 };
+  var dirty = false, submitting = false;
+  function formNotices(form) {
+    var groups = form.querySelectorAll("fieldset.access");
+    var none = groups.length > 0;
+    groups.forEach(function (g) {
+      var checked = g.querySelector("input[type=radio]:checked");
+      var value = checked ? checked.value : "none";
+      if (value !== "none") none = false;
+      var had = g.getAttribute("data-had");
+      var note = had && document.getElementById(g.getAttribute("aria-describedby"));
+      if (note) note.hidden = !(RANK[value] < RANK[had]);
+    });
+    var warn = form.querySelector("#no-scope-warning");
+    // On Add, once the person has started on the form; on Edit, at once.
+    if (warn) warn.hidden = !(none && (dirty || form.querySelector("input[name=version]") !== null));
+  }
+  function watchForm(root) {
+    var form = root.matches && root.matches("form[data-keep-unsaved]") ? root : root.querySelector && root.querySelector("form[data-keep-unsaved]");
+    if (!form || form._watched) return;
+    form._watched = true;
+    var changed = function () { dirty = true; formNotices(form); };
+    form.addEventListener("input", changed);
+    form.addEventListener("change", changed);
+    form.addEventListener("submit", function () { submitting = true; });
+    formNotices(form);
+  }
+  document.addEventListener("DOMContentLoaded", function () { watchForm(document); });
+  document.addEventListener("htmx:load", function (e) { watchForm(e.detail.elt); });
+  // A save the server refused (errors, a conflict) brings the form back:
+  // what was typed is still unsaved.
+  document.addEventListener("htmx:afterRequest", function (e) {
+    var xhr = e.detail.xhr;
+    if (submitting && xhr && !xhr.getResponseHeader("HX-Redirect") && xhr.status >= 400) submitting = false;
+  });
+  window.addEventListener("beforeunload", function (e) {
+    if (!dirty || submitting) return;
+    e.preventDefault();
+    e.returnValue = "";
+  });
+
   // A page left open after its session ended says so when the person comes
   // back, instead of failing at the next click. Signing out marks the time
   // in localStorage, so other tabs know it was a sign-out, not a timeout.
