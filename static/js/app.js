@@ -198,7 +198,9 @@
         var next = { ArrowRight: i + 1, ArrowLeft: i - 1, Home: 0, End: tabs.length - 1 }[e.key];
         if (next === undefined) return;
         e.preventDefault();
-        selectTab(box, tabs[(next + tabs.length) % tabs.length], true);
+        var tab = tabs[(next + tabs.length) % tabs.length];
+        selectTab(box, tab, true);
+        try { localStorage.setItem(LANG, tab.id); } catch (err) { /* not remembered */ }
       });
     });
   }
