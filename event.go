@@ -26,6 +26,9 @@ const (
 	ActionSettingsChanged     Action = "settings.changed"
 	ActionSignedIn            Action = "session.signed_in"
 	ActionSignedOut           Action = "session.signed_out"
+	// ActionTestToken: an admin got a token for the application from its
+	// Details page, to see what its tokens hold.
+	ActionTestToken Action = "token.test_issued"
 )
 
 // Actions lists every action, in the order the Activity filter offers them.
@@ -34,7 +37,7 @@ var Actions = []Action{
 	ActionSecretRevealed, ActionSecretCopied, ActionDeleted,
 	ActionCredentialAdded, ActionSecretRotated, ActionCredentialRevoked, ActionCredentialExpired,
 	ActionCredentialFirstUsed, ActionCredentialLeaked, ActionSettingsChanged,
-	ActionSignedIn, ActionSignedOut,
+	ActionTestToken, ActionSignedIn, ActionSignedOut,
 }
 
 // Valid reports whether a is one of the known actions.
@@ -70,6 +73,8 @@ func (a Action) Label() string {
 		return "Client secret rotated"
 	case ActionCredentialRevoked:
 		return "Credential revoked"
+	case ActionTestToken:
+		return "Test token issued"
 	case ActionCredentialExpired:
 		return "Credential expired"
 	case ActionCredentialFirstUsed:

@@ -230,6 +230,9 @@ func eventDetails(cat *scope.Catalogue, e *tokenservice.Event) []string {
 			out = append(out, "Revoked by "+e.Reason.Label())
 		}
 	}
+	if e.Action == tokenservice.ActionTestToken {
+		out = append(out, "With "+strings.ToLower(e.CredentialKind.Label())+" "+e.Credential, "Expires "+e.ExpiresAt.UTC().Format(eventTime))
+	}
 	if e.Action == tokenservice.ActionCreated && !e.ExpiresAt.IsZero() {
 		out = append(out, "Client secret expires "+e.ExpiresAt.UTC().Format(eventTime))
 	}

@@ -2,6 +2,7 @@ package handlers
 
 import (
 	"net/http"
+	"strings"
 	"time"
 
 	"github.com/labstack/echo/v4"
@@ -27,6 +28,7 @@ func (h *Applications) showDetails(c echo.Context) error {
 	if err := h.addUsage(c, &d); err != nil {
 		return err
 	}
+	d.FlashWarning = popWarning(c)
 	d.Flash = popFlash(c)
 	return render(c, http.StatusOK, views.Details(d))
 }
@@ -37,7 +39,12 @@ func (h *Applications) details(c echo.Context, app *tokenservice.Application) vi
 		Name: app.Name, ClientID: app.ClientID,
 		CreatedAt: app.CreatedAt, CreatedBy: app.CreatedBy, UpdatedAt: app.UpdatedAt, UpdatedBy: app.UpdatedBy,
 		Issuer: h.issuer, TokenURL: h.issuer + "/oauth2/token", JWKSURL: h.issuer + "/.well-known/jwks.json",
+		IntrospectURL: h.issuer + "/oauth2/introspect", RevokeURL: h.issuer + "/oauth2/revoke",
+		Audience: h.issuer, TokenLifetime: h.ttl, Test: views.TestTokenPanel{ClientID: app.ClientID},
 		Secret: h.secretPanel(c, app, now),
+	}
+	if len(h.audience) > 0 {
+		d.Audience = strings.Join(h.audience, ", ")
 	}
 	h.credentialRows(app, &d, now)
 	for _, g := range app.Scopes {

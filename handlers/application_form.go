@@ -3,6 +3,7 @@ package handlers
 import (
 	"errors"
 	"net/http"
+	"slices"
 	"strconv"
 	"strings"
 
@@ -57,7 +58,7 @@ func invalidFields(err error) map[string]string {
 // formView builds the Add/Edit page: one row per catalogue entry, plus a row
 // for every retired scope the application still has.
 func (h *Applications) formView(f applicationForm, current []tokenservice.ScopeGrant, errs map[string]string) views.ApplicationForm {
-	v := views.ApplicationForm{Name: f.Name, Version: f.Version, FormKey: f.FormKey, Seen: f.Seen, Errors: errs}
+	v := views.ApplicationForm{Name: f.Name, Version: f.Version, FormKey: f.FormKey, Seen: f.Seen, Errors: errs, TokenLifetime: h.ttl}
 	choice := func(a tokenservice.Access, label string, chosen tokenservice.Access) views.Choice {
 		return views.Choice{Value: string(a), Label: label, Checked: a == chosen}
 	}
@@ -67,7 +68,8 @@ func (h *Applications) formView(f applicationForm, current []tokenservice.ScopeG
 		if chosen == "" {
 			chosen = tokenservice.AccessNone
 		}
-		row := views.ScopeRow{Key: e.Key, Product: e.Product, Resource: e.Resource, Description: e.Description, Error: errs["scope."+e.Key]}
+		row := views.ScopeRow{Key: e.Key, Product: e.Product, Resource: e.Resource, Description: e.Description, Error: errs["scope."+e.Key],
+			Had: string(had[e.Key])}
 		for _, a := range e.Choices() {
 			row.Choices = append(row.Choices, choice(a, a.Label(), chosen))
 		}
@@ -87,7 +89,7 @@ func (h *Applications) formView(f applicationForm, current []tokenservice.ScopeG
 			chosen = g.Access
 		}
 		v.Rows = append(v.Rows, views.ScopeRow{
-			Key: g.Key, Product: g.Key, Resource: "", Retired: true, Error: errs["scope."+g.Key],
+			Key: g.Key, Product: g.Key, Resource: "", Retired: true, Error: errs["scope."+g.Key], Had: string(g.Access),
 			Description: "This scope was removed from the catalogue. The application keeps it until you remove it.",
 			Choices: []views.Choice{
 				choice(tokenservice.AccessNone, "Remove", chosen),
@@ -159,6 +161,7 @@ func (h *Applications) createApplication(c echo.Context) error {
 	}
 	if err == nil {
 		h.logger.Info("application created", append(logAttrs(c), "client_id", app.ClientID, "account", app.AccountID, "by", user.Email)...)
+		noteWarning(c, h.scopeWarning(nil, app))
 		if err := setJustAdded(c, app.ClientID); err != nil {
 			return err
 		}
@@ -204,6 +207,12 @@ func (h *Applications) updateApplication(c echo.Context) error {
 		}
 		return err
 	}
+	// What it had, to say what removing a scope means; the version check
+	// below makes sure it is what the update replaced.
+	before, err := h.store.GetApplication(ctx, user.AccountID, id)
+	if err != nil {
+		return err
+	}
 	updated, err := h.ops.UpdateApplication(ctx, principalOf(c), tokenservice.UpdateApplicationInput{
 		ClientID: id, Version: f.Version, ApplicationInput: f.input(), FormKey: f.FormKey,
 	})
@@ -221,6 +230,9 @@ func (h *Applications) updateApplication(c echo.Context) error {
 	}
 	if err == nil {
 		h.logger.Info("application updated", append(logAttrs(c), "client_id", id, "by", user.Email)...)
+		if before.Version+1 == updated.Version {
+			noteWarning(c, h.scopeWarning(before, updated))
+		}
 	}
 	return finishChange(c, err, outcome{
 		duplicate: "/applications/" + id,
@@ -267,4 +279,29 @@ func (h *Applications) newestEvent(c echo.Context, clientID string) (int64, erro
 		return 0, err
 	}
 	return page.Events[0].ID, nil
+}
+
+// scopeWarning says what a saved change means for tokens: none at all
+// without a scope, and issued tokens keeping a removed scope until they
+// expire (introspection refuses it at once). "" when nothing needs saying.
+func (h *Applications) scopeWarning(before, after *tokenservice.Application) string {
+	if len(after.Scopes) == 0 {
+		return "“" + after.Name + "” has no scope, so it will not get access tokens until it has one. Edit it to choose its access."
+	}
+	if before == nil {
+		return ""
+	}
+	var removed []string
+	for _, s := range before.Scopes {
+		for _, o := range s.OAuthScopes() {
+			if !slices.ContainsFunc(after.Scopes, func(g tokenservice.ScopeGrant) bool { return g.Confers(o) }) {
+				removed = append(removed, o)
+			}
+		}
+	}
+	if len(removed) == 0 {
+		return ""
+	}
+	return "Removed " + strings.Join(removed, ", ") + ". Introspection stops granting it now; tokens issued before keep it until they expire (within " +
+		views.Duration(h.ttl) + ") for APIs that check tokens themselves."
 }

@@ -50,6 +50,11 @@ func (h *Applications) copySecret(c echo.Context) error {
 		return err // the copy button asks for text/plain: see errorHandler
 	}
 	h.logger.Info("client secret copied", append(logAttrs(c), "client_id", id, "by", userOf(c).Email)...)
+	if c.QueryParam("as") == "export" {
+		// The shell line the Details page's examples start from; a secret
+		// is letters, digits and "_", so single quotes hold it as it is.
+		return c.String(http.StatusOK, "export CLIENT_SECRET='"+pt+"'\n")
+	}
 	return c.String(http.StatusOK, pt)
 }
 

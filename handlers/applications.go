@@ -43,11 +43,15 @@ type Applications struct {
 	now       func() time.Time
 	logger    interface{ Info(string, ...any) }
 	ceiling   time.Duration // the operator's maximum secret lifetime; 0 for none
+	ttl       time.Duration // of access tokens
+	audience  []string      // of access tokens
+	tokens    testTokens
 }
 
 func newApplications(cfg Config) *Applications {
 	return &Applications{store: cfg.Store, ops: cfg.Applications, catalogue: cfg.Catalogue, window: cfg.RevealWindow,
-		issuer: strings.TrimRight(cfg.PublicURL, "/"), now: cfg.Now, logger: cfg.Logger, ceiling: cfg.MaxSecretLifetime}
+		issuer: strings.TrimRight(cfg.PublicURL, "/"), now: cfg.Now, logger: cfg.Logger, ceiling: cfg.MaxSecretLifetime,
+		ttl: cfg.TokenTTL, audience: cfg.Audience}
 }
 
 // clientIDParam returns the Client ID of the URL, refusing malformed ones
@@ -93,6 +97,25 @@ func setFlash(c echo.Context, msg string) error {
 		return err
 	}
 	return nil // signed out meanwhile: the next page goes through login anyway
+}
+
+// noteWarning adds a consequence of the change to the flash that
+// finishChange saves next; the page after shows both.
+func noteWarning(c echo.Context, msg string) {
+	if sess, _ := c.Get("session").(*sessions.Session); sess != nil && msg != "" {
+		sess.Values[keyFlashWarning] = msg
+	}
+}
+
+// popWarning takes the warning noteWarning left, for popFlash to save.
+func popWarning(c echo.Context) string {
+	sess, _ := c.Get("session").(*sessions.Session)
+	if sess == nil {
+		return ""
+	}
+	msg, _ := sess.Values[keyFlashWarning].(string)
+	delete(sess.Values, keyFlashWarning)
+	return msg
 }
 
 func popFlash(c echo.Context) string {

@@ -32,10 +32,11 @@ const (
 
 // Session value keys.
 const (
-	keyUser    = "user"     // JSON of tokenservice.User
-	keyCSRF    = "csrf"     // the session's CSRF token
-	keyIDToken = "id_token" // raw ID token, the hint for the provider's end-session
-	keyFlash   = "flash"    // one message for the next page
+	keyUser         = "user"          // JSON of tokenservice.User
+	keyCSRF         = "csrf"          // the session's CSRF token
+	keyIDToken      = "id_token"      // raw ID token, the hint for the provider's end-session
+	keyFlash        = "flash"         // one message for the next page
+	keyFlashWarning = "flash_warning" // and what the change it reports means
 )
 
 // Auth signs people in and out through the OpenID Provider and guards the
@@ -111,6 +112,11 @@ func (a *Auth) login(c echo.Context) error {
 	returnTo := safeReturnTo(c.QueryParam("return_to"))
 	if sess, err := a.session(c); err == nil && currentUser(sess) != nil && c.QueryParam("prompt") == "" {
 		return c.Redirect(http.StatusSeeOther, returnTo)
+	}
+	if c.QueryParam("ended") != "" {
+		a.withChrome(c, nil, "")
+		return render(c, http.StatusOK, views.SessionEnded(views.SessionEndedPage{
+			ReturnTo: returnTo, SignInURL: "/auth/login?return_to=" + url.QueryEscape(returnTo), Idle: a.sessions.IdleTimeout, Absolute: a.sessions.AbsoluteTimeout}))
 	}
 	p := pendingLogin{State: randomToken(), Nonce: randomToken(), Verifier: oauth2.GenerateVerifier(), ReturnTo: returnTo, Started: a.now()}
 	pending := append(a.pendingLogins(c), p)
@@ -273,6 +279,16 @@ func (a *Auth) sessionEvent(c echo.Context, user *tokenservice.User, action toke
 	return &tokenservice.Event{AccountID: user.AccountID, At: a.now(), Action: action, Actor: actorFor(c, user)}
 }
 
+// sessionState tells the page's script whether its session still holds,
+// without touching it: asking must not keep an idle session alive.
+func (a *Auth) sessionState(c echo.Context) error {
+	sess, err := a.session(c)
+	if err != nil {
+		return err
+	}
+	return c.JSON(http.StatusOK, map[string]bool{"signed_in": currentUser(sess) != nil})
+}
+
 func (a *Auth) signedOut(c echo.Context) error {
 	a.withChrome(c, nil, "")
 	return render(c, http.StatusOK, views.SignedOut())
@@ -289,11 +305,14 @@ func (a *Auth) requireUser(next echo.HandlerFunc) echo.HandlerFunc {
 		}
 		user := currentUser(sess)
 		if user == nil {
-			return a.toLogin(c)
+			// A session cookie with no session behind it: the session ended
+			// (timeout, or signed out elsewhere), which the login page says.
+			_, cerr := c.Cookie(sessionCookie)
+			return a.toLogin(c, cerr == nil)
 		}
 		// Touch the session: the idle timeout counts from the last request.
 		if err := a.sessions.Touch(c.Request(), c.Response(), sess); errors.Is(err, session.ErrEnded) {
-			return a.toLogin(c)
+			return a.toLogin(c, true)
 		} else if err != nil {
 			return err
 		}
@@ -301,12 +320,23 @@ func (a *Auth) requireUser(next echo.HandlerFunc) echo.HandlerFunc {
 		c.Set("session", sess)
 		csrfToken, _ := sess.Values[keyCSRF].(string)
 		a.withChrome(c, user, csrfToken)
+		if ch := views.ChromeFrom(c.Request().Context()); ch.User != nil {
+			ch.User.SessionEnds, ch.User.IdleTimeout = a.sessions.Ends(sess)
+		}
 		return next(c)
 	}
 }
 
-func (a *Auth) toLogin(c echo.Context) error {
+func (a *Auth) toLogin(c echo.Context, ended bool) error {
 	r := c.Request()
+	login := "/auth/login?return_to="
+	if ended {
+		login = "/auth/login?ended=1&return_to="
+		// Said once: the next request without a session starts afresh.
+		opts := *a.sessions.Options
+		opts.MaxAge = -1
+		http.SetCookie(c.Response(), sessions.NewCookie(sessionCookie, "", &opts))
+	}
 	returnTo := r.URL.RequestURI()
 	if isHTMX(c) {
 		// Come back to the page the user was on, not to the fragment's URL.
@@ -317,7 +347,7 @@ func (a *Auth) toLogin(c echo.Context) error {
 		} else if r.Method != http.MethodGet {
 			returnTo = "/applications"
 		}
-		c.Response().Header().Set("HX-Redirect", "/auth/login?return_to="+url.QueryEscape(safeReturnTo(returnTo)))
+		c.Response().Header().Set("HX-Redirect", login+url.QueryEscape(safeReturnTo(returnTo)))
 		return c.NoContent(http.StatusUnauthorized)
 	}
 	if r.Method != http.MethodGet && r.Method != http.MethodHead {
@@ -326,7 +356,7 @@ func (a *Auth) toLogin(c echo.Context) error {
 			returnTo = ref.RequestURI()
 		}
 	}
-	return c.Redirect(http.StatusSeeOther, "/auth/login?return_to="+url.QueryEscape(safeReturnTo(returnTo)))
+	return c.Redirect(http.StatusSeeOther, login+url.QueryEscape(safeReturnTo(returnTo)))
 }
 
 func (a *Auth) validCSRF(c echo.Context, sess *sessions.Session) bool {

@@ -120,27 +120,38 @@ func (o *OAuth) issueToken(c echo.Context) (err error) {
 	if oerr != nil {
 		return oerr
 	}
-	signer, serr := o.keyring.Signer(c.Request().Context())
-	if serr != nil {
-		return serr
+	raw, claims, err := o.mint(c.Request().Context(), client, req.credential.ID, req.ClientSecret, scopes)
+	if err != nil {
+		return err
+	}
+	o.metrics.tokenIssued(req.AuthMethod)
+	return writeOAuthJSON(c, http.StatusOK, tokenResponse{
+		AccessToken: raw, TokenType: "Bearer", ExpiresIn: int64(o.ttl / time.Second), Scope: claims.Scope,
+	})
+}
+
+// mint signs an access token for client, issued under its credential with
+// scopes, and counts it for the Details page. The token endpoint and the
+// portal's test token both come here, so their tokens are alike.
+func (o *OAuth) mint(ctx context.Context, client *tokenservice.Client, credentialID, presented string, scopes []string) (string, *token.Claims, error) {
+	signer, err := o.keyring.Signer(ctx)
+	if err != nil {
+		return "", nil, err
 	}
 	now := o.now()
 	iat := now.Unix()
 	claims := &token.Claims{
 		Issuer: o.issuer, Subject: client.ClientID, Audience: o.audience,
 		ClientID: client.ClientID, AccountID: client.AccountID, Region: o.region,
-		SecretGeneration: client.SecretGeneration, Credential: req.credential.ID, Scope: strings.Join(scopes, " "),
+		SecretGeneration: client.SecretGeneration, Credential: credentialID, Scope: strings.Join(scopes, " "),
 		IssuedAt: iat, NotBefore: iat, Expiry: iat + int64(o.ttl/time.Second), ID: token.NewID(),
 	}
-	raw, serr := signer.Sign(claims)
-	if serr != nil {
-		return serr
+	raw, err := signer.Sign(claims)
+	if err != nil {
+		return "", nil, err
 	}
-	o.usage.add(client.ApplicationID, client.ClientID, req.credential.ID, req.ClientSecret, now)
-	o.metrics.tokenIssued(req.AuthMethod)
-	return writeOAuthJSON(c, http.StatusOK, tokenResponse{
-		AccessToken: raw, TokenType: "Bearer", ExpiresIn: int64(o.ttl / time.Second), Scope: claims.Scope,
-	})
+	o.usage.add(client.ApplicationID, client.ClientID, credentialID, presented, now)
+	return raw, claims, nil
 }
 
 // grantedScopes returns the scopes a token request is granted: the

@@ -29,6 +29,7 @@ func (s *Server) routes(e *echo.Echo) {
 	e.GET("/auth/callback", s.auth.callback)
 	e.POST("/auth/logout", s.auth.logout)
 	e.GET("/auth/signed-out", s.auth.signedOut)
+	e.GET("/auth/session", s.auth.sessionState)
 
 	// Everything below needs a signed-in member of an account, and every
 	// unsafe request a CSRF token bound to the session.
@@ -54,6 +55,7 @@ func (s *Server) routes(e *echo.Echo) {
 	admin.POST("/applications/:client_id/rotate", s.apps.rotateSecret)
 	admin.GET("/applications/:client_id/credentials/:credential_id/revoke", s.apps.confirmRevoke)
 	admin.POST("/applications/:client_id/credentials/:credential_id/revoke", s.apps.revokeCredential)
+	admin.POST("/applications/:client_id/test-token", s.apps.testToken)
 	admin.GET("/settings", s.apps.showSettings)
 	admin.POST("/settings", s.apps.saveSettings)
 

@@ -102,6 +102,7 @@ func NewServer(cfg Config) *Server {
 		stats:    cfg.Stats,
 		now:      cfg.Now,
 	}
+	s.apps.tokens = s.oauth
 	e := s.echo
 	e.HideBanner = true
 	e.HidePort = true

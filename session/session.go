@@ -180,6 +180,16 @@ func (s *Store) Touch(r *http.Request, w http.ResponseWriter, sess *sessions.Ses
 	return s.Save(r, w, sess)
 }
 
+// Ends is when sess ends at the latest (its absolute timeout) and how long
+// without a request ends it sooner (the idle timeout).
+func (s *Store) Ends(sess *sessions.Session) (latest time.Time, idle time.Duration) {
+	created, ok := sess.Values[createdKey].(int64)
+	if !ok {
+		return time.Time{}, s.IdleTimeout
+	}
+	return time.Unix(created, 0).Add(s.AbsoluteTimeout), s.IdleTimeout
+}
+
 // ErrEnded is returned by Save for a session that ended (logout, expiry)
 // while the request that loaded it was running.
 var ErrEnded = errors.New("session: the session has ended")

@@ -28,6 +28,10 @@ type User struct {
 	Email       string
 	AccountName string
 	Admin       bool
+	// SessionEnds is when the session ends at the latest; IdleTimeout ends
+	// it sooner when the portal is not used.
+	SessionEnds time.Time
+	IdleTimeout time.Duration
 }
 
 // Region is one deployment of the product, shown in the region switcher.

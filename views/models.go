@@ -79,6 +79,7 @@ type ScopeRow struct {
 	Choices     []Choice
 	Retired     bool
 	Error       string
+	Had         string // Edit only: the access the application has now ("" for none)
 }
 
 // Choice is one access level offered for a scope row.
@@ -99,6 +100,8 @@ type ApplicationForm struct {
 	Rows     []ScopeRow
 	Errors   map[string]string // per field: "name", "scope.<key>", "form"
 	Conflict *ConflictInfo     // someone else saved first
+	// TokenLifetime is how long issued tokens keep a scope that is removed.
+	TokenLifetime time.Duration
 }
 
 // ConflictInfo tells the loser of a concurrent edit what the other person saved.
@@ -129,10 +132,16 @@ type ApplicationDetails struct {
 	Issuer         string
 	TokenURL       string
 	JWKSURL        string
+	IntrospectURL  string
+	RevokeURL      string
+	Audience       string        // "aud" of its tokens
+	TokenLifetime  time.Duration // of its tokens
+	Test           TestTokenPanel
 	ScopeExample   string    // one OAuth scope of the application, "" if it has none
 	TokensLastDay  int       // tokens issued in the last 24 hours
 	LastTokenAt    time.Time // zero: never
 	Flash          string
+	FlashWarning   string // a consequence of the change just saved
 	ReadOnlyNotice bool
 }
 

@@ -902,6 +902,7 @@ func TestViewer(t *testing.T) {
 		{"Delete", http.MethodPost, "/applications/%s/delete"},
 		{"RotatePage", http.MethodGet, "/applications/%s/rotate"},
 		{"Rotate", http.MethodPost, "/applications/%s/rotate"},
+		{"TestToken", http.MethodPost, "/applications/%s/test-token"},
 		{"RevokePage", http.MethodGet, "/applications/%s/credentials/:credential_id/revoke"},
 		{"Revoke", http.MethodPost, "/applications/%s/credentials/:credential_id/revoke"},
 		{"SettingsPage", http.MethodGet, "/settings"},

@@ -308,7 +308,7 @@ func TestDetailsTokenExample(t *testing.T) {
 
 	// Run the example as a shell would: curl URL -u "ID:$CLIENT_SECRET"
 	// -d grant_type=client_credentials --data-urlencode 'scope=…'.
-	pre := byTestID(t, details.body, "example-request")
+	pre := byTestID(t, details.body, "example-curl")
 	if len(pre) == 0 || pre[0].FirstChild == nil {
 		t.Fatal("no example request")
 	}

@@ -75,7 +75,7 @@ test('an admin signs in, registers an application, copies its secret, edits, res
 
   await test.step('the copied credentials get an access token with the chosen scopes', async () => {
     await expect(page.getByTestId('token-url')).toHaveText(`${portal()}/oauth2/token`);
-    await expect(page.getByTestId('example-request')).toContainText(clientId);
+    await expect(page.getByTestId('example-curl')).toContainText(clientId);
     const answer = await requestToken(request, clientId, firstSecret);
     expect(answer.status).toBe(200);
     expect(answer.body.token_type).toBe('Bearer');

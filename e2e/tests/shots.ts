@@ -1,7 +1,7 @@
 import { test, type Page } from '@playwright/test';
 
 /** The two widths of the visual review: a laptop and a small phone. */
-export const WIDTHS = [1280, 375] as const;
+export const WIDTHS = [1440, 375] as const;
 
 /**
  * Saves a full-page screenshot of the page as it is now into the test's output
