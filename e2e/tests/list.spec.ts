@@ -9,6 +9,21 @@ import { shoot } from './shots';
 // applications of its own, found by a unique prefix in the filter, since
 // other specs add applications to the same account meanwhile.
 
+// What seedApps registered in the running test, deleted after it: other
+// specs of the same run walk the account's list and expect it short.
+let seeded: string[] = [];
+
+test.afterEach(async ({ page }) => {
+  if (seeded.length === 0) return;
+  await page.goto('/applications');
+  const token = await csrfToken(page);
+  for (const id of seeded) {
+    const res = await page.request.post(`${portal()}/applications/${id}/delete`, { form: { _csrf: token, version: '1' }, maxRedirects: 0 });
+    expect(res.status(), `delete ${id}`).toBe(303);
+  }
+  seeded = [];
+});
+
 /** Registers applications named `${prefix} App <n>` by posting the Add form; returns their Client IDs by n. */
 async function seedApps(page: Page, prefix: string, n: number, scopes: Record<string, string> = { 'scope.forensics:account': 'read' }): Promise<string[]> {
   await page.goto('/applications/new');
@@ -22,6 +37,7 @@ async function seedApps(page: Page, prefix: string, n: number, scopes: Record<st
     expect(res.status(), `create ${prefix} App ${i}`).toBe(303);
     ids.push(res.headers()['location']?.split('/').pop() ?? '');
   }
+  seeded.push(...ids);
   return ids;
 }
 
