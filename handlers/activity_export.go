@@ -16,9 +16,15 @@ import (
 // exportActivity streams the trail of the filter as CSV or JSON lines,
 // newest first, as it was when the export began.
 func (h *Activity) exportActivity(c echo.Context) error {
-	q := parseActivityQuery(c.QueryParams())
+	q := parseActivityQuery(c.QueryParams(), h.now())
 	if q.format == "" {
-		return tokenservice.Errorf(tokenservice.EINVALID, "Choose the export format: CSV or JSON lines.")
+		return tokenservice.Errorf(tokenservice.EINVALID, "Choose the export format: CSV or JSON (one event per line).")
+	}
+	if err := h.resolveApplication(c, &q); err != nil {
+		return err
+	}
+	if q.problem != "" {
+		return tokenservice.Errorf(tokenservice.EINVALID, "%s", q.problem)
 	}
 	q.filter.Before, q.filter.After = 0, 0
 	ctx, account := c.Request().Context(), userOf(c).AccountID
@@ -48,6 +54,11 @@ func (h *Activity) exportActivity(c echo.Context) error {
 	buf := bufio.NewWriterSize(w, 64<<10)
 	var write func(*tokenservice.Event) error
 	if q.format == "csv" {
+		// The byte order mark tells spreadsheets the file is UTF-8, so names
+		// with accents and dashes open as written.
+		if _, err := buf.WriteString("\uFEFF"); err != nil {
+			return err
+		}
 		cw := csv.NewWriter(buf)
 		if err := cw.Write([]string{"time", "action", "actor_email", "actor_subject", "client_id", "application", "details", "address", "user_agent"}); err != nil {
 			return err

@@ -63,6 +63,7 @@ func (s *Server) routes(e *echo.Echo) {
 	audit.GET("/applications/:client_id/activity", s.activity.applicationActivity)
 	audit.GET("/activity", s.activity.activity)
 	audit.GET("/activity/export", s.activity.exportActivity)
+	audit.GET("/activity/applications", s.activity.suggestApplications)
 }
 
 // Routes lists every route of the portal, for the tests that must cover
