@@ -152,7 +152,7 @@ type Refusal string
 // The refusals the audit trail records.
 const (
 	RefusedReadOnly Refusal = "read_only" // a read-only member asked for what only admins may do
-	RefusedNotFound Refusal = "not_found" // no such application in the person's account
+	RefusedNotFound Refusal = "not_found" // no such application (or credential) in the person's account
 )
 
 // Label is how the Activity page says why.
@@ -161,7 +161,7 @@ func (r Refusal) Label() string {
 	case RefusedReadOnly:
 		return "read-only access"
 	case RefusedNotFound:
-		return "no such application in the account"
+		return "not found in the account"
 	}
 	return string(r)
 }

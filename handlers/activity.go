@@ -149,7 +149,7 @@ func (h *Activity) renderActivity(c echo.Context, q activityQuery, p views.Activ
 	}
 	p.Actions = []views.Option{{Value: "", Label: "All actions"}}
 	for _, a := range tokenservice.Actions {
-		if p.ClientID != "" && (a == tokenservice.ActionSignedIn || a == tokenservice.ActionSignedOut) {
+		if p.ClientID != "" && (a == tokenservice.ActionSignedIn || a == tokenservice.ActionSignedOut || a == tokenservice.ActionAccessRefused) {
 			continue
 		}
 		p.Actions = append(p.Actions, views.Option{Value: string(a), Label: a.Label(), Selected: a == q.filter.Action})
@@ -275,6 +275,10 @@ func eventDetails(cat *scope.Catalogue, e *tokenservice.Event) []string {
 		case e.Action == tokenservice.ActionCredentialRevoked && e.Reason != "":
 			out = append(out, "Revoked by "+e.Reason.Label())
 		}
+	}
+	if e.Action == tokenservice.ActionAccessRefused {
+		out = append(out, "Refused: "+e.Actor.Name()+" tried to "+refusedWhat(e.Method, e.Route)+" ("+e.Method+" "+e.Path+")",
+			"Reason: "+e.Refused.Label())
 	}
 	if e.Action == tokenservice.ActionCreated && !e.ExpiresAt.IsZero() {
 		out = append(out, "Client secret expires "+e.ExpiresAt.UTC().Format(eventTime))

@@ -96,15 +96,23 @@ func csvRow(cells ...string) []string {
 
 // eventJSON is one line of the JSON lines export.
 type eventJSON struct {
-	ID          int64       `json:"id"`
-	Time        time.Time   `json:"time"`
-	Action      string      `json:"action"`
-	Actor       actorJSON   `json:"actor"`
-	ClientID    string      `json:"client_id,omitempty"`
-	Application string      `json:"application,omitempty"`
-	OldName     string      `json:"old_name,omitempty"`
-	OldScopes   []grantJSON `json:"old_scopes,omitempty"`
-	Scopes      []grantJSON `json:"scopes,omitempty"`
+	ID          int64        `json:"id"`
+	Time        time.Time    `json:"time"`
+	Action      string       `json:"action"`
+	Actor       actorJSON    `json:"actor"`
+	ClientID    string       `json:"client_id,omitempty"`
+	Application string       `json:"application,omitempty"`
+	OldName     string       `json:"old_name,omitempty"`
+	OldScopes   []grantJSON  `json:"old_scopes,omitempty"`
+	Scopes      []grantJSON  `json:"scopes,omitempty"`
+	Refused     *refusedJSON `json:"refused,omitempty"`
+}
+
+// refusedJSON is the request an access.refused event records.
+type refusedJSON struct {
+	Method string `json:"method"`
+	Path   string `json:"path"`
+	Reason string `json:"reason"`
 }
 
 type actorJSON struct {
@@ -127,8 +135,13 @@ func toEventJSON(e *tokenservice.Event) eventJSON {
 		}
 		return out
 	}
+	var refused *refusedJSON
+	if e.Action == tokenservice.ActionAccessRefused {
+		refused = &refusedJSON{Method: e.Method, Path: e.Path, Reason: string(e.Refused)}
+	}
 	return eventJSON{
-		ID: e.ID, Time: e.At.UTC(), Action: string(e.Action),
+		Refused: refused,
+		ID:      e.ID, Time: e.At.UTC(), Action: string(e.Action),
 		Actor:    actorJSON{Subject: e.Actor.Subject, Email: e.Actor.Email, Address: e.Actor.Address, UserAgent: e.Actor.UserAgent},
 		ClientID: e.ClientID, Application: e.ApplicationName, OldName: e.OldName,
 		OldScopes: grants(e.OldScopes), Scopes: grants(e.Scopes),

@@ -11,7 +11,98 @@ import (
 
 	"golang.org/x/net/html"
 
+	"tokenservice/secret"
 )
+
+// TestActivityRefusedAttempts: what a person was refused — a read-only
+// member's change, another account's application, an unknown Client ID —
+// is in their own account's trail, with what they tried and why, once a
+// minute; the other account's trail never hears of it.
+func TestActivityRefusedAttempts(t *testing.T) {
+	t.Parallel()
+	m := newMain(t)
+	admin := signIn(t, m, "admin@acme.example")
+	id := admin.createApp("Billing sync", defaultScopes)
+	globex := signIn(t, m, "admin@globex.example")
+	globexID := globex.createApp("Globex payroll", defaultScopes)
+	viewer := signIn(t, m, "viewer@acme.example")
+	viewer.get("/applications") // the CSRF token of a page a viewer sees
+
+	for range 3 { // a retried refusal is one event
+		if p := viewer.post("/applications/"+id+"/reset", url.Values{}); p.status != http.StatusForbidden {
+			t.Fatalf("viewer reset = %d, want 403", p.status)
+		}
+	}
+	if p := viewer.getRaw("/applications/"+globexID, nil); p.status != http.StatusNotFound {
+		t.Fatalf("viewer GET globex's application = %d, want 404", p.status)
+	}
+	missing := secret.NewClientID()
+	if p := admin.getRaw("/applications/"+missing+"/edit", nil); p.status != http.StatusNotFound {
+		t.Fatalf("admin GET an unknown application = %d, want 404", p.status)
+	}
+	// Not refusals of a person: a missing page, a static file, health.
+	admin.getRaw("/no-such-page", nil)
+	admin.getRaw("/static/no-such-file.css", nil)
+	admin.getRaw("/healthz", nil)
+
+	page := admin.get("/activity?action=access.refused")
+	rows := activityRows(t, page.body)
+	want := []struct{ who, what string }{
+		{"admin@acme.example", "Refused: admin@acme.example tried to edit an application (GET /applications/" + missing + "/edit)Reason: not found in the account"},
+		{"viewer@acme.example", "Refused: viewer@acme.example tried to open an application (GET /applications/" + globexID + ")Reason: not found in the account"},
+		{"viewer@acme.example", "Refused: viewer@acme.example tried to reset a client secret (POST /applications/" + id + "/reset)Reason: read-only access"},
+	}
+	if len(rows) != len(want) {
+		t.Fatalf("refused events = %+v, want %d", rows, len(want))
+	}
+	for i, w := range want {
+		if rows[i].who != w.who || !strings.HasPrefix(rows[i].what, "Access refused") || !strings.Contains(rows[i].what, w.what) {
+			t.Errorf("event %d = %+v, want %s: %s", i, rows[i], w.who, w.what)
+		}
+		if rows[i].app != "—" {
+			t.Errorf("event %d names an application: %q", i, rows[i].app)
+		}
+	}
+	if !strings.Contains(page.body, `<option value="access.refused" selected>Access refused</option>`) {
+		t.Error("the action filter does not offer Access refused")
+	}
+
+	// The other account's trail has nothing of acme's people, and acme's
+	// nothing of globex's application.
+	p := globex.get("/activity/export?format=jsonl")
+	if strings.Contains(p.body, "access.refused") || strings.Contains(p.body, "viewer@acme.example") {
+		t.Errorf("globex's trail holds acme's refusals:\n%s", p.body)
+	}
+	p = admin.get("/activity/export?format=jsonl&action=access.refused")
+	if strings.Contains(p.body, "Globex payroll") {
+		t.Error("acme's trail names globex's application")
+	}
+	var refused []struct {
+		Action  string `json:"action"`
+		Refused struct {
+			Method, Path, Reason string
+		} `json:"refused"`
+	}
+	for _, line := range strings.Split(strings.TrimSpace(p.body), "\n") {
+		var e struct {
+			Action  string `json:"action"`
+			Refused struct {
+				Method, Path, Reason string
+			} `json:"refused"`
+		}
+		if err := json.Unmarshal([]byte(line), &e); err != nil {
+			t.Fatalf("%v: %s", err, line)
+		}
+		refused = append(refused, e)
+	}
+	if len(refused) != 3 || refused[2].Refused.Method != "POST" || refused[2].Refused.Path != "/applications/"+id+"/reset" || refused[2].Refused.Reason != "read_only" {
+		t.Errorf("exported refusals = %+v", refused)
+	}
+	csvPage := admin.get("/activity/export?format=csv&action=access.refused")
+	if !strings.Contains(csvPage.body, "Reason: read-only access") {
+		t.Errorf("the CSV does not describe the refusal:\n%s", csvPage.body)
+	}
+}
 
 // TestActivityTimeRangeAndApplication: the time range and the application
 // field narrow the account's trail, are kept in the page's links and
