@@ -219,6 +219,22 @@ func TestActivityTimeRangeAndApplication(t *testing.T) {
 		}
 	})
 
+	t.Run("ApplicationPage", func(t *testing.T) {
+		// The application's own page takes the range; its path, not an
+		// application field, says which application.
+		p := admin.get("/applications/" + billing + "/activity?range=24h&application=" + crm)
+		var got []string
+		for _, r := range activityRows(t, p.body) {
+			got = append(got, r.what)
+		}
+		if len(got) != 2 || !strings.Contains(got[0], "to “Billing sync”") || !strings.Contains(got[1], "to “Billing yesterday”") {
+			t.Errorf("the application's last 24 hours = %q", got)
+		}
+		if strings.Contains(p.body, `value="access.refused"`) {
+			t.Error("an application's page offers refused attempts, which name no application")
+		}
+	})
+
 	t.Run("Suggestions", func(t *testing.T) {
 		p := admin.get("/activity/applications?application=bill")
 		if !strings.Contains(p.body, `<option value="`+billing+`">Billing sync</option>`) || strings.Contains(p.body, crm) {
