@@ -26,6 +26,7 @@ const (
 	ActionSettingsChanged     Action = "settings.changed"
 	ActionSignedIn            Action = "session.signed_in"
 	ActionSignedOut           Action = "session.signed_out"
+	ActionAccessRefused       Action = "access.refused"
 	// ActionTestToken: an admin got a token for the application from its
 	// Details page, to see what its tokens hold.
 	ActionTestToken Action = "token.test_issued"
@@ -37,7 +38,7 @@ var Actions = []Action{
 	ActionSecretRevealed, ActionSecretCopied, ActionDeleted,
 	ActionCredentialAdded, ActionSecretRotated, ActionCredentialRevoked, ActionCredentialExpired,
 	ActionCredentialFirstUsed, ActionCredentialLeaked, ActionSettingsChanged,
-	ActionTestToken, ActionSignedIn, ActionSignedOut,
+	ActionTestToken, ActionSignedIn, ActionSignedOut, ActionAccessRefused,
 }
 
 // Valid reports whether a is one of the known actions.
@@ -87,6 +88,8 @@ func (a Action) Label() string {
 		return "Signed in"
 	case ActionSignedOut:
 		return "Signed out"
+	case ActionAccessRefused:
+		return "Access refused"
 	}
 	return string(a)
 }
@@ -141,6 +144,31 @@ type Event struct {
 
 	// OldSettings and Settings are an account's settings before and after.
 	OldSettings, Settings *AccountSettings
+
+	// Method and Path are the request a person was refused, Route its
+	// pattern (e.g. "/applications/:client_id/reset"), Refused why.
+	Method, Path, Route string
+	Refused             Refusal
+}
+
+// Refusal is why the portal refused a person's request.
+type Refusal string
+
+// The refusals the audit trail records.
+const (
+	RefusedReadOnly Refusal = "read_only" // a read-only member asked for what only admins may do
+	RefusedNotFound Refusal = "not_found" // no such application (or credential) in the person's account
+)
+
+// Label is how the Activity page says why.
+func (r Refusal) Label() string {
+	switch r {
+	case RefusedReadOnly:
+		return "read-only access"
+	case RefusedNotFound:
+		return "not found in the account"
+	}
+	return string(r)
 }
 
 // EventFilter selects a page of an account's audit trail, newest first.
@@ -148,6 +176,10 @@ type EventFilter struct {
 	Action   Action // "" for every action
 	Actor    string // the actor's subject; "" for everyone
 	ClientID string // one application's events; "" for the whole account
+
+	// From and To bound the events' time: at or after From, before To;
+	// the zero time for no bound.
+	From, To time.Time
 
 	// Before and After page through the trail: events older than Before, or
 	// (when After is set) the ones just newer than After. 0 for the newest.

@@ -340,6 +340,68 @@ func testListEvents(t *testing.T) {
 			t.Errorf("EachEvent = %v, want fn's error", err)
 		}
 	})
+
+	// After ExportIsASnapshot, whose five events have the newest ids but
+	// times of the oldest: a clock that lagged. They stay out of a range
+	// after their time although their ids are in it, and out of one that
+	// ends before them: they were recorded after its end.
+	t.Run("TimeRange", func(t *testing.T) {
+		from, to := now.Add(100*time.Second), now.Add(150*time.Second)
+		for _, tc := range []struct {
+			name string
+			f    tokenservice.EventFilter
+			want int
+		}{
+			{"FromAndTo", tokenservice.EventFilter{From: from, To: to}, 50},
+			{"FromOnly", tokenservice.EventFilter{From: from}, 130},
+			{"ToOnly", tokenservice.EventFilter{To: to}, 150},
+			{"WithApplication", tokenservice.EventFilter{From: from, To: to, ClientID: "acme-1"}, 13},
+			{"WithAction", tokenservice.EventFilter{From: from, To: to, Action: tokenservice.ActionRenamed}, 10},
+			{"AfterTheLastEvent", tokenservice.EventFilter{From: now.Add(time.Hour)}, 0},
+			{"BeforeTheFirstEvent", tokenservice.EventFilter{To: now}, 0},
+			{"EmptyRange", tokenservice.EventFilter{From: to, To: from}, 0},
+		} {
+			t.Run(tc.name, func(t *testing.T) {
+				n := 0
+				err := db.EachEvent(ctx, "acme", tc.f, func(e *tokenservice.Event) error {
+					n++
+					if !tc.f.From.IsZero() && e.At.Before(tc.f.From) || !tc.f.To.IsZero() && !e.At.Before(tc.f.To) {
+						t.Errorf("event at %v is outside %v–%v", e.At, tc.f.From, tc.f.To)
+					}
+					if e.AccountID != "acme" {
+						t.Errorf("another account's event: %+v", e)
+					}
+					return nil
+				})
+				if err != nil {
+					t.Fatal(err)
+				}
+				if got, want := n, tc.want; got != want {
+					t.Errorf("events in range = %d, want %d", got, want)
+				}
+			})
+		}
+		t.Run("Pages", func(t *testing.T) {
+			f := tokenservice.EventFilter{From: from, To: to, Limit: 20}
+			var seen []int64
+			for {
+				page, err := db.ListEvents(ctx, "acme", f)
+				if err != nil {
+					t.Fatal(err)
+				}
+				for _, e := range page.Events {
+					seen = append(seen, e.ID)
+				}
+				if page.Older == 0 {
+					break
+				}
+				f.Before = page.Older
+			}
+			if got, want := len(seen), 50; got != want {
+				t.Errorf("paged through %d events, want %d", got, want)
+			}
+		})
+	})
 }
 
 // seedEvents adds n events to account's trail, spread over three people,
@@ -387,6 +449,8 @@ func testEventQueriesUseIndexes(t *testing.T) {
 		{}, {Before: 1000}, {After: 1000},
 		{Action: tokenservice.ActionRenamed}, {Actor: "sub-user1@acme.example"}, {ClientID: "acme-1"},
 		{ClientID: "acme-1", Action: tokenservice.ActionRenamed, Before: 1000},
+		{From: now.Add(time.Minute)}, {To: now.Add(time.Minute)}, {From: now.Add(time.Minute), To: now.Add(10 * time.Minute), Before: 1000},
+		{ClientID: "acme-1", From: now.Add(time.Minute), To: now.Add(10 * time.Minute)},
 	} {
 		query, args := eventPageQuery(db.dialect, "acme", f, 51)
 		plan := queryPlan(t, db, query, args...)
@@ -421,6 +485,8 @@ func testEventQueriesUseIndexesPostgres(t *testing.T, db *DB) {
 		{}, {Before: 1000}, {After: 1000},
 		{Action: tokenservice.ActionRenamed}, {Actor: "sub-user1@acme.example"}, {ClientID: "acme-1"},
 		{ClientID: "acme-1", Action: tokenservice.ActionRenamed, Before: 1000},
+		{From: now.Add(time.Minute)}, {To: now.Add(time.Minute)}, {From: now.Add(time.Minute), To: now.Add(10 * time.Minute), Before: 1000},
+		{ClientID: "acme-1", From: now.Add(time.Minute), To: now.Add(10 * time.Minute)},
 	} {
 		query, args := eventPageQuery(db.dialect, "acme", f, 51)
 		plan := explain(t, db, query, args...)

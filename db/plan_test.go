@@ -242,6 +242,12 @@ func hotPaths(f planFixture) []hotPath {
 			}
 			return events(tokenservice.EventFilter{ClientID: f.clientID}, tokenservice.EventFilter{ClientID: f.clientID, Before: 500})(ctx, db)
 		}},
+		{name: "ActivityTimeRange", run: events(
+			tokenservice.EventFilter{From: now.Add(-15 * time.Minute)},
+			tokenservice.EventFilter{From: now.Add(-24 * time.Hour), To: now.Add(-time.Hour), Before: 500},
+			tokenservice.EventFilter{To: now.Add(-time.Hour), Action: tokenservice.ActionRenamed},
+			tokenservice.EventFilter{From: now.Add(-7 * 24 * time.Hour), ClientID: f.clientID},
+		)},
 	}
 }
 

@@ -6,14 +6,12 @@ import (
 	"strconv"
 	"strings"
 	"time"
-	"unicode/utf8"
 
 	"github.com/a-h/templ"
 	"github.com/labstack/echo/v4"
 
 	"tokenservice"
 	"tokenservice/scope"
-	"tokenservice/secret"
 	"tokenservice/views"
 )
 
@@ -30,55 +28,13 @@ func newActivity(cfg Config) *Activity {
 	return &Activity{store: cfg.Store, catalogue: cfg.Catalogue, now: cfg.Now, logger: cfg.Logger}
 }
 
-// activityQuery is what the Activity page and its export are asked for.
-type activityQuery struct {
-	filter tokenservice.EventFilter
-	format string // export: "csv" or "jsonl"
-}
-
-// parseActivityQuery reads the filter of the Activity page. Invalid values
-// are dropped: a stale or edited link shows the trail unfiltered or from
-// its newest event rather than an error.
-func parseActivityQuery(q url.Values) activityQuery {
-	var a activityQuery
-	if action := tokenservice.Action(q.Get("action")); action.Valid() {
-		a.filter.Action = action
-	}
-	if actor := q.Get("actor"); len(actor) <= 255 && utf8.ValidString(actor) && !strings.ContainsRune(actor, 0) {
-		a.filter.Actor = actor
-	}
-	if id := q.Get("application"); secret.ValidClientID(id) {
-		a.filter.ClientID = id
-	}
-	if n, err := strconv.ParseInt(q.Get("before"), 10, 64); err == nil && n > 0 {
-		a.filter.Before = n
-	}
-	if n, err := strconv.ParseInt(q.Get("after"), 10, 64); err == nil && n > 0 {
-		a.filter.After = n
-	}
-	switch f := q.Get("format"); f {
-	case "csv", "jsonl":
-		a.format = f
-	}
-	return a
-}
-
-// values is the query string of the filter, without the page cursor.
-func (a activityQuery) values() url.Values {
-	v := url.Values{}
-	if a.filter.Action != "" {
-		v.Set("action", string(a.filter.Action))
-	}
-	if a.filter.Actor != "" {
-		v.Set("actor", a.filter.Actor)
-	}
-	return v
-}
-
-// activity is the account's audit trail.
+// activity is the account's audit trail, or one application's events in
+// it, by the application field.
 func (h *Activity) activity(c echo.Context) error {
-	q := parseActivityQuery(c.QueryParams())
-	q.filter.ClientID = "" // one application's trail has its own page
+	q := parseActivityQuery(c.QueryParams(), h.now())
+	if err := h.resolveApplication(c, &q); err != nil {
+		return err
+	}
 	return h.renderActivity(c, q, views.ActivityPage{Title: "Activity", Path: "/activity"})
 }
 
@@ -94,7 +50,13 @@ func (h *Activity) applicationActivity(c echo.Context) error {
 		return err
 	}
 	p.Title = "Activity of “" + p.AppName + "”"
-	q := parseActivityQuery(c.QueryParams())
+	qs := url.Values{}
+	for k, v := range c.QueryParams() {
+		if k != "application" { // the page's own: it has no such field
+			qs[k] = v
+		}
+	}
+	q := parseActivityQuery(qs, h.now())
 	q.filter.ClientID = id
 	return h.renderActivity(c, q, p)
 }
@@ -112,43 +74,92 @@ func (h *Activity) applicationName(c echo.Context, id string) (name string, exis
 	return name, false, err
 }
 
-func (h *Activity) renderActivity(c echo.Context, q activityQuery, p views.ActivityPage) error {
-	ctx, account := c.Request().Context(), userOf(c).AccountID
-	page, err := h.store.ListEvents(ctx, account, q.filter)
-	if err != nil {
+// resolveApplication turns the application field of the account's page
+// into a Client ID: one that is already, or the one application of the
+// account with exactly that name; anything else is a problem to show.
+func (h *Activity) resolveApplication(c echo.Context, q *activityQuery) error {
+	name := q.application
+	if name == "" || q.filter.ClientID != "" || q.problem != "" {
+		return nil
+	}
+	page, err := h.store.ListApplications(c.Request().Context(), userOf(c).AccountID,
+		tokenservice.ListOptions{Filter: name, Limit: tokenservice.MaxListLimit})
+	if err != nil && tokenservice.ErrorCode(err) != tokenservice.EINVALID {
 		return err
 	}
-	p.Filtered = q.filter.Action != "" || q.filter.Actor != ""
+	var ids []string
+	if page != nil {
+		for _, a := range page.Applications {
+			if strings.EqualFold(a.Name, name) {
+				ids = append(ids, a.ClientID)
+			}
+		}
+	}
+	switch len(ids) {
+	case 1:
+		q.filter.ClientID = ids[0]
+	case 0:
+		q.problem = "No application in your account is called “" + name + "”. Choose one from the suggestions, or enter its Client ID."
+	default:
+		q.problem = strconv.Itoa(len(ids)) + " applications are called “" + name + "”. Choose one from the suggestions, which show their Client IDs."
+	}
+	return nil
+}
+
+func (h *Activity) renderActivity(c echo.Context, q activityQuery, p views.ActivityPage) error {
+	ctx, account := c.Request().Context(), userOf(c).AccountID
+	status := http.StatusOK
+	if q.problem != "" {
+		// Nothing rather than events the person did not ask for.
+		p.Problem, status = q.problem, http.StatusUnprocessableEntity
+	} else {
+		page, err := h.store.ListEvents(ctx, account, q.filter)
+		if err != nil {
+			return err
+		}
+		for _, e := range page.Events {
+			p.Rows = append(p.Rows, activityRow(h.catalogue, e))
+		}
+		v := q.values()
+		if p.ClientID == "" && q.filter.ClientID != "" {
+			v.Set("application", q.filter.ClientID)
+		}
+		if page.Newer != 0 {
+			p.NewestURL = p.Path + "?" + v.Encode()
+			p.NewerURL = p.Path + "?" + with(v, "after", page.Newer).Encode()
+		}
+		if page.Older != 0 {
+			p.OlderURL = p.Path + "?" + with(v, "before", page.Older).Encode()
+		}
+		export := q.values()
+		if id := q.filter.ClientID; id != "" {
+			export.Set("application", id)
+		}
+		export.Set("format", "csv")
+		p.CSVURL = "/activity/export?" + export.Encode()
+		export.Set("format", "jsonl")
+		p.JSONLURL = "/activity/export?" + export.Encode()
+		p.RangeSummary = rangeSummary(q.filter)
+	}
+	p.Filtered = q.filter.Action != "" || q.filter.Actor != "" || q.span != "" || (p.ClientID == "" && q.filter.ClientID != "")
+	if isHTMX(c) && c.Request().Header.Get("HX-Target") == "activity-table" {
+		// The filters swap the table and the export links; the rest of the
+		// page, and the people it offers, stay.
+		return render(c, status, templ.Join(views.ActivityTable(p), views.ActivityExport(p)))
+	}
 	p.Actions = []views.Option{{Value: "", Label: "All actions"}}
 	for _, a := range tokenservice.Actions {
-		if p.ClientID != "" && (a == tokenservice.ActionSignedIn || a == tokenservice.ActionSignedOut) {
+		if p.ClientID != "" && (a == tokenservice.ActionSignedIn || a == tokenservice.ActionSignedOut || a == tokenservice.ActionAccessRefused) {
 			continue
 		}
 		p.Actions = append(p.Actions, views.Option{Value: string(a), Label: a.Label(), Selected: a == q.filter.Action})
 	}
-	for _, e := range page.Events {
-		p.Rows = append(p.Rows, activityRow(h.catalogue, e))
+	for _, r := range activityRanges {
+		p.Ranges = append(p.Ranges, views.Option{Value: r.value, Label: r.label, Selected: r.value == q.span})
 	}
-	v := q.values()
-	if page.Newer != 0 {
-		p.NewestURL = p.Path + "?" + v.Encode()
-		p.NewerURL = p.Path + "?" + with(v, "after", page.Newer).Encode()
-	}
-	if page.Older != 0 {
-		p.OlderURL = p.Path + "?" + with(v, "before", page.Older).Encode()
-	}
-	export := q.values()
-	if p.ClientID != "" {
-		export.Set("application", p.ClientID)
-	}
-	export.Set("format", "csv")
-	p.CSVURL = "/activity/export?" + export.Encode()
-	export.Set("format", "jsonl")
-	p.JSONLURL = "/activity/export?" + export.Encode()
-	if isHTMX(c) && c.Request().Header.Get("HX-Target") == "activity-table" {
-		// The filters swap the table and the export links; the rest of the
-		// page, and the people it offers, stay.
-		return render(c, http.StatusOK, templ.Join(views.ActivityTable(p), views.ActivityExport(p)))
+	p.From, p.To, p.TimeZone = q.from, q.to, q.tz
+	if p.ClientID == "" {
+		p.Application = q.application
 	}
 	actors, err := h.store.EventActors(ctx, account)
 	if err != nil {
@@ -162,7 +173,42 @@ func (h *Activity) renderActivity(c echo.Context, q activityQuery, p views.Activ
 		}
 		p.Actors = append(p.Actors, views.Option{Value: a.Subject, Label: label, Selected: a.Subject == q.filter.Actor})
 	}
-	return render(c, http.StatusOK, views.Activity(p))
+	return render(c, status, views.Activity(p))
+}
+
+// rangeSummary says, in UTC as the trail shows times, which events the time
+// range keeps; "" for all time.
+func rangeSummary(f tokenservice.EventFilter) string {
+	const layout = "Jan 2, 2006 15:04 UTC"
+	switch {
+	case f.From.IsZero() && f.To.IsZero():
+		return ""
+	case f.To.IsZero():
+		return "Events since " + f.From.UTC().Format(layout)
+	case f.From.IsZero():
+		return "Events before " + f.To.UTC().Format(layout)
+	}
+	return "Events from " + f.From.UTC().Format(layout) + " to " + f.To.UTC().Format(layout)
+}
+
+// suggestApplications is the application field's suggestions: the
+// account's applications whose name or Client ID contains what was typed.
+func (h *Activity) suggestApplications(c echo.Context) error {
+	typed := strings.TrimSpace(c.QueryParam("application"))
+	var opts []views.Option
+	if typed != "" && plainText(typed, 255) {
+		page, err := h.store.ListApplications(c.Request().Context(), userOf(c).AccountID,
+			tokenservice.ListOptions{Filter: typed, Limit: 20})
+		if err != nil && tokenservice.ErrorCode(err) != tokenservice.EINVALID {
+			return err
+		}
+		if page != nil {
+			for _, a := range page.Applications {
+				opts = append(opts, views.Option{Value: a.ClientID, Label: a.Name})
+			}
+		}
+	}
+	return render(c, http.StatusOK, views.ApplicationSuggestions(opts))
 }
 
 // activityRow is one event as the trail and a lost edit show it.
@@ -232,6 +278,10 @@ func eventDetails(cat *scope.Catalogue, e *tokenservice.Event) []string {
 	}
 	if e.Action == tokenservice.ActionTestToken {
 		out = append(out, "With "+strings.ToLower(e.CredentialKind.Label())+" "+e.Credential, "Expires "+e.ExpiresAt.UTC().Format(eventTime))
+	}
+	if e.Action == tokenservice.ActionAccessRefused {
+		out = append(out, "Refused: "+e.Actor.Name()+" tried to "+refusedWhat(e.Method, e.Route)+" ("+e.Method+" "+e.Path+")",
+			"Reason: "+e.Refused.Label())
 	}
 	if e.Action == tokenservice.ActionCreated && !e.ExpiresAt.IsZero() {
 		out = append(out, "Client secret expires "+e.ExpiresAt.UTC().Format(eventTime))

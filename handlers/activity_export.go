@@ -16,9 +16,15 @@ import (
 // exportActivity streams the trail of the filter as CSV or JSON lines,
 // newest first, as it was when the export began.
 func (h *Activity) exportActivity(c echo.Context) error {
-	q := parseActivityQuery(c.QueryParams())
+	q := parseActivityQuery(c.QueryParams(), h.now())
 	if q.format == "" {
-		return tokenservice.Errorf(tokenservice.EINVALID, "Choose the export format: CSV or JSON lines.")
+		return tokenservice.Errorf(tokenservice.EINVALID, "Choose the export format: CSV or JSON (one event per line).")
+	}
+	if err := h.resolveApplication(c, &q); err != nil {
+		return err
+	}
+	if q.problem != "" {
+		return tokenservice.Errorf(tokenservice.EINVALID, "%s", q.problem)
 	}
 	q.filter.Before, q.filter.After = 0, 0
 	ctx, account := c.Request().Context(), userOf(c).AccountID
@@ -48,6 +54,11 @@ func (h *Activity) exportActivity(c echo.Context) error {
 	buf := bufio.NewWriterSize(w, 64<<10)
 	var write func(*tokenservice.Event) error
 	if q.format == "csv" {
+		// The byte order mark tells spreadsheets the file is UTF-8, so names
+		// with accents and dashes open as written.
+		if _, err := buf.WriteString("\uFEFF"); err != nil {
+			return err
+		}
 		cw := csv.NewWriter(buf)
 		if err := cw.Write([]string{"time", "action", "actor_email", "actor_subject", "client_id", "application", "details", "address", "user_agent"}); err != nil {
 			return err
@@ -85,15 +96,23 @@ func csvRow(cells ...string) []string {
 
 // eventJSON is one line of the JSON lines export.
 type eventJSON struct {
-	ID          int64       `json:"id"`
-	Time        time.Time   `json:"time"`
-	Action      string      `json:"action"`
-	Actor       actorJSON   `json:"actor"`
-	ClientID    string      `json:"client_id,omitempty"`
-	Application string      `json:"application,omitempty"`
-	OldName     string      `json:"old_name,omitempty"`
-	OldScopes   []grantJSON `json:"old_scopes,omitempty"`
-	Scopes      []grantJSON `json:"scopes,omitempty"`
+	ID          int64        `json:"id"`
+	Time        time.Time    `json:"time"`
+	Action      string       `json:"action"`
+	Actor       actorJSON    `json:"actor"`
+	ClientID    string       `json:"client_id,omitempty"`
+	Application string       `json:"application,omitempty"`
+	OldName     string       `json:"old_name,omitempty"`
+	OldScopes   []grantJSON  `json:"old_scopes,omitempty"`
+	Scopes      []grantJSON  `json:"scopes,omitempty"`
+	Refused     *refusedJSON `json:"refused,omitempty"`
+}
+
+// refusedJSON is the request an access.refused event records.
+type refusedJSON struct {
+	Method string `json:"method"`
+	Path   string `json:"path"`
+	Reason string `json:"reason"`
 }
 
 type actorJSON struct {
@@ -116,8 +135,13 @@ func toEventJSON(e *tokenservice.Event) eventJSON {
 		}
 		return out
 	}
+	var refused *refusedJSON
+	if e.Action == tokenservice.ActionAccessRefused {
+		refused = &refusedJSON{Method: e.Method, Path: e.Path, Reason: string(e.Refused)}
+	}
 	return eventJSON{
-		ID: e.ID, Time: e.At.UTC(), Action: string(e.Action),
+		Refused: refused,
+		ID:      e.ID, Time: e.At.UTC(), Action: string(e.Action),
 		Actor:    actorJSON{Subject: e.Actor.Subject, Email: e.Actor.Email, Address: e.Actor.Address, UserAgent: e.Actor.UserAgent},
 		ClientID: e.ClientID, Application: e.ApplicationName, OldName: e.OldName,
 		OldScopes: grants(e.OldScopes), Scopes: grants(e.Scopes),

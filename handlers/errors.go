@@ -49,6 +49,10 @@ var messageOf = map[int]string{
 var errNoAccount = tokenservice.Errorf(tokenservice.EFORBIDDEN,
 	"You are signed in, but your identity provider did not say which account you belong to, so there are no applications to show. Ask your administrator to add you to an account.")
 
+// errActivityAdminsOnly is the answer to a read-only member who asks for
+// the audit trail.
+var errActivityAdminsOnly = tokenservice.Errorf(tokenservice.EFORBIDDEN, "Only admins of the account can see its activity.")
+
 // notFound is the one answer for a missing application and for another
 // account's: the two must be indistinguishable.
 func notFound() error {
@@ -65,6 +69,9 @@ func (s *Server) errorHandler(err error, c echo.Context) {
 		s.oauthErrorHandler(err, c)
 		return
 	}
+	// A person refused (read-only, or an application not in their account)
+	// is recorded here, the one place every refusal passes.
+	s.refusals.record(c, err)
 	status := http.StatusInternalServerError
 	msg := ""
 	var he *echo.HTTPError

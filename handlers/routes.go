@@ -61,10 +61,11 @@ func (s *Server) routes(e *echo.Echo) {
 
 	// The audit trail holds who did what from which address, which
 	// read-only members do not need: admins only.
-	audit := routeGroup{g, adminOnly(tokenservice.Errorf(tokenservice.EFORBIDDEN, "Only admins of the account can see its activity."))}
+	audit := routeGroup{g, adminOnly(errActivityAdminsOnly)}
 	audit.GET("/applications/:client_id/activity", s.activity.applicationActivity)
 	audit.GET("/activity", s.activity.activity)
 	audit.GET("/activity/export", s.activity.exportActivity)
+	audit.GET("/activity/applications", s.activity.suggestApplications)
 }
 
 // Routes lists every route of the portal, for the tests that must cover

@@ -71,6 +71,7 @@ type Server struct {
 	auth     *Auth
 	apps     *Applications
 	activity *Activity
+	refusals *refusals
 	oauth    *OAuth
 	health   *health
 
@@ -96,6 +97,7 @@ func NewServer(cfg Config) *Server {
 		auth:     newAuth(cfg, secureCookies),
 		apps:     newApplications(cfg),
 		activity: newActivity(cfg),
+		refusals: newRefusals(cfg),
 		oauth:    newOAuth(cfg, metrics),
 		health:   &health{store: cfg.Store, keys: cfg.SigningKeys},
 		metrics:  metrics,

@@ -196,6 +196,16 @@ type ActivityPage struct {
 	Filtered  bool
 	Actions   []Option
 	Actors    []Option
+	// Ranges are the time range's choices; From, To and TimeZone a custom
+	// range as typed (datetime-local values, an IANA zone or "" for UTC).
+	Ranges             []Option
+	From, To, TimeZone string
+	// RangeSummary says in UTC which times the range keeps; "" for all.
+	RangeSummary string
+	// Application is the account page's application field as typed.
+	Application string
+	// Problem says why the filter cannot be applied; no events are shown.
+	Problem   string
 	Rows      []ActivityRow
 	NewestURL string // "" on the newest page
 	NewerURL  string

@@ -909,6 +909,7 @@ func TestViewer(t *testing.T) {
 		{"Settings", http.MethodPost, "/settings"},
 		{"Activity", http.MethodGet, "/activity"},
 		{"ActivityExport", http.MethodGet, "/activity/export?format=csv"},
+		{"ActivitySuggestions", http.MethodGet, "/activity/applications?application=Bill"},
 		{"ApplicationActivity", http.MethodGet, "/applications/%s/activity"},
 	}
 	// Every write route of the portal is among them.

@@ -64,6 +64,17 @@ export async function addApplication(
   return id;
 }
 
+/** Signs out from the header, or from the account menu where the header folds into one (phones). */
+export async function signOut(page: Page): Promise<void> {
+  const inline = page.locator('header form.topbar__wide').getByRole('button', { name: 'Sign out' });
+  if (await inline.isVisible()) {
+    await inline.click();
+  } else {
+    await page.locator('summary.account-menu__button').click();
+    await page.locator('.account-menu__panel').getByRole('button', { name: 'Sign out' }).click();
+  }
+}
+
 /** A name no other test run uses. */
 export function uniqueName(prefix: string): string {
   return `${prefix} ${Date.now().toString(36)}${Math.floor(Math.random() * 1e4)}`;

@@ -40,7 +40,7 @@ test.describe('roles and accounts', () => {
 
   test('a read-only member sees the applications but no secret and no way to change them', async ({ page }) => {
     await signIn(page, VIEWER);
-    await expect(page.getByRole('banner').getByText('Read-only')).toBeVisible();
+    await expect(page.getByRole('banner').locator('.who').getByText('Read-only')).toBeVisible();
     // Only this application (other tests add theirs; the list has pages of 50).
     await page.goto(`/applications?q=${encodeURIComponent(clientId)}`);
 

@@ -1,6 +1,6 @@
 import { test, expect, type Browser, type Page } from '@playwright/test';
 import {
-  ADMIN, OTHER_ADMIN, VIEWER, portal, addApplication, expectProviderLogin, postWithSession, scopeAccess, signIn, uniqueName,
+  ADMIN, OTHER_ADMIN, VIEWER, portal, addApplication, expectProviderLogin, postWithSession, scopeAccess, signIn, signOut, uniqueName,
 } from './helpers';
 import { Shots, WIDTHS } from './shots';
 
@@ -120,7 +120,7 @@ for (const width of WIDTHS) {
     await shoot(viewer, '12-read-only-forbidden-403');
 
     await admin.goto('/applications');
-    await admin.getByRole('button', { name: 'Sign out' }).click();
+    await signOut(admin);
     await expect(admin.getByTestId('signed-out')).toBeVisible();
     await shoot(admin, '13-signed-out');
 

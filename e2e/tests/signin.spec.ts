@@ -73,15 +73,19 @@ test('signing out ends the session for good: its old cookies open nothing', asyn
 
   // Put the portal's old session cookie back, as someone who copied it would:
   // the server has deleted that session.
+  // The portal says the session ended, and shows nothing of the account.
   await context.addCookies(portalCookies);
   await page.goto(`/applications/${clientId}`);
-  await expectProviderLogin(page);
+  await expect(page.getByTestId('session-ended')).toBeVisible();
   await expect(page.getByText(name)).toHaveCount(0);
+  await expect(page.getByTestId('user-email')).toHaveCount(0);
 
   // Every old cookie back, the provider's too: its session has ended as well.
   await context.clearCookies();
   await context.addCookies(before);
   await page.goto(`/applications/${clientId}`);
+  await expect(page.getByTestId('session-ended')).toBeVisible();
+  await page.getByRole('link', { name: 'Sign in again' }).click();
   await expectProviderLogin(page);
   await expect(page.getByText(name)).toHaveCount(0);
 });

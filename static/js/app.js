@@ -299,4 +299,19 @@
     var target = pick('[aria-invalid="true"]') || pick("[data-focus]");
     if (target) target.focus();
   });
+  // A custom time range on the Activity page is typed in the viewer's time
+  // zone: its name goes with the range (the server reads it in UTC without
+  // one). A range already shown keeps the zone it was read in.
+  function fillTimeZone(root) {
+    var zone = "";
+    try { zone = Intl.DateTimeFormat().resolvedOptions().timeZone || ""; } catch (err) { zone = ""; }
+    if (!zone) return;
+    root.querySelectorAll("input[data-time-zone]").forEach(function (f) {
+      if (f.value || f.hasAttribute("data-time-zone-fixed")) return;
+      f.value = zone;
+      var label = f.form && f.form.querySelector("[data-time-zone-name]");
+      if (label) label.textContent = zone;
+    });
+  }
+  document.addEventListener("DOMContentLoaded", function () { fillTimeZone(document); });
 })();
