@@ -187,6 +187,7 @@ test('the scope summary shows the full list on hover and on focus', async ({ pag
   const row = page.getByRole('row', { name: new RegExp(`^${prefix} App 1 `) });
   const summary = row.getByRole('button', { name: '3 scopes' });
   const list = row.getByRole('tooltip');
+  await page.mouse.move(0, 0);
   await expect(list).toBeHidden();
   await summary.hover();
   await expect(list).toBeVisible();
