@@ -302,6 +302,10 @@ func (h *Applications) scopeWarning(before, after *tokenservice.Application) str
 	if len(removed) == 0 {
 		return ""
 	}
-	return "Removed " + strings.Join(removed, ", ") + ". Introspection stops granting it now; tokens issued before keep it until they expire (within " +
-		views.Duration(h.ttl) + ") for APIs that check tokens themselves."
+	it := "it"
+	if len(removed) > 1 {
+		it = "them"
+	}
+	return "Removed " + strings.Join(removed, ", ") + ". Introspection stops granting " + it + " now; tokens issued before keep " + it +
+		" until they expire (within " + views.Duration(h.ttl) + ") for APIs that check tokens themselves."
 }
